@@ -1,0 +1,197 @@
+"""The one cattrs converter that structures stream JSON into :mod:`streamrun._models`.
+
+Library-owned (never cattrs' global converter), configured for speed
+(``detailed_validation=False``) and tolerance (``forbid_extra_keys=False``).
+Every ``type``-tagged union gets a dispatching hook with an ``Unknown…``
+fallback, so a new content part, annotation, tool, tool call, output or step
+type survives as data instead of raising.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import cattrs
+
+from . import _models as m
+
+__all__ = ["converter", "structure"]
+
+T = TypeVar("T")
+
+converter = cattrs.Converter(detailed_validation=False, forbid_extra_keys=False, use_alias=True)
+
+
+def _tagged(
+    union: Any,
+    members: Mapping[str, type],
+    unknown: Callable[[dict[str, Any]], Any],
+) -> None:
+    """Register a hook structuring ``union`` by its ``type`` key."""
+    hooks = {tag: (cls, converter.get_structure_hook(cls)) for tag, cls in members.items()}
+
+    def structure_union(data: Any, _: Any) -> Any:
+        entry = hooks.get(data.get("type"))
+        if entry is None:
+            return unknown(data)
+        cls, hook = entry
+        return hook(data, cls)
+
+    converter.register_structure_hook(union, structure_union)
+
+    def structure_optional(data: Any, _: Any) -> Any:
+        return None if data is None else structure_union(data, union)
+
+    converter.register_structure_hook(union | None, structure_optional)
+
+
+def _str_or(cls: type) -> None:
+    """Register a hook for ``str | cls | None`` (tool_choice, response_format)."""
+    hook = converter.get_structure_hook(cls)
+
+    def structure_str_or(data: Any, _: Any) -> Any:
+        if data is None or isinstance(data, str):
+            return data
+        return hook(data, cls)
+
+    converter.register_structure_hook(str | cls | None, structure_str_or)
+
+
+def _unknown(
+    cls: Callable[..., T], *, index: bool = False, id: bool = False
+) -> Callable[[dict[str, Any]], T]:
+    def build(data: dict[str, Any]) -> T:
+        kwargs: dict[str, Any] = {"type": str(data.get("type") or ""), "raw": data}
+        if index:
+            kwargs["index"] = int(data.get("index") or 0)
+        if id:
+            kwargs["id"] = data.get("id")
+        return cls(**kwargs)
+
+    return build
+
+
+# Order matters: inner unions first, so outer classes' generated hooks find them.
+_tagged(
+    m.Annotation,
+    {"file_citation": m.FileCitationAnnotation, "file_path": m.FilePathAnnotation},
+    _unknown(m.UnknownAnnotation),
+)
+_tagged(
+    m.AnnotationDelta,
+    {"file_citation": m.FileCitationDeltaAnnotation, "file_path": m.FilePathDeltaAnnotation},
+    _unknown(m.UnknownAnnotationDelta, index=True),
+)
+_tagged(
+    m.MessageContent,
+    {
+        "text": m.TextContentBlock,
+        "image_file": m.ImageFileContentBlock,
+        "image_url": m.ImageURLContentBlock,
+        "refusal": m.RefusalContentBlock,
+    },
+    _unknown(m.UnknownContentBlock),
+)
+_tagged(
+    m.MessageContentDelta,
+    {
+        "text": m.TextDeltaBlock,
+        "image_file": m.ImageFileDeltaBlock,
+        "image_url": m.ImageURLDeltaBlock,
+        "refusal": m.RefusalDeltaBlock,
+    },
+    _unknown(m.UnknownContentDelta, index=True),
+)
+_tagged(
+    m.Tool,
+    {
+        "code_interpreter": m.CodeInterpreterTool,
+        "file_search": m.FileSearchTool,
+        "function": m.FunctionTool,
+    },
+    _unknown(m.UnknownTool),
+)
+_tagged(
+    m.CodeInterpreterOutput,
+    {"logs": m.CodeInterpreterLogs, "image": m.CodeInterpreterImage},
+    _unknown(m.UnknownCodeInterpreterOutput),
+)
+_tagged(
+    m.CodeInterpreterOutputDelta,
+    {"logs": m.CodeInterpreterLogsDelta, "image": m.CodeInterpreterImageDelta},
+    _unknown(m.UnknownCodeInterpreterOutputDelta, index=True),
+)
+
+
+def _unknown_tool_call(data: dict[str, Any]) -> m.UnknownToolCall:
+    return m.UnknownToolCall(
+        id=str(data.get("id") or ""), type=str(data.get("type") or ""), raw=data
+    )
+
+
+_tagged(
+    m.ToolCall,
+    {
+        "code_interpreter": m.CodeInterpreterToolCall,
+        "file_search": m.FileSearchToolCall,
+        "function": m.FunctionToolCall,
+    },
+    _unknown_tool_call,
+)
+_tagged(
+    m.ToolCallDelta,
+    {
+        "code_interpreter": m.CodeInterpreterToolCallDelta,
+        "file_search": m.FileSearchToolCallDelta,
+        "function": m.FunctionToolCallDelta,
+    },
+    _unknown(m.UnknownToolCallDelta, index=True, id=True),
+)
+_tagged(
+    m.StepDetails,
+    {"message_creation": m.MessageCreationStepDetails, "tool_calls": m.ToolCallsStepDetails},
+    _unknown(m.UnknownStepDetails),
+)
+_tagged(
+    m.StepDetailsDelta,
+    {
+        "message_creation": m.MessageCreationStepDetailsDelta,
+        "tool_calls": m.ToolCallsStepDetailsDelta,
+    },
+    _unknown(m.UnknownStepDetailsDelta),
+)
+_str_or(m.ToolChoice)
+_str_or(m.ResponseFormat)
+
+
+def _unstructure_buffer(buffer: m.TextBuffer) -> str:
+    return str(buffer)
+
+
+converter.register_unstructure_hook(m.TextBuffer, _unstructure_buffer)
+
+
+def _raw_unknown(obj: Any) -> Any:
+    return obj.raw
+
+
+for _cls in (
+    m.UnknownAnnotation,
+    m.UnknownAnnotationDelta,
+    m.UnknownContentBlock,
+    m.UnknownContentDelta,
+    m.UnknownTool,
+    m.UnknownCodeInterpreterOutput,
+    m.UnknownCodeInterpreterOutputDelta,
+    m.UnknownToolCall,
+    m.UnknownToolCallDelta,
+    m.UnknownStepDetails,
+    m.UnknownStepDetailsDelta,
+):
+    converter.register_unstructure_hook(_cls, _raw_unknown)
+
+
+def structure(data: Any, cls: type[T]) -> T:
+    """Structure decoded JSON into ``cls`` with the library's converter."""
+    return converter.structure(data, cls)

@@ -1,0 +1,1161 @@
+"""Typed objects of the Assistants run stream: runs, steps, messages, deltas.
+
+Every object the stream carries (PROTOCOL.md §6 and §7) is an attrs class here.
+They are structured from JSON by the one converter in :mod:`streamrun._converter`.
+
+Forward compatibility rules:
+
+* Every field has a default, so a compatible server that omits a field does not
+  break parsing. Unknown fields are ignored here (the event keeps the decoded
+  JSON in ``raw``, so they stay reachable).
+* Enumerations (``status``, ``role``, ``type`` …) are plain ``str``: an unknown
+  value never raises. The known values are listed in each docstring.
+* A content part, annotation, tool, tool call, step detail or code-interpreter
+  output of an unknown ``type`` becomes an ``Unknown…`` instance holding the
+  decoded JSON.
+
+Snapshots built from deltas (:mod:`streamrun._accumulate`) are instances of the
+same classes as the completed objects. The strings that grow by deltas (text
+values, refusals, function arguments, code-interpreter input and logs) are kept
+in a :class:`TextBuffer`, so appending a fragment costs O(len(fragment)); the
+public attribute (``Text.value`` …) is a ``str`` property that joins the
+fragments on first read.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Union
+
+import attrs
+from attrs import define, field
+
+__all__ = [
+    "Annotation",
+    "AnnotationDelta",
+    "Attachment",
+    "AttachmentTool",
+    "CodeInterpreter",
+    "CodeInterpreterDelta",
+    "CodeInterpreterImage",
+    "CodeInterpreterImageDelta",
+    "CodeInterpreterImageFile",
+    "CodeInterpreterLogs",
+    "CodeInterpreterLogsDelta",
+    "CodeInterpreterOutput",
+    "CodeInterpreterOutputDelta",
+    "CodeInterpreterResources",
+    "CodeInterpreterTool",
+    "CodeInterpreterToolCall",
+    "CodeInterpreterToolCallDelta",
+    "ErrorObject",
+    "FileCitation",
+    "FileCitationAnnotation",
+    "FileCitationDeltaAnnotation",
+    "FilePath",
+    "FilePathAnnotation",
+    "FilePathDeltaAnnotation",
+    "FileSearch",
+    "FileSearchRankingOptions",
+    "FileSearchResources",
+    "FileSearchResult",
+    "FileSearchResultContent",
+    "FileSearchTool",
+    "FileSearchToolCall",
+    "FileSearchToolCallDelta",
+    "FileSearchToolOptions",
+    "FunctionCall",
+    "FunctionCallDelta",
+    "FunctionDefinition",
+    "FunctionTool",
+    "FunctionToolCall",
+    "FunctionToolCallDelta",
+    "ImageFile",
+    "ImageFileContentBlock",
+    "ImageFileDelta",
+    "ImageFileDeltaBlock",
+    "ImageURL",
+    "ImageURLContentBlock",
+    "ImageURLDelta",
+    "ImageURLDeltaBlock",
+    "IncompleteDetails",
+    "LastError",
+    "Message",
+    "MessageContent",
+    "MessageContentDelta",
+    "MessageCreation",
+    "MessageCreationStepDetails",
+    "MessageCreationStepDetailsDelta",
+    "MessageDelta",
+    "MessageDeltaEvent",
+    "RefusalContentBlock",
+    "RefusalDeltaBlock",
+    "RequiredAction",
+    "RequiredActionFunction",
+    "RequiredActionFunctionToolCall",
+    "RequiredActionSubmitToolOutputs",
+    "ResponseFormat",
+    "ResponseFormatJSONSchema",
+    "Run",
+    "RunStep",
+    "RunStepDelta",
+    "RunStepDeltaEvent",
+    "StepDetails",
+    "StepDetailsDelta",
+    "Text",
+    "TextBuffer",
+    "TextContentBlock",
+    "TextDelta",
+    "TextDeltaBlock",
+    "Thread",
+    "Tool",
+    "ToolCall",
+    "ToolCallDelta",
+    "ToolCallsStepDetails",
+    "ToolCallsStepDetailsDelta",
+    "ToolChoice",
+    "ToolChoiceFunction",
+    "ToolResources",
+    "TruncationStrategy",
+    "UnknownAnnotation",
+    "UnknownAnnotationDelta",
+    "UnknownCodeInterpreterOutput",
+    "UnknownCodeInterpreterOutputDelta",
+    "UnknownContentBlock",
+    "UnknownContentDelta",
+    "UnknownStepDetails",
+    "UnknownStepDetailsDelta",
+    "UnknownTool",
+    "UnknownToolCall",
+    "UnknownToolCallDelta",
+    "Usage",
+]
+
+JSON = dict[str, Any]
+
+
+# ---------------------------------------------------------------------------
+# Growing strings
+
+
+class TextBuffer:
+    """A string built from fragments in linear time.
+
+    ``append`` stores the fragment; ``str(buffer)`` joins once and keeps the
+    result, so reading after every append costs the join of what is new plus
+    one copy, and appending N fragments costs O(N) in total.
+    """
+
+    __slots__ = ("_parts",)
+
+    def __init__(self, value: str = "") -> None:
+        self._parts: list[str] = [value] if value else []
+
+    def append(self, fragment: str) -> None:
+        """Add ``fragment`` at the end."""
+        if fragment:
+            self._parts.append(fragment)
+
+    def set(self, value: str) -> None:
+        """Replace the whole content."""
+        self._parts = [value] if value else []
+
+    def __str__(self) -> str:
+        parts = self._parts
+        if len(parts) == 1:
+            return parts[0]
+        if not parts:
+            return ""
+        joined = "".join(parts)
+        self._parts = [joined]
+        return joined
+
+    def __len__(self) -> int:
+        return sum(map(len, self._parts))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, TextBuffer):
+            return str(self) == str(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:  # pragma: no cover - buffers live in mutable models
+        return hash(str(self))
+
+    def __repr__(self) -> str:
+        return repr(str(self))
+
+
+def _buffer(value: str | TextBuffer | None) -> TextBuffer:
+    if isinstance(value, TextBuffer):
+        return value
+    return TextBuffer(value or "")
+
+
+# ---------------------------------------------------------------------------
+# Shared small objects
+
+
+@define(kw_only=True)
+class Usage:
+    """Token usage of a run or step (``null`` until it ends)."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+
+
+@define(kw_only=True)
+class LastError:
+    """Why a run or step failed: ``code`` (server_error, rate_limit_exceeded,
+    invalid_prompt …) and ``message``."""
+
+    code: str | None = None
+    message: str = ""
+
+
+@define(kw_only=True)
+class ErrorObject:
+    """An API error payload: the data of an ``error`` event or an HTTP error body."""
+
+    message: str = ""
+    type: str | None = None
+    param: str | None = None
+    code: str | None = None
+
+
+@define(kw_only=True)
+class IncompleteDetails:
+    """Why a run or message is incomplete (``max_completion_tokens``,
+    ``max_prompt_tokens``, ``content_filter``, ``max_tokens``, ``run_cancelled`` …)."""
+
+    reason: str | None = None
+
+
+# ---------------------------------------------------------------------------
+# Tools (as echoed on a run)
+
+
+@define(kw_only=True)
+class FunctionDefinition:
+    """A function tool's definition."""
+
+    name: str = ""
+    description: str | None = None
+    parameters: dict[str, Any] | None = None
+    strict: bool | None = None
+
+
+@define(kw_only=True)
+class FileSearchRankingOptions:
+    """Ranking options of the file_search tool."""
+
+    ranker: str | None = None
+    score_threshold: float | None = None
+
+
+@define(kw_only=True)
+class FileSearchToolOptions:
+    """Options of the file_search tool."""
+
+    max_num_results: int | None = None
+    ranking_options: FileSearchRankingOptions | None = None
+
+
+@define(kw_only=True)
+class CodeInterpreterTool:
+    """The code_interpreter tool."""
+
+    type: str = "code_interpreter"
+
+
+@define(kw_only=True)
+class FileSearchTool:
+    """The file_search tool."""
+
+    type: str = "file_search"
+    file_search: FileSearchToolOptions | None = None
+
+
+@define(kw_only=True)
+class FunctionTool:
+    """A function tool."""
+
+    type: str = "function"
+    function: FunctionDefinition = field(factory=FunctionDefinition)
+
+
+@define(kw_only=True)
+class UnknownTool:
+    """A tool of a type this version does not know; ``raw`` is its JSON."""
+
+    type: str = ""
+    raw: JSON = field(factory=dict)
+
+
+Tool = Union[CodeInterpreterTool, FileSearchTool, FunctionTool, UnknownTool]
+
+
+@define(kw_only=True)
+class TruncationStrategy:
+    """How the thread is truncated before the run (``auto`` | ``last_messages``)."""
+
+    type: str = "auto"
+    last_messages: int | None = None
+
+
+@define(kw_only=True)
+class ToolChoiceFunction:
+    """The function a tool choice forces."""
+
+    name: str = ""
+
+
+@define(kw_only=True)
+class ToolChoice:
+    """A tool choice object (the string forms ``none``/``auto``/``required`` stay ``str``)."""
+
+    type: str = ""
+    function: ToolChoiceFunction | None = None
+
+
+@define(kw_only=True)
+class ResponseFormatJSONSchema:
+    """The json_schema of a ``json_schema`` response format."""
+
+    name: str = ""
+    description: str | None = None
+    schema: dict[str, Any] | None = None
+    strict: bool | None = None
+
+
+@define(kw_only=True)
+class ResponseFormat:
+    """A response format object (``text`` | ``json_object`` | ``json_schema``);
+    the string form ``"auto"`` stays ``str``."""
+
+    type: str = ""
+    json_schema: ResponseFormatJSONSchema | None = None
+
+
+@define(kw_only=True)
+class CodeInterpreterResources:
+    """Files available to code_interpreter."""
+
+    file_ids: list[str] = field(factory=list)
+
+
+@define(kw_only=True)
+class FileSearchResources:
+    """Vector stores available to file_search."""
+
+    vector_store_ids: list[str] = field(factory=list)
+
+
+@define(kw_only=True)
+class ToolResources:
+    """Resources made available to the tools."""
+
+    code_interpreter: CodeInterpreterResources | None = None
+    file_search: FileSearchResources | None = None
+
+
+# ---------------------------------------------------------------------------
+# Thread and run
+
+
+@define(kw_only=True)
+class Thread:
+    """A thread (``object: "thread"``)."""
+
+    id: str = ""
+    object: str = "thread"
+    created_at: int = 0
+    metadata: dict[str, Any] | None = None
+    tool_resources: ToolResources | None = None
+
+
+@define(kw_only=True)
+class RequiredActionFunction:
+    """The function a required tool call asks for."""
+
+    name: str = ""
+    arguments: str = ""
+
+
+@define(kw_only=True)
+class RequiredActionFunctionToolCall:
+    """A tool call the run waits for."""
+
+    id: str = ""
+    type: str = "function"
+    function: RequiredActionFunction = field(factory=RequiredActionFunction)
+
+
+@define(kw_only=True)
+class RequiredActionSubmitToolOutputs:
+    """The tool calls whose outputs the run needs."""
+
+    tool_calls: list[RequiredActionFunctionToolCall] = field(factory=list)
+
+
+@define(kw_only=True)
+class RequiredAction:
+    """What a run in ``requires_action`` waits for."""
+
+    type: str = "submit_tool_outputs"
+    submit_tool_outputs: RequiredActionSubmitToolOutputs = field(
+        factory=RequiredActionSubmitToolOutputs
+    )
+
+
+@define(kw_only=True)
+class Run:
+    """A run (``object: "thread.run"``).
+
+    ``status``: queued, in_progress, requires_action, cancelling, cancelled,
+    failed, completed, incomplete, expired (others are kept as they come).
+    ``tool_choice`` and ``response_format`` are a string (``"auto"`` …) or an
+    object.
+    """
+
+    id: str = ""
+    object: str = "thread.run"
+    created_at: int = 0
+    assistant_id: str = ""
+    thread_id: str = ""
+    status: str = ""
+    started_at: int | None = None
+    expires_at: int | None = None
+    cancelled_at: int | None = None
+    failed_at: int | None = None
+    completed_at: int | None = None
+    required_action: RequiredAction | None = None
+    last_error: LastError | None = None
+    incomplete_details: IncompleteDetails | None = None
+    model: str = ""
+    instructions: str | None = None
+    tools: list[Tool] = field(factory=list)
+    metadata: dict[str, Any] | None = None
+    usage: Usage | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    max_prompt_tokens: int | None = None
+    max_completion_tokens: int | None = None
+    truncation_strategy: TruncationStrategy | None = None
+    tool_choice: str | ToolChoice | None = None
+    parallel_tool_calls: bool | None = None
+    response_format: str | ResponseFormat | None = None
+    reasoning_effort: str | None = None
+    tool_resources: ToolResources | None = None
+
+    TERMINAL_STATUSES = frozenset({"completed", "incomplete", "failed", "cancelled", "expired"})
+
+    @property
+    def is_terminal(self) -> bool:
+        """True when the run reached a terminal status."""
+        return self.status in self.TERMINAL_STATUSES
+
+
+# ---------------------------------------------------------------------------
+# Run steps
+
+
+@define(kw_only=True)
+class MessageCreation:
+    """The message a message_creation step created."""
+
+    message_id: str = ""
+
+
+@define(kw_only=True)
+class MessageCreationStepDetails:
+    """Details of a ``message_creation`` step."""
+
+    type: str = "message_creation"
+    message_creation: MessageCreation = field(factory=MessageCreation)
+
+
+@define(kw_only=True)
+class CodeInterpreterLogs:
+    """Text output of a code_interpreter call (``logs`` grows by deltas)."""
+
+    type: str = "logs"
+    _logs: TextBuffer = field(factory=TextBuffer, converter=_buffer, alias="logs", repr=False)
+
+    @property
+    def logs(self) -> str:
+        """The log text."""
+        return str(self._logs)
+
+    @logs.setter
+    def logs(self, value: str) -> None:
+        self._logs.set(value)
+
+    def __repr__(self) -> str:
+        return f"CodeInterpreterLogs(type={self.type!r}, logs={self.logs!r})"
+
+
+@define(kw_only=True)
+class CodeInterpreterImageFile:
+    """The file id of an image a code_interpreter call produced."""
+
+    file_id: str = ""
+
+
+@define(kw_only=True)
+class CodeInterpreterImage:
+    """Image output of a code_interpreter call."""
+
+    type: str = "image"
+    image: CodeInterpreterImageFile = field(factory=CodeInterpreterImageFile)
+
+
+@define(kw_only=True)
+class UnknownCodeInterpreterOutput:
+    """A code_interpreter output of an unknown type; ``raw`` is its JSON."""
+
+    type: str = ""
+    raw: JSON = field(factory=dict)
+
+
+CodeInterpreterOutput = Union[
+    CodeInterpreterLogs, CodeInterpreterImage, UnknownCodeInterpreterOutput
+]
+
+
+@define(kw_only=True)
+class CodeInterpreter:
+    """A code_interpreter call's ``input`` (grows by deltas) and ``outputs``."""
+
+    _input: TextBuffer = field(factory=TextBuffer, converter=_buffer, alias="input", repr=False)
+    outputs: list[CodeInterpreterOutput] = field(factory=list)
+
+    @property
+    def input(self) -> str:
+        """The code sent to the interpreter."""
+        return str(self._input)
+
+    @input.setter
+    def input(self, value: str) -> None:
+        self._input.set(value)
+
+    def __repr__(self) -> str:
+        return f"CodeInterpreter(input={self.input!r}, outputs={self.outputs!r})"
+
+
+@define(kw_only=True)
+class CodeInterpreterToolCall:
+    """A code_interpreter tool call."""
+
+    id: str = ""
+    type: str = "code_interpreter"
+    code_interpreter: CodeInterpreter = field(factory=CodeInterpreter)
+
+
+@define(kw_only=True)
+class FileSearchResultContent:
+    """Content of a file_search result (only with ``include[]``)."""
+
+    type: str = "text"
+    text: str | None = None
+
+
+@define(kw_only=True)
+class FileSearchResult:
+    """One file_search result."""
+
+    file_id: str = ""
+    file_name: str = ""
+    score: float = 0.0
+    content: list[FileSearchResultContent] | None = None
+
+
+@define(kw_only=True)
+class FileSearch:
+    """A file_search call's ranking options and results."""
+
+    ranking_options: FileSearchRankingOptions | None = None
+    results: list[FileSearchResult] | None = None
+
+
+@define(kw_only=True)
+class FileSearchToolCall:
+    """A file_search tool call."""
+
+    id: str = ""
+    type: str = "file_search"
+    file_search: FileSearch = field(factory=FileSearch)
+
+
+@define(kw_only=True)
+class FunctionCall:
+    """A function call's ``name``, ``arguments`` (JSON text, grows by deltas) and
+    ``output`` (``None`` until submitted)."""
+
+    name: str = ""
+    _arguments: TextBuffer = field(
+        factory=TextBuffer, converter=_buffer, alias="arguments", repr=False
+    )
+    output: str | None = None
+
+    @property
+    def arguments(self) -> str:
+        """The arguments, as JSON text."""
+        return str(self._arguments)
+
+    @arguments.setter
+    def arguments(self, value: str) -> None:
+        self._arguments.set(value)
+
+    def __repr__(self) -> str:
+        return (
+            f"FunctionCall(name={self.name!r}, arguments={self.arguments!r}, "
+            f"output={self.output!r})"
+        )
+
+
+@define(kw_only=True)
+class FunctionToolCall:
+    """A function tool call."""
+
+    id: str = ""
+    type: str = "function"
+    function: FunctionCall = field(factory=FunctionCall)
+
+
+@define(kw_only=True)
+class UnknownToolCall:
+    """A tool call of an unknown type; ``raw`` is its JSON."""
+
+    id: str = ""
+    type: str = ""
+    raw: JSON = field(factory=dict)
+
+
+ToolCall = Union[CodeInterpreterToolCall, FileSearchToolCall, FunctionToolCall, UnknownToolCall]
+
+
+@define(kw_only=True)
+class ToolCallsStepDetails:
+    """Details of a ``tool_calls`` step."""
+
+    type: str = "tool_calls"
+    tool_calls: list[ToolCall] = field(factory=list)
+
+
+@define(kw_only=True)
+class UnknownStepDetails:
+    """Step details of an unknown type; ``raw`` is their JSON."""
+
+    type: str = ""
+    raw: JSON = field(factory=dict)
+
+
+StepDetails = Union[MessageCreationStepDetails, ToolCallsStepDetails, UnknownStepDetails]
+
+
+@define(kw_only=True)
+class RunStep:
+    """A run step (``object: "thread.run.step"``).
+
+    ``type``: message_creation | tool_calls. ``status``: in_progress, cancelled,
+    failed, completed, expired. The wire sends ``expires_at`` (the spec says
+    ``expired_at``): both are kept.
+    """
+
+    id: str = ""
+    object: str = "thread.run.step"
+    created_at: int = 0
+    assistant_id: str = ""
+    thread_id: str = ""
+    run_id: str = ""
+    type: str = ""
+    status: str = ""
+    step_details: StepDetails = field(factory=UnknownStepDetails)
+    cancelled_at: int | None = None
+    completed_at: int | None = None
+    failed_at: int | None = None
+    expires_at: int | None = None
+    expired_at: int | None = None
+    last_error: LastError | None = None
+    metadata: dict[str, Any] | None = None
+    usage: Usage | None = None
+
+
+# ---------------------------------------------------------------------------
+# Messages
+
+
+@define(kw_only=True)
+class FileCitation:
+    """The file a citation points at."""
+
+    file_id: str = ""
+    quote: str | None = None
+
+
+@define(kw_only=True)
+class FilePath:
+    """The file a file_path annotation points at."""
+
+    file_id: str = ""
+
+
+@define(kw_only=True)
+class FileCitationAnnotation:
+    """A ``file_citation`` annotation (from file_search)."""
+
+    type: str = "file_citation"
+    text: str = ""
+    start_index: int = 0
+    end_index: int = 0
+    file_citation: FileCitation = field(factory=FileCitation)
+
+
+@define(kw_only=True)
+class FilePathAnnotation:
+    """A ``file_path`` annotation (a file code_interpreter wrote)."""
+
+    type: str = "file_path"
+    text: str = ""
+    start_index: int = 0
+    end_index: int = 0
+    file_path: FilePath = field(factory=FilePath)
+
+
+@define(kw_only=True)
+class UnknownAnnotation:
+    """An annotation of an unknown type; ``raw`` is its JSON."""
+
+    type: str = ""
+    raw: JSON = field(factory=dict)
+
+
+Annotation = Union[FileCitationAnnotation, FilePathAnnotation, UnknownAnnotation]
+
+
+@define(kw_only=True)
+class Text:
+    """The text of a text content part: ``value`` (grows by deltas) and ``annotations``."""
+
+    _value: TextBuffer = field(factory=TextBuffer, converter=_buffer, alias="value", repr=False)
+    annotations: list[Annotation] = field(factory=list)
+
+    @property
+    def value(self) -> str:
+        """The text."""
+        return str(self._value)
+
+    @value.setter
+    def value(self, value: str) -> None:
+        self._value.set(value)
+
+    def __repr__(self) -> str:
+        return f"Text(value={self.value!r}, annotations={self.annotations!r})"
+
+
+@define(kw_only=True)
+class TextContentBlock:
+    """A ``text`` content part."""
+
+    type: str = "text"
+    text: Text = field(factory=Text)
+
+
+@define(kw_only=True)
+class ImageFile:
+    """An image file reference (``detail``: auto | low | high)."""
+
+    file_id: str = ""
+    detail: str | None = None
+
+
+@define(kw_only=True)
+class ImageFileContentBlock:
+    """An ``image_file`` content part."""
+
+    type: str = "image_file"
+    image_file: ImageFile = field(factory=ImageFile)
+
+
+@define(kw_only=True)
+class ImageURL:
+    """An image URL reference (``detail``: auto | low | high)."""
+
+    url: str = ""
+    detail: str | None = None
+
+
+@define(kw_only=True)
+class ImageURLContentBlock:
+    """An ``image_url`` content part."""
+
+    type: str = "image_url"
+    image_url: ImageURL = field(factory=ImageURL)
+
+
+@define(kw_only=True)
+class RefusalContentBlock:
+    """A ``refusal`` content part (``refusal`` grows by deltas)."""
+
+    type: str = "refusal"
+    _refusal: TextBuffer = field(factory=TextBuffer, converter=_buffer, alias="refusal", repr=False)
+
+    @property
+    def refusal(self) -> str:
+        """The refusal text."""
+        return str(self._refusal)
+
+    @refusal.setter
+    def refusal(self, value: str) -> None:
+        self._refusal.set(value)
+
+    def __repr__(self) -> str:
+        return f"RefusalContentBlock(type={self.type!r}, refusal={self.refusal!r})"
+
+
+@define(kw_only=True)
+class UnknownContentBlock:
+    """A content part of an unknown type; ``raw`` is its JSON."""
+
+    type: str = ""
+    raw: JSON = field(factory=dict)
+
+
+MessageContent = Union[
+    TextContentBlock,
+    ImageFileContentBlock,
+    ImageURLContentBlock,
+    RefusalContentBlock,
+    UnknownContentBlock,
+]
+
+
+@define(kw_only=True)
+class AttachmentTool:
+    """A tool an attachment is added to (``code_interpreter`` | ``file_search``)."""
+
+    type: str = ""
+
+
+@define(kw_only=True)
+class Attachment:
+    """A file attached to a message."""
+
+    file_id: str | None = None
+    tools: list[AttachmentTool] | None = None
+
+
+@define(kw_only=True)
+class Message:
+    """A message (``object: "thread.message"``).
+
+    ``status``: in_progress, incomplete, completed. ``role``: user | assistant.
+    """
+
+    id: str = ""
+    object: str = "thread.message"
+    created_at: int = 0
+    thread_id: str = ""
+    status: str = ""
+    incomplete_details: IncompleteDetails | None = None
+    completed_at: int | None = None
+    incomplete_at: int | None = None
+    role: str = ""
+    content: list[MessageContent] = field(factory=list)
+    assistant_id: str | None = None
+    run_id: str | None = None
+    attachments: list[Attachment] | None = None
+    metadata: dict[str, Any] | None = None
+
+    @property
+    def text(self) -> str:
+        """The values of the message's text parts, joined (no separator)."""
+        return "".join(p.text.value for p in self.content if isinstance(p, TextContentBlock))
+
+
+# ---------------------------------------------------------------------------
+# Message deltas
+
+
+@define(kw_only=True)
+class FileCitationDeltaAnnotation:
+    """A ``file_citation`` annotation fragment (``index`` in the part's annotations)."""
+
+    index: int = 0
+    type: str = "file_citation"
+    text: str | None = None
+    start_index: int | None = None
+    end_index: int | None = None
+    file_citation: FileCitation | None = None
+
+
+@define(kw_only=True)
+class FilePathDeltaAnnotation:
+    """A ``file_path`` annotation fragment."""
+
+    index: int = 0
+    type: str = "file_path"
+    text: str | None = None
+    start_index: int | None = None
+    end_index: int | None = None
+    file_path: FilePath | None = None
+
+
+@define(kw_only=True)
+class UnknownAnnotationDelta:
+    """An annotation fragment of an unknown type; ``raw`` is its JSON."""
+
+    index: int = 0
+    type: str = ""
+    raw: JSON = field(factory=dict)
+
+
+AnnotationDelta = Union[
+    FileCitationDeltaAnnotation, FilePathDeltaAnnotation, UnknownAnnotationDelta
+]
+
+
+@define(kw_only=True)
+class TextDelta:
+    """A text fragment: ``value`` to append, ``annotations`` to merge by index."""
+
+    value: str | None = None
+    annotations: list[AnnotationDelta] | None = None
+
+
+@define(kw_only=True)
+class TextDeltaBlock:
+    """A fragment of the text part at ``index``."""
+
+    index: int = 0
+    type: str = "text"
+    text: TextDelta | None = None
+
+
+@define(kw_only=True)
+class ImageFileDelta:
+    """A fragment of an image_file part."""
+
+    file_id: str | None = None
+    detail: str | None = None
+
+
+@define(kw_only=True)
+class ImageFileDeltaBlock:
+    """A fragment of the image_file part at ``index``."""
+
+    index: int = 0
+    type: str = "image_file"
+    image_file: ImageFileDelta | None = None
+
+
+@define(kw_only=True)
+class ImageURLDelta:
+    """A fragment of an image_url part."""
+
+    url: str | None = None
+    detail: str | None = None
+
+
+@define(kw_only=True)
+class ImageURLDeltaBlock:
+    """A fragment of the image_url part at ``index``."""
+
+    index: int = 0
+    type: str = "image_url"
+    image_url: ImageURLDelta | None = None
+
+
+@define(kw_only=True)
+class RefusalDeltaBlock:
+    """A fragment of the refusal part at ``index``."""
+
+    index: int = 0
+    type: str = "refusal"
+    refusal: str | None = None
+
+
+@define(kw_only=True)
+class UnknownContentDelta:
+    """A fragment of a content part of an unknown type; ``raw`` is its JSON."""
+
+    index: int = 0
+    type: str = ""
+    raw: JSON = field(factory=dict)
+
+
+MessageContentDelta = Union[
+    TextDeltaBlock,
+    ImageFileDeltaBlock,
+    ImageURLDeltaBlock,
+    RefusalDeltaBlock,
+    UnknownContentDelta,
+]
+
+
+@define(kw_only=True)
+class MessageDelta:
+    """What changed in a message: ``role`` and content fragments."""
+
+    role: str | None = None
+    content: list[MessageContentDelta] = field(factory=list)
+
+
+@define(kw_only=True)
+class MessageDeltaEvent:
+    """The data of ``thread.message.delta``: the message ``id`` and its ``delta``."""
+
+    id: str = ""
+    object: str = "thread.message.delta"
+    delta: MessageDelta = field(factory=MessageDelta)
+
+
+# ---------------------------------------------------------------------------
+# Run step deltas
+
+
+@define(kw_only=True)
+class FunctionCallDelta:
+    """A fragment of a function call."""
+
+    name: str | None = None
+    arguments: str | None = None
+    output: str | None = None
+
+
+@define(kw_only=True)
+class FunctionToolCallDelta:
+    """A fragment of the function call at ``index``."""
+
+    index: int = 0
+    id: str | None = None
+    type: str = "function"
+    function: FunctionCallDelta | None = None
+
+
+@define(kw_only=True)
+class CodeInterpreterLogsDelta:
+    """A fragment of a logs output at ``index``."""
+
+    index: int = 0
+    type: str = "logs"
+    logs: str | None = None
+
+
+@define(kw_only=True)
+class CodeInterpreterImageDelta:
+    """An image output at ``index``."""
+
+    index: int = 0
+    type: str = "image"
+    image: CodeInterpreterImageFile | None = None
+
+
+@define(kw_only=True)
+class UnknownCodeInterpreterOutputDelta:
+    """An output fragment of an unknown type; ``raw`` is its JSON."""
+
+    index: int = 0
+    type: str = ""
+    raw: JSON = field(factory=dict)
+
+
+CodeInterpreterOutputDelta = Union[
+    CodeInterpreterLogsDelta, CodeInterpreterImageDelta, UnknownCodeInterpreterOutputDelta
+]
+
+
+@define(kw_only=True)
+class CodeInterpreterDelta:
+    """A fragment of a code_interpreter call: ``input`` to append, ``outputs`` to merge."""
+
+    input: str | None = None
+    outputs: list[CodeInterpreterOutputDelta] | None = None
+
+
+@define(kw_only=True)
+class CodeInterpreterToolCallDelta:
+    """A fragment of the code_interpreter call at ``index``."""
+
+    index: int = 0
+    id: str | None = None
+    type: str = "code_interpreter"
+    code_interpreter: CodeInterpreterDelta | None = None
+
+
+@define(kw_only=True)
+class FileSearchToolCallDelta:
+    """A fragment of the file_search call at ``index`` (``file_search`` is ``{}``)."""
+
+    index: int = 0
+    id: str | None = None
+    type: str = "file_search"
+    file_search: dict[str, Any] = field(factory=dict)
+
+
+@define(kw_only=True)
+class UnknownToolCallDelta:
+    """A fragment of a tool call of an unknown type; ``raw`` is its JSON."""
+
+    index: int = 0
+    id: str | None = None
+    type: str = ""
+    raw: JSON = field(factory=dict)
+
+
+ToolCallDelta = Union[
+    FunctionToolCallDelta,
+    CodeInterpreterToolCallDelta,
+    FileSearchToolCallDelta,
+    UnknownToolCallDelta,
+]
+
+
+@define(kw_only=True)
+class ToolCallsStepDetailsDelta:
+    """Tool call fragments of a tool_calls step."""
+
+    type: str = "tool_calls"
+    tool_calls: list[ToolCallDelta] | None = None
+
+
+@define(kw_only=True)
+class MessageCreationStepDetailsDelta:
+    """A message_creation step delta (modelled by the SDK, not seen on the wire)."""
+
+    type: str = "message_creation"
+    message_creation: MessageCreation | None = None
+
+
+@define(kw_only=True)
+class UnknownStepDetailsDelta:
+    """Step details delta of an unknown type; ``raw`` is its JSON."""
+
+    type: str = ""
+    raw: JSON = field(factory=dict)
+
+
+StepDetailsDelta = Union[
+    ToolCallsStepDetailsDelta, MessageCreationStepDetailsDelta, UnknownStepDetailsDelta
+]
+
+
+@define(kw_only=True)
+class RunStepDelta:
+    """What changed in a run step."""
+
+    step_details: StepDetailsDelta | None = None
+
+
+@define(kw_only=True)
+class RunStepDeltaEvent:
+    """The data of ``thread.run.step.delta``: the step ``id`` and its ``delta``."""
+
+    id: str = ""
+    object: str = "thread.run.step.delta"
+    delta: RunStepDelta = field(factory=RunStepDelta)
+
+
+def fields_of(cls: type) -> tuple[str, ...]:
+    """The public init names of an attrs class (used by tests and the converter)."""
+    return tuple(a.alias for a in attrs.fields(cls))
