@@ -439,6 +439,8 @@ def parse_event(event: str, data: str, *, position: int | None = None) -> Event 
                 return DoneEvent(data=data, raw=data)
             raise _protocol_error(event, data, position, "malformed JSON") from None
         event_cls, parse = entry
+        if type(raw) is not dict:
+            raise _protocol_error(event, data, position, "expected a JSON object")
         try:
             obj = parse(raw)
         except Exception as exc:  # cattrs / type errors: the JSON has the wrong shape
