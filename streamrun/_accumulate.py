@@ -1,0 +1,1114 @@
+"""Snapshot accumulation for run streams: pure, typed, no I/O.
+
+An :class:`Accumulator` is fed every event a run stream yields. It keeps
+snapshots of the run, its steps and its messages (instances of the same
+classes as the completed objects) and returns, for each event, the handler
+callbacks the event implies as plain data: ``(method name, positional args)``
+pairs naming :class:`~streamrun.AsyncEventHandler` hooks, in the order they
+must be called. The stream awaits them; nothing here knows about asyncio.
+
+Accumulation (PROTOCOL §7):
+
+* Message content parts are merged by ``index``: text values and refusals are
+  appended (O(1), into a :class:`~streamrun.TextBuffer`), annotations merged
+  by their own ``index`` (a new index is inserted; for a known one ``text`` is
+  appended, offsets and file ids are set), image_file / image_url fields set.
+* Tool calls are merged by ``index`` per step: function ``name``,
+  ``arguments`` and ``output`` and code_interpreter ``input`` appended,
+  code_interpreter ``outputs`` merged by their ``index`` (``logs`` appended),
+  file_search ranking options set and results added.
+* Objects of an unknown type (content part, annotation, tool call, output)
+  are merged as JSON by the same rule and kept in ``raw``. A fragment that
+  omits ``type`` extends the object already at its index.
+* Nothing joins growing text while feeding, except the refusal callbacks,
+  whose snapshot is a ``str`` built per fragment (refusals are short).
+* ``thread.message.completed`` / ``.incomplete`` and
+  ``thread.run.step.completed`` / ``.failed`` / ``.cancelled`` / ``.expired``
+  replace the snapshot: the completed object is authoritative. Deltas arriving
+  for a message or step after it ended are ignored (``on_event`` only).
+* A delta for a message or step never announced by ``.created`` creates its
+  snapshot from the delta's id (fields it cannot know are filled from the
+  current run, else left at their defaults).
+* Snapshots from ``.created`` events are copies: the events themselves are
+  never modified. Snapshots handed to callbacks are live objects that keep
+  growing; when one event carries several fragments for the same part or
+  tool call, each ``on_text_delta`` / ``on_tool_call_delta`` but the last gets
+  a copy, so every callback sees the snapshot up to and including its own
+  fragment.
+
+Callback order, for each event:
+
+1. ``on_event(event)`` first, for every event (unknown ones included).
+2. Run events: nothing else, except ``thread.run.requires_action``:
+   ``on_tool_call_done`` for each call it lists that is not done yet, in the
+   listed order (a listed call never streamed gets ``on_tool_call_created`` +
+   ``on_tool_call_done`` with a :class:`~streamrun.FunctionToolCall` built
+   from the listing).
+3. ``thread.run.step.created``: ``on_run_step_created(snapshot)``.
+   ``thread.run.step.delta``: for each tool-call fragment, in wire order,
+   ``on_tool_call_created(call)`` when it is the call's first fragment, then
+   ``on_tool_call_delta(fragment, call)``; then
+   ``on_run_step_delta(delta, snapshot)`` (after the tool-call callbacks, the
+   order of the official SDK). Step end: for each tool call of the completed
+   step not done yet, in index order, ``on_tool_call_done(call)`` with the
+   completed object's call (preceded by ``on_tool_call_created`` when the call
+   was never streamed); then ``on_run_step_done(step)``. A step first seen
+   ended (the first event of a submit_tool_outputs stream) gets
+   ``on_run_step_created``, then created + done for each of its tool calls,
+   then ``on_run_step_done``.
+4. ``thread.message.created``: ``on_message_created(snapshot)``.
+   ``thread.message.delta``: for each content fragment, in wire order: when it
+   starts a new part, the done callback of the message's open part, then the
+   new part's created callback (``on_text_created(text)`` /
+   ``on_refusal_created(refusal)``, the refusal so far: ``""``); then
+   ``on_text_delta(fragment, text)`` / ``on_refusal_delta(fragment, refusal)``.
+   Then ``on_message_delta(delta, snapshot)`` (again after the part
+   callbacks, as the official SDK). Message end: the open part's done callback
+   (``on_text_done`` / ``on_refusal_done`` / ``on_image_file_done`` /
+   ``on_image_url_done``, with the completed message's part), then created +
+   done for each part never streamed (no deltas), then
+   ``on_message_done(message)``.
+5. :meth:`Accumulator.end` (the stream reached ``[DONE]``): ``on_tool_call_done``
+   for every tool call still open, then the done callback of every message's
+   open part. Steps and messages the server did not end get no
+   ``on_run_step_done`` / ``on_message_done``.
+
+Objects present in a ``.created`` snapshot (a message with content, a step
+with tool calls) are announced by their first fragment or, when none comes,
+at their parent's end (created immediately followed by done).
+
+Differences from the official SDK (openai-python 3.57.0):
+
+* Tool calls are tracked per step and index, not by one "current index" for
+  the whole stream: interleaved parallel calls get exactly one
+  ``on_tool_call_created`` and one ``on_tool_call_done`` each, a call is done
+  when its step ends, when ``requires_action`` lists it or when the stream
+  ends (never because another index started), and index 0 of a new step is
+  a new call.
+* Every tool-call fragment reaches ``on_tool_call_delta``, the first one
+  included, even when one event carries several.
+* Text parts are tracked per message: ``on_text_done`` of a part fires before
+  the next part's ``on_text_created`` and never for a part of an earlier
+  message.
+* Refusal parts get ``on_refusal_created`` / ``_delta`` / ``_done``; image_url
+  parts ``on_image_url_done``; parts and tool calls only seen in the completed
+  object still get their created/done callbacks.
+* Completed, failed, cancelled and expired steps replace their snapshots (final
+  status and usage), and a step first seen completed is recorded.
+* Snapshots are typed objects without delta ``index`` keys; a message or step
+  delta without a prior ``.created`` works; accumulating N text deltas costs
+  O(N) in total (the SDK re-dumps and rebuilds the block on every delta).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+import attrs
+
+from ._converter import converter
+from ._events import (
+    Event,
+    ThreadCreated,
+    ThreadMessageCompleted,
+    ThreadMessageCreated,
+    ThreadMessageDelta,
+    ThreadMessageIncomplete,
+    ThreadMessageInProgress,
+    ThreadRunCancelled,
+    ThreadRunCancelling,
+    ThreadRunCompleted,
+    ThreadRunCreated,
+    ThreadRunExpired,
+    ThreadRunFailed,
+    ThreadRunIncomplete,
+    ThreadRunInProgress,
+    ThreadRunQueued,
+    ThreadRunRequiresAction,
+    ThreadRunStepCancelled,
+    ThreadRunStepCompleted,
+    ThreadRunStepCreated,
+    ThreadRunStepDelta,
+    ThreadRunStepExpired,
+    ThreadRunStepFailed,
+    ThreadRunStepInProgress,
+    UnknownEvent,
+)
+from ._models import (
+    Annotation,
+    AnnotationDelta,
+    CodeInterpreter,
+    CodeInterpreterImage,
+    CodeInterpreterImageDelta,
+    CodeInterpreterImageFile,
+    CodeInterpreterLogs,
+    CodeInterpreterLogsDelta,
+    CodeInterpreterOutput,
+    CodeInterpreterOutputDelta,
+    CodeInterpreterToolCall,
+    CodeInterpreterToolCallDelta,
+    FileCitationAnnotation,
+    FileCitationDeltaAnnotation,
+    FilePathAnnotation,
+    FilePathDeltaAnnotation,
+    FileSearch,
+    FileSearchToolCall,
+    FileSearchToolCallDelta,
+    FunctionCall,
+    FunctionToolCall,
+    FunctionToolCallDelta,
+    ImageFile,
+    ImageFileContentBlock,
+    ImageFileDeltaBlock,
+    ImageURL,
+    ImageURLContentBlock,
+    ImageURLDeltaBlock,
+    Message,
+    MessageContent,
+    MessageContentDelta,
+    MessageCreation,
+    MessageCreationStepDetails,
+    MessageCreationStepDetailsDelta,
+    MessageDeltaEvent,
+    RefusalContentBlock,
+    RefusalDeltaBlock,
+    RequiredActionFunctionToolCall,
+    Run,
+    RunStep,
+    RunStepDeltaEvent,
+    StepDetails,
+    Text,
+    TextContentBlock,
+    TextDeltaBlock,
+    ToolCall,
+    ToolCallDelta,
+    ToolCallsStepDetails,
+    ToolCallsStepDetailsDelta,
+    UnknownAnnotation,
+    UnknownAnnotationDelta,
+    UnknownCodeInterpreterOutput,
+    UnknownCodeInterpreterOutputDelta,
+    UnknownContentBlock,
+    UnknownContentDelta,
+    UnknownStepDetails,
+    UnknownStepDetailsDelta,
+    UnknownToolCall,
+    UnknownToolCallDelta,
+)
+
+__all__ = ["Accumulator", "Callback"]
+
+Callback = tuple[str, tuple[Any, ...]]
+"""One handler call: the :class:`~streamrun.AsyncEventHandler` method name and its
+positional arguments."""
+
+_T = TypeVar("_T")
+
+
+# ---------------------------------------------------------------------------
+# JSON merging (objects of unknown types), PROTOCOL §7
+
+
+def _copy_json(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _copy_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy_json(v) for v in value]
+    return value
+
+
+def _is_indexed(value: list[Any]) -> bool:
+    return any(isinstance(v, dict) and "index" in v for v in value)
+
+
+def _merge_json(acc: dict[str, Any], delta: dict[str, Any]) -> None:
+    """Merge ``delta`` into ``acc`` by the delta accumulation rule.
+
+    Strings are appended, objects merged recursively, lists of indexed objects
+    merged by ``index``, other lists extended; ``index``, ``type`` and ``id``
+    and every other value are replaced.
+    """
+    for key, value in delta.items():
+        current = acc.get(key)
+        if current is None or key in ("index", "type", "id"):
+            if isinstance(value, list) and _is_indexed(value):
+                acc[key] = current = []
+            else:
+                acc[key] = _copy_json(value)
+                continue
+        if isinstance(current, str) and isinstance(value, str):
+            acc[key] = current + value
+        elif isinstance(current, dict) and isinstance(value, dict):
+            _merge_json(current, value)
+        elif isinstance(current, list) and isinstance(value, list):
+            for entry in value:
+                if isinstance(entry, dict) and "index" in entry:
+                    for existing in current:
+                        if isinstance(existing, dict) and existing.get("index") == entry["index"]:
+                            _merge_json(existing, entry)
+                            break
+                    else:
+                        current.append(_copy_json(entry))
+                else:
+                    current.append(_copy_json(entry))
+        else:
+            acc[key] = _copy_json(value)
+
+
+def _raw_without_index(raw: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in raw.items() if k != "index"}
+
+
+def _retype(raw: dict[str, Any], type_: str, union: Any) -> Any:
+    """Structure a fragment that omitted ``type`` as the type of the object it extends."""
+    return converter.structure({**raw, "type": type_}, union)
+
+
+# ---------------------------------------------------------------------------
+# Copies (of created objects, and of snapshots frozen for a callback)
+
+
+def _copy_annotation(a: Annotation) -> Annotation:
+    if isinstance(a, FileCitationAnnotation):
+        return attrs.evolve(a, file_citation=attrs.evolve(a.file_citation))
+    if isinstance(a, FilePathAnnotation):
+        return attrs.evolve(a, file_path=attrs.evolve(a.file_path))
+    return attrs.evolve(a, raw=_copy_json(a.raw))
+
+
+def _copy_text(t: Text) -> Text:
+    return Text(value=t.value, annotations=[_copy_annotation(a) for a in t.annotations])
+
+
+def _copy_part(p: MessageContent) -> MessageContent:
+    if isinstance(p, TextContentBlock):
+        return TextContentBlock(type=p.type, text=_copy_text(p.text))
+    if isinstance(p, RefusalContentBlock):
+        return RefusalContentBlock(type=p.type, refusal=p.refusal)
+    if isinstance(p, ImageFileContentBlock):
+        return attrs.evolve(p, image_file=attrs.evolve(p.image_file))
+    if isinstance(p, ImageURLContentBlock):
+        return attrs.evolve(p, image_url=attrs.evolve(p.image_url))
+    return attrs.evolve(p, raw=_copy_json(p.raw))
+
+
+def _copy_output(o: CodeInterpreterOutput) -> CodeInterpreterOutput:
+    if isinstance(o, CodeInterpreterLogs):
+        return CodeInterpreterLogs(type=o.type, logs=o.logs)
+    if isinstance(o, CodeInterpreterImage):
+        return attrs.evolve(o, image=attrs.evolve(o.image))
+    return attrs.evolve(o, raw=_copy_json(o.raw))
+
+
+def _copy_tool_call(c: ToolCall) -> ToolCall:
+    if isinstance(c, FunctionToolCall):
+        f = c.function
+        return FunctionToolCall(
+            id=c.id,
+            type=c.type,
+            function=FunctionCall(name=f.name, arguments=f.arguments, output=f.output),
+        )
+    if isinstance(c, CodeInterpreterToolCall):
+        ci = c.code_interpreter
+        return CodeInterpreterToolCall(
+            id=c.id,
+            type=c.type,
+            code_interpreter=CodeInterpreter(
+                input=ci.input, outputs=[_copy_output(o) for o in ci.outputs]
+            ),
+        )
+    if isinstance(c, FileSearchToolCall):
+        fs = c.file_search
+        results = None if fs.results is None else list(fs.results)
+        return attrs.evolve(c, file_search=attrs.evolve(fs, results=results))
+    return attrs.evolve(c, raw=_copy_json(c.raw))
+
+
+def _copy_details(d: StepDetails) -> StepDetails:
+    if isinstance(d, ToolCallsStepDetails):
+        return ToolCallsStepDetails(
+            type=d.type, tool_calls=[_copy_tool_call(c) for c in d.tool_calls]
+        )
+    if isinstance(d, MessageCreationStepDetails):
+        return attrs.evolve(d, message_creation=attrs.evolve(d.message_creation))
+    return attrs.evolve(d, raw=_copy_json(d.raw))
+
+
+def _position(keys: Iterable[int], index: int) -> int:
+    """Where ``index`` goes in a list kept sorted by index."""
+    return sum(1 for k in keys if k < index)
+
+
+def _replace_item(items: list[_T], old: _T, new: _T) -> None:
+    for i, item in enumerate(items):
+        if item is old:
+            items[i] = new
+            return
+    items.append(new)  # pragma: no cover - the snapshot list was changed by its user
+
+
+# ---------------------------------------------------------------------------
+# Message parts
+
+
+def _part_created(part: MessageContent) -> Callback | None:
+    if isinstance(part, TextContentBlock):
+        return ("on_text_created", (part.text,))
+    if isinstance(part, RefusalContentBlock):
+        return ("on_refusal_created", (part.refusal,))
+    return None
+
+
+def _part_done(part: MessageContent) -> Callback | None:
+    if isinstance(part, TextContentBlock):
+        return ("on_text_done", (part.text,))
+    if isinstance(part, RefusalContentBlock):
+        return ("on_refusal_done", (part.refusal,))
+    if isinstance(part, ImageFileContentBlock):
+        return ("on_image_file_done", (part.image_file,))
+    if isinstance(part, ImageURLContentBlock):
+        return ("on_image_url_done", (part.image_url,))
+    return None
+
+
+_PART_OF_DELTA: dict[type, type] = {
+    TextDeltaBlock: TextContentBlock,
+    RefusalDeltaBlock: RefusalContentBlock,
+    ImageFileDeltaBlock: ImageFileContentBlock,
+    ImageURLDeltaBlock: ImageURLContentBlock,
+    UnknownContentDelta: UnknownContentBlock,
+}
+
+_ANNOTATION_OF_DELTA: dict[type, type] = {
+    FileCitationDeltaAnnotation: FileCitationAnnotation,
+    FilePathDeltaAnnotation: FilePathAnnotation,
+    UnknownAnnotationDelta: UnknownAnnotation,
+}
+
+_CALL_OF_DELTA: dict[type, type] = {
+    FunctionToolCallDelta: FunctionToolCall,
+    CodeInterpreterToolCallDelta: CodeInterpreterToolCall,
+    FileSearchToolCallDelta: FileSearchToolCall,
+    UnknownToolCallDelta: UnknownToolCall,
+}
+
+_OUTPUT_OF_DELTA: dict[type, type] = {
+    CodeInterpreterLogsDelta: CodeInterpreterLogs,
+    CodeInterpreterImageDelta: CodeInterpreterImage,
+    UnknownCodeInterpreterOutputDelta: UnknownCodeInterpreterOutput,
+}
+
+
+def _merge_annotation(a: Annotation, d: AnnotationDelta) -> None:
+    if isinstance(a, UnknownAnnotation):
+        if isinstance(d, UnknownAnnotationDelta):
+            _merge_json(a.raw, _raw_without_index(d.raw))
+        return
+    if isinstance(d, UnknownAnnotationDelta):  # pragma: no cover - excluded by the caller
+        return
+    if d.text:
+        a.text += d.text
+    if d.start_index is not None:
+        a.start_index = d.start_index
+    if d.end_index is not None:
+        a.end_index = d.end_index
+    if isinstance(a, FileCitationAnnotation) and isinstance(d, FileCitationDeltaAnnotation):
+        fc = d.file_citation
+        if fc is not None:
+            if fc.file_id:
+                a.file_citation.file_id = fc.file_id
+            if fc.quote:
+                a.file_citation.quote = (a.file_citation.quote or "") + fc.quote
+    elif isinstance(a, FilePathAnnotation) and isinstance(d, FilePathDeltaAnnotation):
+        fp = d.file_path
+        if fp is not None and fp.file_id:
+            a.file_path.file_id = fp.file_id
+
+
+def _new_annotation(d: AnnotationDelta) -> Annotation:
+    if isinstance(d, FileCitationDeltaAnnotation):
+        a: Annotation = FileCitationAnnotation(type=d.type)
+    elif isinstance(d, FilePathDeltaAnnotation):
+        a = FilePathAnnotation(type=d.type)
+    else:
+        a = UnknownAnnotation(type=d.type)
+    _merge_annotation(a, d)
+    return a
+
+
+def _merge_output(o: CodeInterpreterOutput, d: CodeInterpreterOutputDelta) -> None:
+    if isinstance(o, CodeInterpreterLogs):
+        if isinstance(d, CodeInterpreterLogsDelta) and d.logs:
+            o._logs.append(d.logs)
+    elif isinstance(o, CodeInterpreterImage):
+        if isinstance(d, CodeInterpreterImageDelta) and d.image is not None and d.image.file_id:
+            o.image.file_id = d.image.file_id
+    elif isinstance(d, UnknownCodeInterpreterOutputDelta):
+        _merge_json(o.raw, _raw_without_index(d.raw))
+
+
+def _new_output(d: CodeInterpreterOutputDelta) -> CodeInterpreterOutput:
+    if isinstance(d, CodeInterpreterLogsDelta):
+        o: CodeInterpreterOutput = CodeInterpreterLogs(type=d.type)
+    elif isinstance(d, CodeInterpreterImageDelta):
+        o = CodeInterpreterImage(type=d.type, image=CodeInterpreterImageFile())
+    else:
+        o = UnknownCodeInterpreterOutput(type=d.type)
+    _merge_output(o, d)
+    return o
+
+
+# ---------------------------------------------------------------------------
+# Per-object state
+
+
+class _MessageState:
+    """A message snapshot and what is needed to merge deltas into it."""
+
+    __slots__ = ("annotations", "closed", "ended", "open", "parts", "snapshot", "started")
+
+    def __init__(self, snapshot: Message) -> None:
+        self.snapshot = snapshot
+        # index -> the part object in snapshot.content
+        self.parts: dict[int, MessageContent] = dict(enumerate(snapshot.content))
+        # part index -> (annotation index -> annotation object)
+        self.annotations: dict[int, dict[int, Annotation]] = {}
+        self.open: int | None = None  # the part announced and not yet done
+        self.started: set[int] = set()  # parts whose created callback was emitted
+        self.closed: set[int] = set()  # parts whose done callback was emitted
+        self.ended = False
+
+
+class _StepState:
+    """A run step snapshot and what is needed to merge deltas into it."""
+
+    __slots__ = ("calls", "closed", "ended", "open", "outputs", "snapshot")
+
+    def __init__(self, snapshot: RunStep) -> None:
+        self.snapshot = snapshot
+        details = snapshot.step_details
+        calls = details.tool_calls if isinstance(details, ToolCallsStepDetails) else []
+        # index -> the tool call object in snapshot.step_details.tool_calls
+        self.calls: dict[int, ToolCall] = dict(enumerate(calls))
+        # call index -> (output index -> output object)
+        self.outputs: dict[int, dict[int, CodeInterpreterOutput]] = {}
+        self.open: dict[int, ToolCall] = {}  # announced, not yet done (creation order)
+        self.closed: set[int] = set()  # done
+        self.ended = False
+
+
+# ---------------------------------------------------------------------------
+# The accumulator
+
+
+_Handler = Callable[["Accumulator", Any, list[Callback]], None]
+
+
+class Accumulator:
+    """Builds run, step and message snapshots from run stream events.
+
+    Pure and synchronous: :meth:`feed` applies one event and returns the
+    handler callbacks it implies; :meth:`end` returns those still owed when the
+    stream ends. The ``current_*`` attributes and the list methods read the
+    state at any time, during the stream or after it failed.
+    """
+
+    __slots__ = (
+        "_ended",
+        "_final_messages",
+        "_final_steps",
+        "_messages",
+        "_steps",
+        "_synthesized",
+        "current_event",
+        "current_message_snapshot",
+        "current_run",
+        "current_run_step_snapshot",
+    )
+
+    def __init__(self) -> None:
+        self.current_event: Event | None = None
+        """The last event fed."""
+        self.current_run: Run | None = None
+        """The run of the last ``thread.run.*`` event."""
+        self.current_message_snapshot: Message | None = None
+        """The snapshot of the message of the last message event (the completed object
+        once it ended)."""
+        self.current_run_step_snapshot: RunStep | None = None
+        """The snapshot of the step of the last step event (the ended object once it
+        ended)."""
+        self._messages: dict[str, _MessageState] = {}
+        self._steps: dict[str, _StepState] = {}
+        self._final_messages: dict[str, Message] = {}
+        self._final_steps: dict[str, RunStep] = {}
+        self._synthesized: set[str] = set()
+        self._ended = False
+
+    # -- public API --------------------------------------------------------
+
+    def feed(self, event: Event) -> list[Callback]:
+        """Apply one event and return the handler callbacks it implies, in order.
+
+        The first callback is always ``("on_event", (event,))``. Accepts every
+        event class of :mod:`streamrun._events` but ``ErrorEvent`` and
+        ``DoneEvent`` (those get ``on_event`` only), unknown events included.
+        """
+        self.current_event = event
+        out: list[Callback] = [("on_event", (event,))]
+        handler = _HANDLERS.get(type(event))
+        if handler is not None:
+            handler(self, event, out)
+        return out
+
+    def end(self) -> list[Callback]:
+        """The stream ended normally (``[DONE]``): the callbacks still owed.
+
+        ``on_tool_call_done`` for each tool call not done yet (steps in order,
+        calls in creation order), then the done callback of each message's open
+        part. Does not include ``on_end``. A second call returns ``[]``.
+        """
+        out: list[Callback] = []
+        if self._ended:
+            return out
+        self._ended = True
+        for step in self._steps.values():
+            for index, call in step.open.items():
+                out.append(("on_tool_call_done", (call,)))
+                step.closed.add(index)
+            step.open.clear()
+        for message in self._messages.values():
+            if message.open is not None:
+                done = _part_done(message.parts[message.open])
+                if done is not None:
+                    out.append(done)
+                message.closed.add(message.open)
+                message.open = None
+        return out
+
+    def final_messages(self) -> list[Message]:
+        """The messages the stream ended (the completed / incomplete objects), in order."""
+        return list(self._final_messages.values())
+
+    def final_run_steps(self) -> list[RunStep]:
+        """The steps the stream ended (the completed / failed / cancelled / expired
+        objects, with final status and usage), in the order they ended."""
+        return list(self._final_steps.values())
+
+    def messages(self) -> list[Message]:
+        """Every message seen, in order: its latest snapshot (the completed object
+        once it ended)."""
+        return [m.snapshot for m in self._messages.values()]
+
+    def run_steps(self) -> list[RunStep]:
+        """Every step seen, in order: its latest snapshot (the ended object once it
+        ended)."""
+        return [s.snapshot for s in self._steps.values()]
+
+    # -- runs --------------------------------------------------------------
+
+    def _on_run(self, event: Any, out: list[Callback]) -> None:
+        self.current_run = event.data
+
+    def _on_requires_action(self, event: ThreadRunRequiresAction, out: list[Callback]) -> None:
+        run = event.data
+        self.current_run = run
+        action = run.required_action
+        if action is None:
+            return
+        for listed in action.submit_tool_outputs.tool_calls:
+            self._listed_call_done(listed, out)
+
+    def _listed_call_done(
+        self, listed: RequiredActionFunctionToolCall, out: list[Callback]
+    ) -> None:
+        if listed.id:
+            for step in self._steps.values():
+                for index, call in step.calls.items():
+                    if call.id != listed.id:
+                        continue
+                    if index in step.open:
+                        out.append(("on_tool_call_done", (step.open.pop(index),)))
+                    elif index not in step.closed:
+                        out.append(("on_tool_call_created", (call,)))
+                        out.append(("on_tool_call_done", (call,)))
+                    step.closed.add(index)
+                    return
+            if listed.id in self._synthesized:
+                return
+            self._synthesized.add(listed.id)
+        call = FunctionToolCall(
+            id=listed.id,
+            type=listed.type or "function",
+            function=FunctionCall(name=listed.function.name, arguments=listed.function.arguments),
+        )
+        out.append(("on_tool_call_created", (call,)))
+        out.append(("on_tool_call_done", (call,)))
+
+    # -- steps -------------------------------------------------------------
+
+    def _add_step(self, snapshot: RunStep, out: list[Callback]) -> _StepState:
+        state = _StepState(snapshot)
+        self._steps[snapshot.id] = state
+        self.current_run_step_snapshot = snapshot
+        out.append(("on_run_step_created", (snapshot,)))
+        return state
+
+    def _on_step_created(self, event: Any, out: list[Callback]) -> None:
+        data: RunStep = event.data
+        state = self._steps.get(data.id)
+        if state is None:
+            self._add_step(attrs.evolve(data, step_details=_copy_details(data.step_details)), out)
+            return
+        if not state.ended:
+            state.snapshot.status = data.status
+            self.current_run_step_snapshot = state.snapshot
+
+    def _step_from_delta(self, data: RunStepDeltaEvent) -> RunStep:
+        details = data.delta.step_details
+        run = self.current_run
+        step = RunStep(id=data.id, status="in_progress")
+        if run is not None:
+            step.run_id, step.thread_id, step.assistant_id = run.id, run.thread_id, run.assistant_id
+        if isinstance(details, ToolCallsStepDetailsDelta):
+            step.type, step.step_details = "tool_calls", ToolCallsStepDetails()
+        elif isinstance(details, MessageCreationStepDetailsDelta):
+            step.type, step.step_details = "message_creation", MessageCreationStepDetails()
+        return step
+
+    def _on_step_delta(self, event: ThreadRunStepDelta, out: list[Callback]) -> None:
+        data = event.data
+        state = self._steps.get(data.id)
+        if state is None:
+            state = self._add_step(self._step_from_delta(data), out)
+        elif state.ended:
+            return
+        snapshot = state.snapshot
+        self.current_run_step_snapshot = snapshot
+        details = data.delta.step_details
+        if isinstance(details, ToolCallsStepDetailsDelta):
+            entries = details.tool_calls
+            if entries:
+                if not isinstance(snapshot.step_details, ToolCallsStepDetails):
+                    snapshot.step_details = ToolCallsStepDetails()
+                    state.calls = {}
+                if len(entries) == 1:
+                    self._tool_call_fragment(state, entries[0], False, out)
+                else:
+                    last = {e.index: k for k, e in enumerate(entries)}
+                    for k, entry in enumerate(entries):
+                        self._tool_call_fragment(state, entry, last[entry.index] != k, out)
+        elif isinstance(details, MessageCreationStepDetailsDelta):
+            if details.message_creation is not None:
+                if not isinstance(snapshot.step_details, MessageCreationStepDetails):
+                    snapshot.step_details = MessageCreationStepDetails()
+                snapshot.step_details.message_creation = MessageCreation(
+                    message_id=details.message_creation.message_id
+                )
+        elif isinstance(details, UnknownStepDetailsDelta) and isinstance(
+            snapshot.step_details, UnknownStepDetails
+        ):
+            _merge_json(snapshot.step_details.raw, details.raw)
+        out.append(("on_run_step_delta", (data.delta, snapshot)))
+
+    def _tool_call_fragment(
+        self, state: _StepState, d: ToolCallDelta, freeze: bool, out: list[Callback]
+    ) -> None:
+        index = d.index
+        call = state.calls.get(index)
+        if (
+            isinstance(d, UnknownToolCallDelta)
+            and not d.type
+            and call is not None
+            and not isinstance(call, UnknownToolCall)
+        ):
+            d = _retype(d.raw, call.type, ToolCallDelta)
+        if call is None or index not in state.open or type(call) is not _CALL_OF_DELTA[type(d)]:
+            call = self._begin_call(state, index, call, d, out)
+        if isinstance(d, FunctionToolCallDelta):
+            assert isinstance(call, FunctionToolCall)
+            if d.id:
+                call.id = d.id
+            f = d.function
+            if f is not None:
+                fc = call.function
+                if f.name:
+                    fc.name += f.name
+                if f.arguments:
+                    fc._arguments.append(f.arguments)
+                if f.output is not None:
+                    fc.output = f.output if fc.output is None else fc.output + f.output
+        elif isinstance(d, CodeInterpreterToolCallDelta):
+            assert isinstance(call, CodeInterpreterToolCall)
+            if d.id:
+                call.id = d.id
+            ci = d.code_interpreter
+            if ci is not None:
+                if ci.input:
+                    call.code_interpreter._input.append(ci.input)
+                if ci.outputs:
+                    self._merge_outputs(state, index, call.code_interpreter, ci.outputs)
+        elif isinstance(d, FileSearchToolCallDelta):
+            assert isinstance(call, FileSearchToolCall)
+            if d.id:
+                call.id = d.id
+            if d.file_search:
+                fs: FileSearch = converter.structure(d.file_search, FileSearch)
+                if fs.ranking_options is not None:
+                    call.file_search.ranking_options = fs.ranking_options
+                if fs.results:
+                    call.file_search.results = [*(call.file_search.results or ()), *fs.results]
+        else:
+            assert isinstance(call, UnknownToolCall)
+            if d.id:
+                call.id = d.id
+            _merge_json(call.raw, _raw_without_index(d.raw))
+        out.append(("on_tool_call_delta", (d, _copy_tool_call(call) if freeze else call)))
+
+    def _begin_call(
+        self,
+        state: _StepState,
+        index: int,
+        call: ToolCall | None,
+        d: ToolCallDelta,
+        out: list[Callback],
+    ) -> ToolCall:
+        kind = _CALL_OF_DELTA[type(d)]
+        if call is None or type(call) is not kind:
+            new: ToolCall = kind(type=d.type)
+            details = state.snapshot.step_details
+            assert isinstance(details, ToolCallsStepDetails)
+            tool_calls = details.tool_calls
+            if call is None:
+                tool_calls.insert(_position(state.calls, index), new)
+            else:
+                # The same index changed type: end the old call, start a new one.
+                _replace_item(tool_calls, call, new)
+                old = state.open.pop(index, None)
+                if old is not None:
+                    out.append(("on_tool_call_done", (old,)))
+                state.closed.discard(index)
+                state.outputs.pop(index, None)
+            state.calls[index] = call = new
+        if index not in state.open and index not in state.closed:
+            state.open[index] = call
+            out.append(("on_tool_call_created", (call,)))
+        return call
+
+    def _merge_outputs(
+        self,
+        state: _StepState,
+        index: int,
+        ci: CodeInterpreter,
+        deltas: list[CodeInterpreterOutputDelta],
+    ) -> None:
+        outputs = state.outputs.get(index)
+        if outputs is None:
+            outputs = state.outputs[index] = dict(enumerate(ci.outputs))
+        for d in deltas:
+            current = outputs.get(d.index)
+            if (
+                isinstance(d, UnknownCodeInterpreterOutputDelta)
+                and not d.type
+                and current is not None
+                and not isinstance(current, UnknownCodeInterpreterOutput)
+            ):
+                d = _retype(d.raw, current.type, CodeInterpreterOutputDelta)
+            if current is None:
+                new = _new_output(d)
+                ci.outputs.insert(_position(outputs, d.index), new)
+                outputs[d.index] = new
+            elif type(current) is not _OUTPUT_OF_DELTA[type(d)]:
+                new = _new_output(d)
+                _replace_item(ci.outputs, current, new)
+                outputs[d.index] = new
+            else:
+                _merge_output(current, d)
+
+    def _on_step_end(self, event: Any, out: list[Callback]) -> None:
+        data: RunStep = event.data
+        state = self._steps.get(data.id)
+        if state is None:
+            state = self._add_step(data, out)
+            state.calls = {}
+        elif state.ended:
+            state.snapshot = self._final_steps[data.id] = self.current_run_step_snapshot = data
+            return
+        details = data.step_details
+        final_calls = details.tool_calls if isinstance(details, ToolCallsStepDetails) else []
+        matched: set[int] = set()
+        for position, final in enumerate(final_calls):
+            index = self._match_call(state, position, final)
+            if index is None:
+                out.append(("on_tool_call_created", (final,)))
+                out.append(("on_tool_call_done", (final,)))
+                continue
+            matched.add(index)
+            if index in state.open:
+                out.append(("on_tool_call_done", (final,)))
+            elif index not in state.closed:
+                out.append(("on_tool_call_created", (final,)))
+                out.append(("on_tool_call_done", (final,)))
+        for index, call in state.open.items():
+            if index not in matched:
+                out.append(("on_tool_call_done", (call,)))
+        # From now on the step's calls are the completed object's, all done.
+        state.calls = dict(enumerate(final_calls))
+        state.closed = set(state.calls)
+        state.open.clear()
+        state.outputs.clear()
+        state.ended = True
+        state.snapshot = self._final_steps[data.id] = self.current_run_step_snapshot = data
+        out.append(("on_run_step_done", (data,)))
+
+    @staticmethod
+    def _match_call(state: _StepState, position: int, final: ToolCall) -> int | None:
+        """The index of the streamed call that ``final`` (at ``position``) completes."""
+        call = state.calls.get(position)
+        if call is not None and (not final.id or not call.id or call.id == final.id):
+            return position
+        if final.id:
+            for index, candidate in state.calls.items():
+                if candidate.id == final.id:
+                    return index
+        return None
+
+    # -- messages ----------------------------------------------------------
+
+    def _add_message(self, snapshot: Message, out: list[Callback]) -> _MessageState:
+        state = _MessageState(snapshot)
+        self._messages[snapshot.id] = state
+        self.current_message_snapshot = snapshot
+        out.append(("on_message_created", (snapshot,)))
+        return state
+
+    def _on_message_created(self, event: Any, out: list[Callback]) -> None:
+        data: Message = event.data
+        state = self._messages.get(data.id)
+        if state is None:
+            content = [_copy_part(p) for p in data.content]
+            self._add_message(attrs.evolve(data, content=content), out)
+            return
+        if not state.ended:
+            state.snapshot.status = data.status
+            self.current_message_snapshot = state.snapshot
+
+    def _message_from_delta(self, data: MessageDeltaEvent) -> Message:
+        message = Message(id=data.id, status="in_progress", role=data.delta.role or "assistant")
+        run = self.current_run
+        if run is not None:
+            message.thread_id, message.run_id = run.thread_id, run.id
+            message.assistant_id = run.assistant_id
+        return message
+
+    def _on_message_delta(self, event: ThreadMessageDelta, out: list[Callback]) -> None:
+        data = event.data
+        state = self._messages.get(data.id)
+        if state is None:
+            state = self._add_message(self._message_from_delta(data), out)
+        elif state.ended:
+            return
+        snapshot = state.snapshot
+        self.current_message_snapshot = snapshot
+        delta = data.delta
+        entries = delta.content
+        if entries:
+            if len(entries) == 1:
+                self._content_fragment(state, entries[0], False, out)
+            else:
+                last = {e.index: k for k, e in enumerate(entries)}
+                for k, entry in enumerate(entries):
+                    self._content_fragment(state, entry, last[entry.index] != k, out)
+        if delta.role and not snapshot.role:
+            snapshot.role = delta.role
+        out.append(("on_message_delta", (delta, snapshot)))
+
+    def _content_fragment(
+        self, state: _MessageState, d: MessageContentDelta, freeze: bool, out: list[Callback]
+    ) -> None:
+        index = d.index
+        part = state.parts.get(index)
+        if (
+            isinstance(d, UnknownContentDelta)
+            and not d.type
+            and part is not None
+            and not isinstance(part, UnknownContentBlock)
+        ):
+            d = _retype(d.raw, part.type, MessageContentDelta)
+        if part is None or index != state.open or type(part) is not _PART_OF_DELTA[type(d)]:
+            part = self._begin_part(state, index, part, d, out)
+        if isinstance(d, TextDeltaBlock):
+            assert isinstance(part, TextContentBlock)
+            td = d.text
+            if td is not None:
+                text = part.text
+                if td.value:
+                    text._value.append(td.value)
+                if td.annotations:
+                    self._merge_annotations(state, index, text, td.annotations)
+                out.append(("on_text_delta", (td, _copy_text(text) if freeze else text)))
+        elif isinstance(d, RefusalDeltaBlock):
+            assert isinstance(part, RefusalContentBlock)
+            if d.refusal is not None:
+                part._refusal.append(d.refusal)
+                out.append(("on_refusal_delta", (d.refusal, part.refusal)))
+        elif isinstance(d, ImageFileDeltaBlock):
+            assert isinstance(part, ImageFileContentBlock)
+            if d.image_file is not None:
+                if d.image_file.file_id is not None:
+                    part.image_file.file_id = d.image_file.file_id
+                if d.image_file.detail is not None:
+                    part.image_file.detail = d.image_file.detail
+        elif isinstance(d, ImageURLDeltaBlock):
+            assert isinstance(part, ImageURLContentBlock)
+            if d.image_url is not None:
+                if d.image_url.url is not None:
+                    part.image_url.url = d.image_url.url
+                if d.image_url.detail is not None:
+                    part.image_url.detail = d.image_url.detail
+        else:
+            assert isinstance(part, UnknownContentBlock)
+            _merge_json(part.raw, _raw_without_index(d.raw))
+
+    def _begin_part(
+        self,
+        state: _MessageState,
+        index: int,
+        part: MessageContent | None,
+        d: MessageContentDelta,
+        out: list[Callback],
+    ) -> MessageContent:
+        kind = _PART_OF_DELTA[type(d)]
+        if part is None or type(part) is not kind:
+            new: MessageContent
+            if kind is ImageFileContentBlock:
+                new = ImageFileContentBlock(type=d.type, image_file=ImageFile())
+            elif kind is ImageURLContentBlock:
+                new = ImageURLContentBlock(type=d.type, image_url=ImageURL())
+            else:
+                new = kind(type=d.type)
+            content = state.snapshot.content
+            if part is None:
+                content.insert(_position(state.parts, index), new)
+            else:
+                # The same index changed type: the old part ends, a new one starts.
+                _replace_item(content, part, new)
+                if state.open == index:
+                    done = _part_done(part)
+                    if done is not None:
+                        out.append(done)
+                    state.open = None
+                state.started.discard(index)
+                state.closed.discard(index)
+                state.annotations.pop(index, None)
+            state.parts[index] = part = new
+        if index not in state.started:
+            self._close_open_part(state, out)
+            state.started.add(index)
+            state.open = index
+            created = _part_created(part)
+            if created is not None:
+                out.append(created)
+        return part
+
+    @staticmethod
+    def _close_open_part(state: _MessageState, out: list[Callback]) -> None:
+        index = state.open
+        if index is None:
+            return
+        done = _part_done(state.parts[index])
+        if done is not None:
+            out.append(done)
+        state.closed.add(index)
+        state.open = None
+
+    @staticmethod
+    def _merge_annotations(
+        state: _MessageState, index: int, text: Text, deltas: list[AnnotationDelta]
+    ) -> None:
+        by_index = state.annotations.get(index)
+        if by_index is None:
+            by_index = state.annotations[index] = dict(enumerate(text.annotations))
+        for d in deltas:
+            current = by_index.get(d.index)
+            if (
+                isinstance(d, UnknownAnnotationDelta)
+                and not d.type
+                and current is not None
+                and not isinstance(current, UnknownAnnotation)
+            ):
+                d = _retype(d.raw, current.type, AnnotationDelta)
+            if current is None:
+                new = _new_annotation(d)
+                text.annotations.insert(_position(by_index, d.index), new)
+                by_index[d.index] = new
+            elif type(current) is not _ANNOTATION_OF_DELTA[type(d)]:
+                new = _new_annotation(d)
+                _replace_item(text.annotations, current, new)
+                by_index[d.index] = new
+            else:
+                _merge_annotation(current, d)
+
+    def _on_message_end(self, event: Any, out: list[Callback]) -> None:
+        data: Message = event.data
+        state = self._messages.get(data.id)
+        if state is None:
+            state = self._add_message(data, out)
+            state.parts = {}
+        elif state.ended:
+            state.snapshot = self._final_messages[data.id] = self.current_message_snapshot = data
+            return
+        final_parts = data.content
+        index = state.open
+        if index is not None:
+            part = state.parts[index]
+            if index < len(final_parts) and type(final_parts[index]) is type(part):
+                part = final_parts[index]
+            done = _part_done(part)
+            if done is not None:
+                out.append(done)
+            state.closed.add(index)
+            state.open = None
+        for position, part in enumerate(final_parts):
+            if position in state.started:
+                continue
+            created = _part_created(part)
+            if created is not None:
+                out.append(created)
+            done = _part_done(part)
+            if done is not None:
+                out.append(done)
+        state.ended = True
+        state.snapshot = self._final_messages[data.id] = self.current_message_snapshot = data
+        out.append(("on_message_done", (data,)))
+
+    def _ignore(self, event: Any, out: list[Callback]) -> None:
+        return
+
+
+_HANDLERS: dict[type, _Handler] = {
+    ThreadCreated: Accumulator._ignore,
+    UnknownEvent: Accumulator._ignore,
+    ThreadRunCreated: Accumulator._on_run,
+    ThreadRunQueued: Accumulator._on_run,
+    ThreadRunInProgress: Accumulator._on_run,
+    ThreadRunRequiresAction: Accumulator._on_requires_action,
+    ThreadRunCompleted: Accumulator._on_run,
+    ThreadRunIncomplete: Accumulator._on_run,
+    ThreadRunFailed: Accumulator._on_run,
+    ThreadRunCancelling: Accumulator._on_run,
+    ThreadRunCancelled: Accumulator._on_run,
+    ThreadRunExpired: Accumulator._on_run,
+    ThreadRunStepCreated: Accumulator._on_step_created,
+    ThreadRunStepInProgress: Accumulator._on_step_created,
+    ThreadRunStepDelta: Accumulator._on_step_delta,
+    ThreadRunStepCompleted: Accumulator._on_step_end,
+    ThreadRunStepFailed: Accumulator._on_step_end,
+    ThreadRunStepCancelled: Accumulator._on_step_end,
+    ThreadRunStepExpired: Accumulator._on_step_end,
+    ThreadMessageCreated: Accumulator._on_message_created,
+    ThreadMessageInProgress: Accumulator._on_message_created,
+    ThreadMessageDelta: Accumulator._on_message_delta,
+    ThreadMessageCompleted: Accumulator._on_message_end,
+    ThreadMessageIncomplete: Accumulator._on_message_end,
+}
