@@ -1,0 +1,351 @@
+"""``AsyncClient``: configuration, and the run-stream endpoints as methods.
+
+``client.runs.stream(thread_id, assistant_id=..., **body)`` opens
+``POST /threads/{thread_id}/runs``; ``client.threads.create_and_run_stream``
+opens ``POST /threads/runs``; ``client.runs.submit_tool_outputs_stream``
+opens ``POST /threads/{thread_id}/runs/{run_id}/submit_tool_outputs``. Each
+validates its body (:mod:`streamrun._requests`) before any network I/O and
+returns a :class:`~streamrun.RunStream` to use with ``async with``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+from yarl import URL
+
+from ._converter import structure
+from ._exceptions import ValidationError
+from ._handler import AsyncEventHandler
+from ._models import Message, Run
+from ._recover import RecoveredRun, fetch_run_messages, recover_run, retrieve_run, run_path
+from ._requests import (
+    build_run_create,
+    build_submit_tool_outputs,
+    build_thread_create_and_run,
+    validate_include,
+)
+from ._stream import RunStream
+from ._transport import UNSET, AuthStyle, Timeouts, Transport
+
+__all__ = ["AsyncClient", "Runs", "Threads"]
+
+DEFAULT_MAX_EVENT_SIZE = 16 * 1024 * 1024
+
+
+def _path_id(name: str, value: object) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValidationError(name, f"must be a non-empty string, got {value!r}")
+    return quote(value, safe="")
+
+
+class AsyncClient:
+    """An async client for Assistants run streams.
+
+    Args:
+        api_key: the API key; defaults to ``$OPENAI_API_KEY``. Never shown in
+            a repr, log line or exception.
+        base_url: the API root; defaults to ``$OPENAI_BASE_URL``, then
+            ``https://api.openai.com/v1``. Point it at any compatible server
+            (a query string on it, e.g. ``?api-version=...``, is kept).
+        organization, project: sent as ``OpenAI-Organization`` / ``OpenAI-Project``.
+        default_headers: extra headers on every request (override the defaults).
+        default_query: extra query parameters on every request (e.g. Azure's
+            ``{"api-version": "..."}``).
+        session: a caller-owned ``aiohttp.ClientSession`` (never closed by the client).
+        auth_style: ``"bearer"`` (``Authorization: Bearer KEY``) or
+            ``"api-key"`` (Azure-style ``api-key: KEY`` header).
+        max_retries: retries of connection failures before sending and of
+            429/5xx replies (never after a stream started).
+        connect_timeout, idle_timeout, total_timeout: seconds (``None`` = off);
+            idle is the longest silence between two reads of a stream.
+        cancel_on_abandon: cancel a run on the server when its stream is left
+            before the run settled.
+        cancel_timeout: how long that best-effort cancel request may take.
+        max_event_size: the largest single event accepted, in bytes.
+        max_connections: the connection pool size of the client's own session.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | URL | None = None,
+        *,
+        organization: str | None = None,
+        project: str | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        default_query: Mapping[str, str] | None = None,
+        session: aiohttp.ClientSession | None = None,
+        auth_style: AuthStyle = "bearer",
+        max_retries: int = 2,
+        connect_timeout: float | None = 10.0,
+        idle_timeout: float | None = 120.0,
+        total_timeout: float | None = None,
+        cancel_on_abandon: bool = True,
+        cancel_timeout: float = 5.0,
+        max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE,
+        max_connections: int = 100,
+    ) -> None:
+        self._transport = Transport(
+            api_key=api_key,
+            base_url=base_url,
+            auth_style=auth_style,
+            organization=organization,
+            project=project,
+            default_headers=default_headers,
+            default_query=default_query,
+            session=session,
+            max_retries=max_retries,
+            timeouts=Timeouts(connect=connect_timeout, idle=idle_timeout, total=total_timeout),
+            max_connections=max_connections,
+        )
+        self.cancel_on_abandon = cancel_on_abandon
+        self.cancel_timeout = cancel_timeout
+        self.max_event_size = max_event_size
+        self.runs = Runs(self)
+        self.threads = Threads(self)
+
+    @property
+    def base_url(self) -> URL:
+        """The API root requests go to."""
+        return self._transport.base_url
+
+    @property
+    def max_retries(self) -> int:
+        """The default number of retries."""
+        return self._transport.max_retries
+
+    @property
+    def timeouts(self) -> Timeouts:
+        """The default timeouts."""
+        return self._transport.timeouts
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """The aiohttp session in use (created on first use unless one was given)."""
+        return self._transport.session
+
+    async def aclose(self) -> None:
+        """Close the client's own session (a caller-owned session stays open)."""
+        await self._transport.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        key = "set" if self._transport.has_api_key else "none"
+        return f"<AsyncClient base_url={str(self.base_url)!r} api_key={key}>"
+
+    # -- shared by the resources ------------------------------------------
+
+    def _open(
+        self,
+        path: str,
+        body: dict[str, Any],
+        *,
+        handler: AsyncEventHandler | None,
+        thread_id: str | None,
+        run_id: str | None,
+        query: Sequence[tuple[str, str]] = (),
+        options: Mapping[str, Any],
+    ) -> RunStream:
+        if handler is not None and not isinstance(handler, AsyncEventHandler):
+            raise ValidationError(
+                "handler", f"must be an AsyncEventHandler instance, got {type(handler).__name__}"
+            )
+        extra_body = options.get("extra_body")
+        if extra_body:
+            body.update(extra_body)
+        body["stream"] = True
+        max_retries = options.get("max_retries")
+        cancel_on_abandon = options.get("cancel_on_abandon")
+        extra_query = options.get("extra_query") or {}
+        return RunStream(
+            transport=self._transport,
+            path=path,
+            body=body,
+            query=[*query, *((k, str(v)) for k, v in extra_query.items())],
+            handler=handler,
+            thread_id=thread_id,
+            run_id=run_id,
+            max_retries=self.max_retries if max_retries is None else max_retries,
+            timeouts=self.timeouts.merge(
+                options.get("connect_timeout", UNSET),
+                options.get("idle_timeout", UNSET),
+                options.get("total_timeout", UNSET),
+            ),
+            cancel_on_abandon=(
+                self.cancel_on_abandon if cancel_on_abandon is None else cancel_on_abandon
+            ),
+            cancel_timeout=self.cancel_timeout,
+            max_event_size=self.max_event_size,
+            extra_headers=options.get("extra_headers"),
+        )
+
+
+_OPTION_NAMES = (
+    "max_retries",
+    "connect_timeout",
+    "idle_timeout",
+    "total_timeout",
+    "cancel_on_abandon",
+    "extra_headers",
+    "extra_query",
+    "extra_body",
+)
+
+
+def _split_options(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Pop the per-call options out of the keyword arguments (the rest is the body)."""
+    return {name: kwargs.pop(name) for name in _OPTION_NAMES if name in kwargs}
+
+
+class Runs:
+    """Run endpoints: ``client.runs``.
+
+    Every streaming method also takes these per-call options:
+    ``max_retries``, ``connect_timeout``, ``idle_timeout``, ``total_timeout``,
+    ``cancel_on_abandon``, ``extra_headers``, ``extra_query`` and
+    ``extra_body`` (fields sent as they are, unvalidated, for compatible
+    servers that accept more than the API).
+    """
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    def stream(
+        self,
+        thread_id: str,
+        *,
+        assistant_id: str,
+        handler: AsyncEventHandler | None = None,
+        include: Sequence[str] | None = None,
+        **body: Any,
+    ) -> RunStream:
+        """Create a run on a thread and stream it (``POST /threads/{thread_id}/runs``).
+
+        ``body`` takes every field of the Create run request (model,
+        reasoning_effort, instructions, additional_instructions,
+        additional_messages, tools, metadata, temperature, top_p,
+        max_prompt_tokens, max_completion_tokens, truncation_strategy,
+        tool_choice, parallel_tool_calls, response_format) as dicts or the
+        ``*Param`` classes; it is validated before anything is sent
+        (:class:`~streamrun.ValidationError`). ``include`` becomes the
+        ``include[]`` query parameter.
+        """
+        options = _split_options(body)
+        thread = _path_id("thread_id", thread_id)
+        params = build_run_create(assistant_id, body)
+        query = [("include[]", value) for value in validate_include(include or [])]
+        return self._client._open(
+            f"/threads/{thread}/runs",
+            params.to_json(),
+            handler=handler,
+            thread_id=thread_id,
+            run_id=None,
+            query=query,
+            options=options,
+        )
+
+    def submit_tool_outputs_stream(
+        self,
+        thread_id: str,
+        run_id: str,
+        *,
+        tool_outputs: Sequence[Any],
+        handler: AsyncEventHandler | None = None,
+        **body: Any,
+    ) -> RunStream:
+        """Submit tool outputs and stream the run's continuation.
+
+        ``POST /threads/{thread_id}/runs/{run_id}/submit_tool_outputs``;
+        ``tool_outputs`` is a list of ``{"tool_call_id": ..., "output": ...}``
+        (or :class:`~streamrun.ToolOutput`), all of them in one request.
+        """
+        options = _split_options(body)
+        path = run_path(_path_id("thread_id", thread_id), _path_id("run_id", run_id))
+        params = build_submit_tool_outputs(tool_outputs, body)
+        return self._client._open(
+            path + "/submit_tool_outputs",
+            params.to_json(),
+            handler=handler,
+            thread_id=thread_id,
+            run_id=run_id,
+            options=options,
+        )
+
+    async def retrieve(self, thread_id: str, run_id: str) -> Run:
+        """``GET`` a run."""
+        _path_id("thread_id", thread_id)
+        _path_id("run_id", run_id)
+        return await retrieve_run(self._client._transport, thread_id, run_id)
+
+    async def cancel(self, thread_id: str, run_id: str) -> Run:
+        """Ask the server to cancel a run; returns the run (usually ``cancelling``)."""
+        path = run_path(_path_id("thread_id", thread_id), _path_id("run_id", run_id))
+        raw = await self._client._transport.request_json("POST", path + "/cancel")
+        return structure(raw, Run)
+
+    async def recover(
+        self, thread_id: str, run_id: str, *, timeout: float = 600.0, poll_interval: float = 0.25
+    ) -> RecoveredRun:
+        """Wait for a run to settle and fetch its messages (see ``RunStream.recover``)."""
+        _path_id("thread_id", thread_id)
+        _path_id("run_id", run_id)
+        return await recover_run(
+            self._client._transport,
+            thread_id,
+            run_id,
+            timeout=timeout,
+            poll_interval=poll_interval,
+        )
+
+
+class Threads:
+    """Thread endpoints: ``client.threads``."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    def create_and_run_stream(
+        self,
+        *,
+        assistant_id: str,
+        thread: Mapping[str, Any] | Any | None = None,
+        handler: AsyncEventHandler | None = None,
+        **body: Any,
+    ) -> RunStream:
+        """Create a thread and a run on it, and stream the run (``POST /threads/runs``).
+
+        ``thread`` is ``{"messages": [...], "tool_resources": ..., "metadata": ...}``
+        (or :class:`~streamrun.ThreadParams`); the stream starts with
+        ``thread.created``.
+        """
+        options = _split_options(body)
+        params = build_thread_create_and_run(assistant_id, thread, body)
+        return self._client._open(
+            "/threads/runs",
+            params.to_json(),
+            handler=handler,
+            thread_id=None,
+            run_id=None,
+            options=options,
+        )
+
+    async def list_messages(self, thread_id: str, *, run_id: str) -> list[Message]:
+        """The messages a run created on a thread, oldest first."""
+        _path_id("thread_id", thread_id)
+        _path_id("run_id", run_id)
+        return await fetch_run_messages(self._client._transport, thread_id, run_id)

@@ -1,0 +1,105 @@
+"""Recovering a run whose stream was cut: poll the run, then fetch its messages.
+
+A stream interrupted by the network or the server does not mean the run
+stopped: it goes on on the server. :func:`recover_run` retrieves it
+(``GET /threads/{thread_id}/runs/{run_id}``), polls with exponential backoff
+until it is terminal or waits for tool outputs, then lists the messages it
+created (``GET /threads/{thread_id}/messages?run_id=…``) — so the caller ends
+with the complete answer without starting a second run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from urllib.parse import quote
+
+import attrs
+
+from ._converter import structure
+from ._exceptions import StreamTimeout
+from ._models import Message, Run
+from ._transport import Transport
+
+__all__ = ["RecoveredRun", "fetch_run_messages", "recover_run", "retrieve_run"]
+
+SETTLED_STATUSES = frozenset(
+    {"completed", "incomplete", "failed", "cancelled", "expired", "requires_action"}
+)
+
+
+@attrs.frozen(kw_only=True)
+class RecoveredRun:
+    """The outcome of a recovered run: the final ``run`` and its ``messages`` (oldest first)."""
+
+    run: Run
+    messages: list[Message]
+
+    @property
+    def text(self) -> str:
+        """The text of the run's assistant messages, joined by blank lines."""
+        return "\n\n".join(m.text for m in self.messages if m.role == "assistant" and m.text)
+
+
+def run_path(thread_id: str, run_id: str) -> str:
+    """The API path of a run."""
+    return f"/threads/{quote(thread_id, safe='')}/runs/{quote(run_id, safe='')}"
+
+
+async def retrieve_run(transport: Transport, thread_id: str, run_id: str) -> Run:
+    """``GET`` a run."""
+    raw = await transport.request_json("GET", run_path(thread_id, run_id))
+    return structure(raw, Run)
+
+
+async def fetch_run_messages(transport: Transport, thread_id: str, run_id: str) -> list[Message]:
+    """Every message a run created, oldest first (follows pagination)."""
+    messages: list[Message] = []
+    after: str | None = None
+    path = f"/threads/{quote(thread_id, safe='')}/messages"
+    while True:
+        query = [("run_id", run_id), ("order", "asc"), ("limit", "100")]
+        if after:
+            query.append(("after", after))
+        page = await transport.request_json("GET", path, query=query)
+        data = page.get("data", []) if isinstance(page, dict) else []
+        messages.extend(structure(item, Message) for item in data)
+        if not (isinstance(page, dict) and page.get("has_more") and data):
+            return messages
+        after = str(data[-1].get("id") or "")
+        if not after:
+            return messages
+
+
+async def recover_run(
+    transport: Transport,
+    thread_id: str,
+    run_id: str,
+    *,
+    timeout: float = 600.0,
+    poll_interval: float = 0.25,
+    max_poll_interval: float = 5.0,
+) -> RecoveredRun:
+    """Wait for a run to settle (terminal or ``requires_action``) and fetch its messages.
+
+    Raises :class:`~streamrun.StreamTimeout` (``kind="total"``) when the run
+    has not settled within ``timeout`` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    interval = poll_interval
+    while True:
+        run = await retrieve_run(transport, thread_id, run_id)
+        if run.status in SETTLED_STATUSES:
+            break
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise StreamTimeout(
+                f"run {run_id} still {run.status!r} after {timeout}s of polling",
+                kind="total",
+                seconds=timeout,
+                run_id=run_id,
+            )
+        await asyncio.sleep(min(interval, remaining))
+        interval = min(interval * 2, max_poll_interval)
+    messages = await fetch_run_messages(transport, thread_id, run_id)
+    return RecoveredRun(run=run, messages=messages)

@@ -1,0 +1,509 @@
+"""``RunStream``: one run's event stream, read over aiohttp.
+
+The pipeline per chunk of bytes: :class:`~streamrun.sse.SSEDecoder` →
+:func:`~streamrun.parse_event` → :class:`~streamrun._accumulate.Accumulator`
+→ the handler's callbacks → the caller. Events are processed one at a time
+as the caller asks for them, so callbacks and the caller stay in step.
+
+How it ends:
+
+* ``data: [DONE]`` — the normal end (``on_end``).
+* The connection ends without ``[DONE]`` — :class:`~streamrun.StreamInterrupted`,
+  unless a terminal run event (completed, failed, cancelled, expired,
+  incomplete, requires_action) already arrived: some compatible servers
+  close without ``[DONE]``, and then the stream ends normally.
+* An ``error`` event — ``on_exception(StreamError)`` once, then
+  :class:`~streamrun.StreamError`; the events before it were delivered.
+* Malformed JSON, an oversized event — ``on_exception(ProtocolError)``, then
+  :class:`~streamrun.ProtocolError`.
+* Idle or total timeout — ``on_timeout()``, then :class:`~streamrun.StreamTimeout`.
+
+Every failure carries ``run_id`` and ``last_event``, and ``current_*`` stay
+readable afterwards. Leaving the ``async with`` block closes the response
+(releasing the connection); leaving it before the run settled — ``break``, an
+exception, task cancellation, Ctrl-C, a timeout — also asks the server to
+cancel the run (``cancel_on_abandon``, best effort, bounded, shielded), except
+after ``StreamInterrupted`` or ``StreamError``, where the run may be
+recovered with :meth:`RunStream.recover`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from types import TracebackType
+from typing import Any
+
+import aiohttp
+
+from ._accumulate import Accumulator, Callback
+from ._events import (
+    TERMINAL_RUN_EVENTS,
+    DoneEvent,
+    ErrorEvent,
+    Event,
+    ThreadCreated,
+    parse_event,
+)
+from ._exceptions import (
+    APIStatusError,
+    ProtocolError,
+    StreamConsumedError,
+    StreamError,
+    StreamFailure,
+    StreamInterrupted,
+    StreamrunError,
+    StreamTimeout,
+)
+from ._handler import AsyncEventHandler, dispatch
+from ._models import Message, Run, RunStep
+from ._recover import RecoveredRun, recover_run, run_path
+from ._transport import Timeouts, Transport, timeout_kind
+from .sse import ServerSentEvent, SSEDecoder
+
+__all__ = ["RunStream"]
+
+logger = logging.getLogger("streamrun")
+
+
+class RunStream:
+    """The events of one run, as an async iterator and through a handler.
+
+    Obtain it with ``async with client.runs.stream(...) as stream`` (or
+    ``create_and_run_stream`` / ``submit_tool_outputs_stream``). Consume it
+    once, in any one of these ways: ``async for event in stream``,
+    ``async for text in stream.text_deltas``, ``await stream.until_done()``
+    or a ``final_*`` method (these also finish a stream that was partly
+    iterated). The handler's callbacks fire for every event whichever way is
+    used.
+    """
+
+    def __init__(
+        self,
+        *,
+        transport: Transport,
+        path: str,
+        body: dict[str, Any],
+        query: list[tuple[str, str]],
+        handler: AsyncEventHandler | None,
+        thread_id: str | None,
+        run_id: str | None,
+        max_retries: int,
+        timeouts: Timeouts,
+        cancel_on_abandon: bool,
+        cancel_timeout: float,
+        max_event_size: int | None,
+        extra_headers: dict[str, str] | None = None,
+    ) -> None:
+        self._transport = transport
+        self._path = path
+        self._body = body
+        self._query = query
+        self._handler = handler
+        self._thread_id = thread_id
+        self._run_id = run_id
+        self._max_retries = max_retries
+        self._timeouts = timeouts
+        self._cancel_on_abandon = cancel_on_abandon
+        self._cancel_timeout = cancel_timeout
+        self._extra_headers = extra_headers
+        self._decoder = SSEDecoder(max_event_size=max_event_size)
+        self._accumulator = Accumulator()
+        self._queue: deque[ServerSentEvent] = deque()
+        self._response: aiohttp.ClientResponse | None = None
+        self._position = 0
+        self._eof = False
+        self._ended = False  # [DONE] (or a tolerated end after a terminal run event)
+        self._settled = False  # a terminal / requires_action run event arrived
+        self._error: StreamrunError | None = None
+        self._last_event: Event | None = None
+        self._consumer: str | None = None
+        self._entered = False
+        self._closed = False
+        if handler is not None:
+            handler._attach(self._accumulator)
+
+    # -- context management ------------------------------------------------
+
+    async def __aenter__(self) -> RunStream:
+        if self._entered:
+            raise StreamConsumedError("this RunStream was already opened; make a new one")
+        self._entered = True
+        try:
+            response = await self._transport.send(
+                "POST",
+                self._path,
+                json_body=self._body,
+                query=self._query,
+                accept="text/event-stream",
+                max_retries=self._max_retries,
+                timeouts=self._timeouts,
+                extra_headers=self._extra_headers,
+            )
+        except StreamTimeout as exc:
+            self._error = exc
+            if self._handler is not None:
+                await self._handler.on_timeout()
+            raise
+        content_type = response.headers.get("Content-Type", "")
+        if not content_type.lower().startswith("text/event-stream"):
+            try:
+                raw = await response.content.read(2000)
+            except (aiohttp.ClientError, TimeoutError):
+                raw = b""
+            response.release()
+            raise APIStatusError(
+                f"expected an event stream (text/event-stream), got {content_type or 'no'} "
+                f"content type: {raw[:200]!r}",
+                status=response.status,
+                request_id=response.headers.get("x-request-id"),
+                headers=dict(response.headers),
+            )
+        self._response = response
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if self._should_cancel_on_exit():
+                self._close_response()
+                await self._cancel_best_effort()
+        finally:
+            self._close_response()
+
+    async def aclose(self) -> None:
+        """Close the response (same as leaving the ``async with`` block)."""
+        await self.__aexit__(None, None, None)
+
+    def _should_cancel_on_exit(self) -> bool:
+        if not self._cancel_on_abandon or self._ended or self._settled or self._response is None:
+            return False
+        if isinstance(self._error, (StreamInterrupted, StreamError)):
+            return False
+        return self._run_id is not None and self._thread_id is not None
+
+    def _close_response(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        response = self._response
+        if response is None:
+            return
+        if self._ended and self._eof:
+            response.release()
+        else:
+            response.close()
+
+    async def _cancel_best_effort(self) -> None:
+        assert self._thread_id is not None and self._run_id is not None
+        run_id = self._run_id
+        seconds = self._cancel_timeout
+        timeouts = Timeouts(connect=seconds, idle=seconds, total=seconds)
+        task = asyncio.ensure_future(
+            self._transport.request_json(
+                "POST",
+                run_path(self._thread_id, run_id) + "/cancel",
+                max_retries=0,
+                timeouts=timeouts,
+            )
+        )
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            # Cancelled again while cancelling: give the request its bounded time,
+            # so no task outlives the stream, then let the cancellation through.
+            await asyncio.wait({task}, timeout=seconds)
+            if not task.done():
+                task.cancel()
+            raise
+        except StreamrunError as exc:
+            logger.warning("could not cancel abandoned run %s: %s", run_id, exc)
+        else:
+            logger.info("cancelled abandoned run %s", run_id)
+
+    # -- the event pipeline ----------------------------------------------
+
+    async def _next(self) -> tuple[Event, list[Callback]] | None:
+        """The next event and its callbacks (already dispatched), or None at the end."""
+        if self._error is not None:
+            raise self._error
+        if self._response is None:
+            if not self._entered:
+                raise StreamrunError("use the stream inside 'async with': it is not open yet")
+            return None
+        while True:
+            if self._queue:
+                item = await self._handle(self._queue.popleft())
+                if item is not None:
+                    return item
+            elif self._ended:
+                return None
+            elif self._eof:
+                await self._end_of_input()
+            else:
+                await self._fill()
+
+    async def _fill(self) -> None:
+        assert self._response is not None
+        try:
+            chunk = await self._response.content.readany()
+        except TimeoutError as exc:
+            kind, seconds = timeout_kind(exc, self._timeouts)
+            timeout_error = StreamTimeout(
+                f"{kind} timeout: no data for {seconds}s"
+                if kind == "idle"
+                else f"{kind} timeout ({seconds}s) expired",
+                kind=kind,
+                seconds=seconds,
+            )
+            await self._fail(timeout_error, exc, timeout=True)
+        except (aiohttp.ClientError, ConnectionError) as exc:
+            if self._closed:
+                raise StreamrunError("the stream was closed") from exc
+            error = StreamInterrupted(
+                f"the connection was lost after {self._position} events, before [DONE] "
+                f"({type(exc).__name__}: {exc})"
+            )
+            await self._fail(error, exc)
+        if not chunk:
+            self._eof = True
+            self._queue.extend(self._decoder.close())
+            return
+        try:
+            self._queue.extend(self._decoder.feed(chunk))
+        except ProtocolError as exc:
+            await self._fail(exc, None)
+
+    async def _end_of_input(self) -> None:
+        if self._settled:
+            # Some compatible servers close after the terminal run event without [DONE].
+            await self._end()
+            return
+        where = " in the middle of an event" if self._decoder.incomplete else ""
+        await self._fail(
+            StreamInterrupted(
+                f"the server closed the stream after {self._position} events{where}, "
+                "before [DONE] and before the run settled"
+            ),
+            None,
+        )
+
+    async def _handle(self, sse: ServerSentEvent) -> tuple[Event, list[Callback]] | None:
+        position = self._position
+        self._position = position + 1
+        try:
+            event = parse_event(sse.event, sse.data, position=position)
+        except ProtocolError as exc:
+            await self._fail(exc, None)
+        if isinstance(event, DoneEvent):
+            await self._end()
+            return None
+        if isinstance(event, ErrorEvent):
+            data = event.data
+            await self._fail(
+                StreamError(data.message, code=data.code, type=data.type, param=data.param),
+                None,
+            )
+        name = event.event
+        if name.startswith("thread.run.") and isinstance(event.data, Run):
+            self._run_id = event.data.id or self._run_id
+            self._thread_id = event.data.thread_id or self._thread_id
+            if name in TERMINAL_RUN_EVENTS:
+                self._settled = True
+        elif isinstance(event, ThreadCreated):
+            self._thread_id = event.data.id or self._thread_id
+        callbacks = self._accumulator.feed(event)
+        self._last_event = event
+        if self._handler is not None:
+            await dispatch(self._handler, callbacks)
+        return event, callbacks
+
+    async def _end(self) -> None:
+        self._ended = True
+        callbacks = self._accumulator.end()
+        if self._handler is not None:
+            await dispatch(self._handler, callbacks)
+            await self._handler.on_end()
+
+    async def _fail(
+        self, error: StreamFailure, cause: BaseException | None, *, timeout: bool = False
+    ) -> Any:
+        error.run_id = self._run_id
+        error.last_event = self._last_event
+        self._error = error
+        self._close_response()
+        if self._handler is not None:
+            if timeout:
+                await self._handler.on_timeout()
+            else:
+                await self._handler.on_exception(error)
+        raise error from cause
+
+    # -- consumption -------------------------------------------------------
+
+    def _claim(self, how: str) -> None:
+        if self._consumer is not None:
+            raise StreamConsumedError(
+                f"the stream's events were already consumed by {self._consumer}; "
+                f"{how} cannot see them again (events are delivered once)"
+            )
+        self._consumer = how
+
+    def __aiter__(self) -> RunStream:
+        self._claim("async iteration")
+        return self
+
+    async def __anext__(self) -> Event:
+        item = await self._next()
+        if item is None:
+            raise StopAsyncIteration
+        return item[0]
+
+    @property
+    def text_deltas(self) -> AsyncIterator[str]:
+        """The non-empty text fragments of text parts, as they arrive.
+
+        Refusals are not text: they are not included (see
+        ``AsyncEventHandler.on_refusal_delta``).
+        """
+        self._claim("text_deltas")
+        return _TextDeltas(self._next)
+
+    async def until_done(self) -> None:
+        """Consume the rest of the stream (callbacks fire); raise its error if it failed."""
+        if self._consumer is None:
+            self._consumer = "until_done()"
+        while await self._next() is not None:
+            pass
+
+    async def final_run(self) -> Run:
+        """The run as the stream left it (consumes the rest of the stream if needed)."""
+        await self.until_done()
+        run = self._accumulator.current_run
+        if run is None:
+            raise StreamrunError("the stream ended without any run event")
+        return run
+
+    async def final_messages(self) -> list[Message]:
+        """The messages the stream ended, as their completed objects."""
+        await self.until_done()
+        return self._accumulator.final_messages()
+
+    async def final_run_steps(self) -> list[RunStep]:
+        """Every step the stream ended, with its final status and usage."""
+        await self.until_done()
+        return self._accumulator.final_run_steps()
+
+    # -- control -----------------------------------------------------------
+
+    async def cancel(self) -> Run:
+        """Ask the server to cancel the run, then follow the stream to its end.
+
+        Returns the run as the stream left it (normally ``cancelled``).
+        """
+        while self._run_id is None or self._thread_id is None:
+            if await self._next() is None:
+                raise StreamrunError("the stream ended before it named its run")
+        if self._consumer is None:
+            self._consumer = "cancel()"
+        if not (self._ended or self._settled):
+            await self._transport.request_json(
+                "POST", run_path(self._thread_id, self._run_id) + "/cancel", max_retries=0
+            )
+        return await self.final_run()
+
+    async def recover(self, *, timeout: float = 600.0, poll_interval: float = 0.25) -> RecoveredRun:
+        """Fetch the outcome of a run whose stream was cut (no second run is created).
+
+        Polls ``GET .../runs/{run_id}`` with backoff until the run is terminal
+        or requires action, then lists its messages.
+        """
+        if self._run_id is None or self._thread_id is None:
+            raise StreamrunError(
+                "cannot recover: the stream ended before it named its run and thread"
+            )
+        return await recover_run(
+            self._transport,
+            self._thread_id,
+            self._run_id,
+            timeout=timeout,
+            poll_interval=poll_interval,
+        )
+
+    # -- state ---------------------------------------------------------------
+
+    @property
+    def run_id(self) -> str | None:
+        """The run's id, once known."""
+        return self._run_id
+
+    @property
+    def thread_id(self) -> str | None:
+        """The thread's id, once known."""
+        return self._thread_id
+
+    @property
+    def current_event(self) -> Event | None:
+        """The last event delivered."""
+        return self._accumulator.current_event
+
+    @property
+    def current_run(self) -> Run | None:
+        """The run as of the last run event."""
+        return self._accumulator.current_run
+
+    @property
+    def current_message_snapshot(self) -> Message | None:
+        """The message being streamed (or the last one), with everything received."""
+        return self._accumulator.current_message_snapshot
+
+    @property
+    def current_run_step_snapshot(self) -> RunStep | None:
+        """The run step being streamed (or the last one), with everything received."""
+        return self._accumulator.current_run_step_snapshot
+
+    @property
+    def error(self) -> StreamrunError | None:
+        """The error the stream failed with, if any."""
+        return self._error
+
+    @property
+    def done(self) -> bool:
+        """True once the stream ended normally."""
+        return self._ended
+
+    def __repr__(self) -> str:
+        state = "ended" if self._ended else "failed" if self._error else "open"
+        return f"<RunStream run_id={self._run_id!r} thread_id={self._thread_id!r} {state}>"
+
+
+class _TextDeltas:
+    """Async iterator over text fragments (a class, so nothing needs closing)."""
+
+    __slots__ = ("_next", "_pending")
+
+    def __init__(self, next_item: Callable[[], Any]) -> None:
+        self._next = next_item
+        self._pending: deque[str] = deque()
+
+    def __aiter__(self) -> _TextDeltas:
+        return self
+
+    async def __anext__(self) -> str:
+        pending = self._pending
+        while not pending:
+            item = await self._next()
+            if item is None:
+                raise StopAsyncIteration
+            for name, args in item[1]:
+                if name == "on_text_delta":
+                    value = args[0].value
+                    if value:
+                        pending.append(value)
+        return pending.popleft()

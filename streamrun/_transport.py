@@ -1,0 +1,414 @@
+"""HTTP transport on aiohttp: auth, base URL, headers, errors, retries, timeouts.
+
+One :class:`Transport` per :class:`~streamrun.AsyncClient`. It owns (or
+borrows) the ``aiohttp.ClientSession``, builds URLs from ``base_url`` and
+``default_query`` (no host is hard-coded), sends the auth header in the
+configured style (``Authorization: Bearer`` or Azure-style ``api-key``), turns
+non-2xx replies into the :class:`~streamrun.APIStatusError` family, and retries
+what is safe to retry (see :mod:`streamrun._retry`) — only before the first
+byte of a reply body was handed to a stream.
+
+Timeouts: aiohttp's default ``ClientTimeout`` has ``total=300``, which would
+cut a long run after five minutes; streamrun uses ``total=None`` unless a
+total timeout is asked for, ``sock_connect`` for the connect timeout and
+``sock_read`` for the idle timeout (the longest silence between two reads).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import aiohttp
+import attrs
+from multidict import CIMultiDict
+from yarl import URL
+
+from . import _json
+from ._exceptions import (
+    APIConnectionError,
+    APIStatusError,
+    StreamTimeout,
+    ValidationError,
+    status_error_class,
+)
+from ._retry import RETRY_STATUSES, retry_delay
+from ._version import __version__
+
+__all__ = ["DEFAULT_BASE_URL", "AuthStyle", "Timeouts", "Transport", "timeout_kind"]
+
+logger = logging.getLogger("streamrun")
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+AuthStyle = Literal["bearer", "api-key"]
+_ERROR_BODY_LIMIT = 64 * 1024
+
+
+@attrs.frozen(kw_only=True)
+class Timeouts:
+    """Timeouts in seconds; ``None`` disables one.
+
+    ``connect``: establishing the connection. ``idle``: the longest silence
+    while waiting for the reply or between two reads of the stream.
+    ``total``: the whole request, stream included (off by default: a run may
+    legitimately stream for a long time).
+    """
+
+    connect: float | None = 10.0
+    idle: float | None = 120.0
+    total: float | None = None
+
+    def merge(
+        self,
+        connect: float | object | None,
+        idle: float | object | None,
+        total: float | object | None,
+    ) -> Timeouts:
+        """A copy with the values that are not :data:`UNSET` replaced."""
+        changes: dict[str, Any] = {}
+        for name, value in (("connect", connect), ("idle", idle), ("total", total)):
+            if value is not UNSET:
+                changes[name] = value
+        return attrs.evolve(self, **changes) if changes else self
+
+    def client_timeout(self) -> aiohttp.ClientTimeout:
+        """The aiohttp equivalent."""
+        return aiohttp.ClientTimeout(
+            total=self.total, connect=None, sock_connect=self.connect, sock_read=self.idle
+        )
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
+
+
+def timeout_kind(exc: BaseException, timeouts: Timeouts) -> tuple[str, float | None]:
+    """Which timeout an aiohttp/asyncio timeout error stands for."""
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return "connect", timeouts.connect
+    if isinstance(exc, aiohttp.SocketTimeoutError):
+        return "idle", timeouts.idle
+    if timeouts.total is not None:
+        return "total", timeouts.total
+    return "idle", timeouts.idle
+
+
+def _redact(text: str, secret: str | None) -> str:
+    if secret and secret in text:
+        return text.replace(secret, "***")
+    return text
+
+
+class Transport:
+    """Sends requests for a client; see the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None,
+        base_url: str | URL | None,
+        auth_style: AuthStyle = "bearer",
+        organization: str | None = None,
+        project: str | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        default_query: Mapping[str, str] | None = None,
+        session: aiohttp.ClientSession | None = None,
+        max_retries: int = 2,
+        timeouts: Timeouts | None = None,
+        max_connections: int = 100,
+    ) -> None:
+        if api_key is None:
+            api_key = os.environ.get("OPENAI_API_KEY")
+        if base_url is None:
+            base_url = os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
+        url = URL(str(base_url))
+        if not url.is_absolute() or url.scheme not in ("http", "https"):
+            raise ValidationError(
+                "base_url", f"must be an absolute http(s) URL, got {str(base_url)!r}"
+            )
+        if auth_style not in ("bearer", "api-key"):
+            raise ValidationError(
+                "auth_style", f"must be 'bearer' or 'api-key', got {auth_style!r}"
+            )
+        if max_retries < 0:
+            raise ValidationError("max_retries", f"must be >= 0, got {max_retries!r}")
+        self._api_key = api_key
+        # A query string on base_url (e.g. ?api-version=...) joins the default query.
+        query: list[tuple[str, str]] = list(url.query.items())
+        query.extend((k, str(v)) for k, v in (default_query or {}).items())
+        self.default_query: tuple[tuple[str, str], ...] = tuple(query)
+        self.base_url = url.with_query(None).with_fragment(None)
+        self._base = str(self.base_url).rstrip("/")
+        self.auth_style: AuthStyle = auth_style
+        self.max_retries = max_retries
+        self.timeouts = timeouts or Timeouts()
+        self._session = session
+        self._owns_session = session is None
+        self._max_connections = max_connections
+        headers: CIMultiDict[str] = CIMultiDict()
+        headers["OpenAI-Beta"] = "assistants=v2"
+        headers["User-Agent"] = f"streamrun/{__version__}"
+        if organization:
+            headers["OpenAI-Organization"] = organization
+        if project:
+            headers["OpenAI-Project"] = project
+        for key, value in (default_headers or {}).items():
+            headers[key] = value
+        self._headers = headers
+
+    # -- configuration ---------------------------------------------------
+
+    @property
+    def has_api_key(self) -> bool:
+        """Whether an API key is configured (the key itself is never exposed)."""
+        return bool(self._api_key)
+
+    def redact(self, text: str) -> str:
+        """``text`` with the API key, if present, replaced by ``***``."""
+        return _redact(text, self._api_key)
+
+    def url(self, path: str) -> str:
+        """The absolute URL of an API path such as ``/threads/x/runs``."""
+        return self._base + path
+
+    def headers(self, *, accept: str, extra: Mapping[str, str] | None = None) -> CIMultiDict[str]:
+        """The request headers (auth included)."""
+        headers: CIMultiDict[str] = CIMultiDict(self._headers)
+        if self._api_key:
+            if self.auth_style == "bearer":
+                headers["Authorization"] = f"Bearer {self._api_key}"
+            else:
+                headers["api-key"] = self._api_key
+        headers["Accept"] = accept
+        headers["Content-Type"] = "application/json"
+        for key, value in (extra or {}).items():
+            headers[key] = value
+        return headers
+
+    def params(
+        self,
+        query: Sequence[tuple[str, str]] = (),
+        extra: Mapping[str, str] | None = None,
+    ) -> list[tuple[str, str]]:
+        """The query parameters: defaults, then the call's own."""
+        params = list(self.default_query)
+        params.extend(query)
+        params.extend((k, str(v)) for k, v in (extra or {}).items())
+        return params
+
+    # -- session -----------------------------------------------------------
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """The aiohttp session (created on first use when the client owns it)."""
+        if self._session is None or (self._owns_session and self._session.closed):
+            connector = aiohttp.TCPConnector(limit=self._max_connections)
+            self._session = aiohttp.ClientSession(
+                connector=connector, timeout=self.timeouts.client_timeout()
+            )
+        return self._session
+
+    async def aclose(self) -> None:
+        """Close the session if this transport created it (a caller's session is left open)."""
+        if self._owns_session and self._session is not None and not self._session.closed:
+            await self._session.close()
+
+    # -- requests ----------------------------------------------------------
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        query: Sequence[tuple[str, str]] = (),
+        accept: str = "application/json",
+        max_retries: int | None = None,
+        timeouts: Timeouts | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> aiohttp.ClientResponse:
+        """Send a request and return the 2xx response, headers read, body unread.
+
+        Retries connection failures before sending and 429/5xx replies;
+        raises :class:`~streamrun.APIStatusError` (subclass by status),
+        :class:`~streamrun.APIConnectionError` or
+        :class:`~streamrun.StreamTimeout` (``kind="connect"`` or ``"idle"``).
+        The caller must release the returned response.
+        """
+        retries = self.max_retries if max_retries is None else max_retries
+        timeouts = timeouts or self.timeouts
+        url = self.url(path)
+        headers = self.headers(accept=accept, extra=extra_headers)
+        params = self.params(query, extra_query)
+        data = None if json_body is None else _json.dumps(json_body).encode()
+        attempt = 0
+        while True:
+            try:
+                response = await self.session.request(
+                    method,
+                    url,
+                    data=data,
+                    headers=headers,
+                    params=params,
+                    timeout=timeouts.client_timeout(),
+                )
+            except (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError) as exc:
+                raise APIConnectionError(
+                    f"TLS error talking to {self.base_url.host}: {self.redact(str(exc))}"
+                ) from exc
+            except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+                # Nothing was sent: safe to retry.
+                if attempt < retries:
+                    delay = retry_delay(attempt)
+                    logger.info(
+                        "retrying %s %s in %.2fs after connection failure (%s), retry %d of %d",
+                        method,
+                        path,
+                        delay,
+                        type(exc).__name__,
+                        attempt + 1,
+                        retries,
+                    )
+                    attempt += 1
+                    await asyncio.sleep(delay)
+                    continue
+                if isinstance(exc, aiohttp.ConnectionTimeoutError):
+                    raise StreamTimeout(
+                        f"connect timeout ({timeouts.connect}s) to {self.base_url.host}",
+                        kind="connect",
+                        seconds=timeouts.connect,
+                    ) from exc
+                raise APIConnectionError(
+                    f"cannot connect to {self.base_url.host}: {self.redact(str(exc))}"
+                ) from exc
+            except TimeoutError as exc:
+                kind, seconds = timeout_kind(exc, timeouts)
+                raise StreamTimeout(
+                    f"{kind} timeout ({seconds}s) waiting for the reply to {method} {path}",
+                    kind=kind,
+                    seconds=seconds,
+                ) from exc
+            except aiohttp.ClientError as exc:
+                # Sent (or partly sent) but no reply: the request may have taken
+                # effect on the server, so it is never retried.
+                raise APIConnectionError(
+                    f"{method} {path} failed after the request was sent: "
+                    f"{type(exc).__name__}: {self.redact(str(exc))}"
+                ) from exc
+            if response.status < 300:
+                return response
+            error = await self._status_error(response)
+            if response.status in RETRY_STATUSES and attempt < retries:
+                delay = retry_delay(attempt, response.headers)
+                logger.info(
+                    "retrying %s %s in %.2fs after HTTP %d, retry %d of %d",
+                    method,
+                    path,
+                    delay,
+                    response.status,
+                    attempt + 1,
+                    retries,
+                )
+                attempt += 1
+                await asyncio.sleep(delay)
+                continue
+            raise error
+
+    async def _status_error(self, response: aiohttp.ClientResponse) -> APIStatusError:
+        """Read a non-2xx reply and build its typed error (the response is released)."""
+        try:
+            raw = await response.content.read(_ERROR_BODY_LIMIT)
+        except (aiohttp.ClientError, TimeoutError):
+            raw = b""
+        finally:
+            response.release()
+        return build_status_error(response.status, response.reason, raw, dict(response.headers))
+
+    async def request_json(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        query: Sequence[tuple[str, str]] = (),
+        max_retries: int | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> Any:
+        """Send a request and decode its JSON reply."""
+        response = await self.send(
+            method,
+            path,
+            json_body=json_body,
+            query=query,
+            max_retries=max_retries,
+            timeouts=timeouts,
+        )
+        try:
+            body = await response.read()
+        except TimeoutError as exc:
+            kind, seconds = timeout_kind(exc, timeouts or self.timeouts)
+            raise StreamTimeout(
+                f"{kind} timeout ({seconds}s) reading the reply to {method} {path}",
+                kind=kind,
+                seconds=seconds,
+            ) from exc
+        except aiohttp.ClientError as exc:
+            raise APIConnectionError(
+                f"{method} {path}: reading the reply failed: {type(exc).__name__}: {exc}"
+            ) from exc
+        finally:
+            response.release()
+        try:
+            return _json.loads(body)
+        except _json.JSONDecodeError as exc:
+            raise APIStatusError(
+                f"{method} {path}: the reply is not JSON: {body[:200]!r}",
+                status=response.status,
+                request_id=response.headers.get("x-request-id"),
+                headers=dict(response.headers),
+            ) from exc
+
+
+def build_status_error(
+    status: int, reason: str | None, raw: bytes, headers: Mapping[str, str]
+) -> APIStatusError:
+    """The typed error for a non-2xx reply with body ``raw``."""
+    body: Any = None
+    message = ""
+    fields: dict[str, str | None] = {"type": None, "code": None, "param": None}
+    if raw:
+        try:
+            body = _json.loads(raw)
+        except _json.JSONDecodeError:
+            body = raw.decode("utf-8", "replace")
+    error = body.get("error", body) if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        message = str(error.get("message") or "")
+        for key in fields:
+            value = error.get(key)
+            fields[key] = None if value is None else str(value)
+    elif isinstance(error, str):
+        message = error
+    elif isinstance(body, str):
+        message = body[:500]
+    if not message:
+        message = reason or "error"
+    cls = status_error_class(status)
+    return cls(
+        message,
+        status=status,
+        type=fields["type"],
+        code=fields["code"],
+        param=fields["param"],
+        body=body,
+        request_id=headers.get("x-request-id") or headers.get("X-Request-Id"),
+        headers=dict(headers),
+    )
