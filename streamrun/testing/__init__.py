@@ -1,0 +1,90 @@
+"""A faithful fake of the OpenAI Assistants run endpoints, for tests.
+
+``FakeAssistantsServer`` runs aiohttp.web on a real socket (127.0.0.1, a
+random port) and speaks the run stream protocol exactly as the service
+does: scripted runs (:class:`Scenario` and its steps, or the ready scenarios
+of :mod:`streamrun.testing.scenarios`), recorded transcripts served byte for
+byte (:class:`Recording`, :func:`load_manifest`) and injected faults
+(:class:`Faults`). It keeps the state of threads, runs and messages across
+requests and records every request.
+
+::
+
+    from streamrun.testing import FakeAssistantsServer, Faults, scenarios
+
+    async with FakeAssistantsServer() as server:
+        server.queue_scenario(scenarios.function_call())
+        server.queue_faults(Faults(drop_after=5))
+        ...  # point a client at server.base_url
+
+A pytest fixture ``fake_assistants_server`` is provided by the
+``streamrun.testing.pytest_plugin`` plugin; ``python -m streamrun.testing``
+runs a server from the command line.
+
+This package only depends on aiohttp, attrs and the standard library (plus
+``streamrun._exceptions`` and ``streamrun._requests``); it does not use the
+streamrun client.
+"""
+
+from __future__ import annotations
+
+from . import scenarios
+from ._errors import FakeServerError, ScenarioError
+from ._faults import RUN_ENDPOINTS, Faults
+from ._recordings import Recording, load_manifest
+from ._scenarios import (
+    Annotation,
+    CodeInterpreterCall,
+    ErrorEvent,
+    Fail,
+    FileCitation,
+    FilePath,
+    FileSearchCall,
+    FileSearchResult,
+    FunctionCall,
+    FunctionCalls,
+    Incomplete,
+    Pause,
+    Refusal,
+    Scenario,
+    Step,
+    TextReply,
+    ToolOutput,
+    Usage,
+    split_fragments,
+)
+from ._server import FakeAssistantsServer, RecordedRequest
+from .scenarios import READY_SCENARIOS, ready_scenario
+
+__all__ = [
+    "READY_SCENARIOS",
+    "RUN_ENDPOINTS",
+    "Annotation",
+    "CodeInterpreterCall",
+    "ErrorEvent",
+    "Fail",
+    "FakeAssistantsServer",
+    "FakeServerError",
+    "Faults",
+    "FileCitation",
+    "FilePath",
+    "FileSearchCall",
+    "FileSearchResult",
+    "FunctionCall",
+    "FunctionCalls",
+    "Incomplete",
+    "Pause",
+    "RecordedRequest",
+    "Recording",
+    "Refusal",
+    "Scenario",
+    "ScenarioError",
+    "Step",
+    "TextReply",
+    "ToolOutput",
+    "Usage",
+    "load_manifest",
+    "ready_scenario",
+    "scenarios",
+    "split_fragments",
+]

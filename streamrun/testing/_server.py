@@ -1,0 +1,1084 @@
+"""The fake Assistants server: aiohttp.web on a real socket."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import importlib
+import json
+import logging
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Collection, Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+import attrs
+from aiohttp import web
+
+from streamrun._exceptions import ValidationError
+
+from ._engine import Channel, Player, cancel_now, play_recording, without_result_content
+from ._errors import FakeServerError, ScenarioError
+from ._faults import ChunkSplitter, Faults
+from ._recordings import Recording
+from ._scenarios import Scenario, ToolOutput
+from ._state import JSON, Ids, RunRecord, Store, ThreadRecord, page
+from ._wire import dumps_pretty, error_body
+from .scenarios import READY_SCENARIOS, ready_scenario
+
+__all__ = ["FakeAssistantsServer", "RecordedRequest"]
+
+log = logging.getLogger("streamrun.testing")
+
+INCLUDE_CONTENT = "step_details.tool_calls[*].file_search.results[*].content"
+_SECRET_HEADERS = frozenset({"authorization", "api-key", "openai-organization", "openai-project"})
+
+_STATUS_ERRORS: dict[int, tuple[str, str, str | None]] = {
+    429: (
+        "Rate limit reached for requests. Please try again later.",
+        "requests",
+        "rate_limit_exceeded",
+    ),
+    500: (
+        "The server had an error while processing your request. Sorry about that!",
+        "server_error",
+        None,
+    ),
+    502: ("Bad gateway.", "server_error", None),
+    503: ("The engine is currently overloaded, please try again later.", "server_error", None),
+}
+
+
+def _redacted(headers: Mapping[str, str]) -> str:
+    shown = {k: ("<redacted>" if k in _SECRET_HEADERS else v) for k, v in headers.items()}
+    return repr(shown)
+
+
+@attrs.frozen
+class RecordedRequest:
+    """One request the server received.
+
+    ``path`` is the full URL path, ``route`` the path below the base path
+    (``/threads/thread_x/runs``), ``endpoint`` the name of the matched
+    endpoint (``create_run``, ``get_run``... or ``None``), ``query`` maps
+    each query key to its values, ``headers`` has lower-case names (secret
+    headers are redacted from the repr), ``body`` is the decoded JSON (None
+    when absent or invalid) and ``time`` the clock time of arrival.
+    """
+
+    method: str
+    path: str
+    route: str
+    endpoint: str | None
+    query: dict[str, list[str]]
+    headers: dict[str, str] = attrs.field(repr=_redacted)
+    body: Any
+    raw_body: bytes = attrs.field(repr=False)
+    time: float
+    request_id: str
+
+
+@attrs.define
+class _QueuedFaults:
+    faults: Faults
+    errors_given: int = 0
+
+
+def _match(pattern: str, route: str) -> bool:
+    want = pattern.strip("/").split("/")
+    got = route.strip("/").split("/")
+    if len(want) != len(got):
+        return False
+    pairs = zip(want, got, strict=True)
+    return all(w == g or (w.startswith("{") and w.endswith("}")) for w, g in pairs)
+
+
+def _validation_response(exc: ValidationError) -> tuple[str, str | None, str | None]:
+    path = exc.path or None
+    if not path:
+        return exc.rule, None, None
+    if exc.rule == "is required":
+        return f"Missing required parameter: '{path}'.", path, "missing_required_parameter"
+    if exc.rule.startswith("unknown field"):
+        return f"Unrecognized request argument supplied: {path}", path, "unknown_parameter"
+    return f"Invalid '{path}': {exc.rule}.", path, "invalid_value"
+
+
+class FakeAssistantsServer:
+    """A faithful fake of the Assistants run endpoints, on 127.0.0.1 by default.
+
+    ::
+
+        async with FakeAssistantsServer() as server:
+            client = make_client(base_url=server.base_url, api_key="test")
+            server.queue_scenario(scenarios.function_call())
+            ...
+            assert server.runs_created == 1
+
+    Any thread and assistant id is accepted (threads are created on first
+    use) and runs play ``scenario`` (a :class:`Scenario` or a ready scenario
+    name, default ``"plain_text"``). See :meth:`queue_scenario`,
+    :meth:`set_thread_scenario`, :meth:`add_recording`, :attr:`faults`,
+    :meth:`queue_faults`; request headers ``x-fake-scenario``,
+    ``x-fake-recording`` and ``x-fake-faults`` do the same per request.
+
+    ``api_keys``: accepted keys (``Authorization: Bearer`` or ``api-key``);
+    ``None`` accepts any non-empty key. ``base_path`` is the URL prefix
+    (``"/v1"``; e.g. ``"/openai"`` for Azure-style URLs). ``clock`` gives
+    the time (unix seconds), ``seed`` makes ids reproducible.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        base_path: str = "/v1",
+        scenario: Scenario | str = "plain_text",
+        faults: Faults | None = None,
+        api_keys: Collection[str] | None = None,
+        require_beta_header: bool = False,
+        auto_create_threads: bool = True,
+        model: str = "gpt-4o-2024-08-06",
+        instructions: str | None = "You are a helpful assistant.",
+        run_expiry_seconds: float = 600.0,
+        seed: int | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.base_path = "/" + base_path.strip("/") if base_path.strip("/") else ""
+        self._default_scenario = self._resolve(scenario)
+        self._faults = faults
+        self._server_fault_errors = 0
+        self.api_keys = None if api_keys is None else frozenset(api_keys)
+        self.require_beta_header = require_beta_header
+        self.auto_create_threads = auto_create_threads
+        self._ids = Ids(seed)
+        self._store = Store(
+            ids=self._ids,
+            clock=clock,
+            run_expiry_seconds=run_expiry_seconds,
+            model=model,
+            instructions=instructions,
+        )
+        self._scenario_queue: deque[Scenario] = deque()
+        self._thread_scenarios: dict[str, Scenario] = {}
+        self._recording_queue: deque[Recording] = deque()
+        self._named_recordings: dict[str, Recording] = {}
+        self._fault_queue: deque[_QueuedFaults] = deque()
+        self._header_fault_uses: dict[str, int] = {}
+        self.requests: list[RecordedRequest] = []
+        self.runs_created = 0
+        self.internal_errors: list[BaseException] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._channels: set[Channel] = set()
+        self._request_ids: dict[int, str] = {}
+        self._closing = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+
+    # -- lifecycle --------------------------------------------------------
+
+    async def start(self) -> None:
+        """Bind the socket and start serving."""
+        if self._runner is not None:
+            raise FakeServerError("the server is already started")
+        self._closing = asyncio.Event()
+        runner = web.AppRunner(self.make_app(), access_log=None, shutdown_timeout=1.0)
+        await runner.setup()
+        site = web.TCPSite(runner, self.host, self.port)
+        try:
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        self.port = int(runner.addresses[0][1])
+
+    async def close(self) -> None:
+        """Stop serving: end open streams, cancel running runs, close connections."""
+        if self._runner is None:
+            return
+        self._closing.set()
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        for channel in list(self._channels):
+            channel.close()
+        runner, self._runner = self._runner, None
+        await runner.cleanup()
+
+    async def __aenter__(self) -> FakeAssistantsServer:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    @property
+    def url(self) -> str:
+        """``http://HOST:PORT`` (no base path)."""
+        if self._runner is None:
+            raise FakeServerError("the server is not started")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """The API base URL, e.g. ``http://127.0.0.1:PORT/v1``."""
+        return self.url + self.base_path
+
+    # -- configuration ----------------------------------------------------
+
+    @staticmethod
+    def _resolve(scenario: Scenario | str) -> Scenario:
+        if isinstance(scenario, str):
+            return ready_scenario(scenario)
+        if not isinstance(scenario, Scenario):
+            raise ScenarioError(f"not a Scenario: {scenario!r}")
+        return scenario
+
+    @property
+    def default_scenario(self) -> Scenario:
+        """The scenario of runs with no other selection."""
+        return self._default_scenario
+
+    @default_scenario.setter
+    def default_scenario(self, scenario: Scenario | str) -> None:
+        self._default_scenario = self._resolve(scenario)
+
+    def queue_scenario(self, scenario: Scenario | str) -> None:
+        """Play ``scenario`` for the next created run (queued scenarios are used in order)."""
+        self._scenario_queue.append(self._resolve(scenario))
+
+    def set_thread_scenario(self, thread_id: str, scenario: Scenario | str | None) -> None:
+        """Play ``scenario`` for every run on ``thread_id`` (``None`` removes it)."""
+        if scenario is None:
+            self._thread_scenarios.pop(thread_id, None)
+        else:
+            self._thread_scenarios[thread_id] = self._resolve(scenario)
+
+    def add_recording(
+        self,
+        source: Recording | bytes | str | os.PathLike[str],
+        endpoint: str | None = None,
+    ) -> Recording:
+        """Serve a recorded transcript for the next streaming request to ``endpoint``.
+
+        ``source`` is a :class:`Recording`, the bytes of a transcript or a file
+        path; ``endpoint`` is ``create_run`` (default), ``create_thread_and_run``
+        or ``submit_tool_outputs`` (default for a Recording: its own).
+        Recordings are served in the order added, byte for byte (faults still
+        apply), with no check of the run's state; the state is updated from
+        the events served.
+        """
+        rec = self._recording(source, endpoint)
+        self._recording_queue.append(rec)
+        return rec
+
+    @property
+    def recording_names(self) -> list[str]:
+        """Names usable in the ``x-fake-recording`` header."""
+        return list(self._named_recordings)
+
+    def register_recording(
+        self,
+        name: str,
+        source: Recording | bytes | str | os.PathLike[str],
+        endpoint: str | None = None,
+    ) -> Recording:
+        """Make a recording selectable with the ``x-fake-recording: NAME`` header."""
+        rec = self._recording(source, endpoint)
+        self._named_recordings[name] = rec
+        return rec
+
+    @staticmethod
+    def _recording(
+        source: Recording | bytes | str | os.PathLike[str], endpoint: str | None
+    ) -> Recording:
+        if isinstance(source, Recording):
+            return source if endpoint is None else attrs.evolve(source, endpoint=endpoint)
+        if isinstance(source, (bytes, bytearray)):
+            return Recording(data=bytes(source), endpoint=endpoint or "create_run")
+        return Recording.from_file(source, endpoint=endpoint or "create_run")
+
+    @property
+    def faults(self) -> Faults | None:
+        """Faults applied to every matching request (the error counter restarts on set)."""
+        return self._faults
+
+    @faults.setter
+    def faults(self, faults: Faults | None) -> None:
+        self._faults = faults
+        self._server_fault_errors = 0
+
+    def queue_faults(self, faults: Faults) -> None:
+        """Apply ``faults`` to the next matching request.
+
+        With ``error_status`` the fault set stays queued until it has answered
+        ``error_count`` requests with that error, then applies its other
+        faults to one more request.
+        """
+        self._fault_queue.append(_QueuedFaults(faults))
+
+    # -- inspection -------------------------------------------------------
+
+    def count(self, method: str, pattern: str) -> int:
+        """How many requests matched ``method`` and a route pattern.
+
+        The pattern is relative to the base path; ``{...}`` segments match
+        anything: ``server.count("POST", "/threads/{id}/runs")``.
+        """
+        return sum(
+            1 for r in self.requests if r.method == method.upper() and _match(pattern, r.route)
+        )
+
+    def requests_to(self, endpoint: str) -> list[RecordedRequest]:
+        """The recorded requests of one endpoint (``create_run``, ``cancel_run``...)."""
+        return [r for r in self.requests if r.endpoint == endpoint]
+
+    @property
+    def cancel_requests(self) -> list[RecordedRequest]:
+        """The recorded cancel requests."""
+        return self.requests_to("cancel_run")
+
+    def get_run(self, run_id: str) -> JSON | None:
+        """A copy of the run object as GET would return it (None if unknown)."""
+        run = self._store.runs.get(run_id)
+        if run is None:
+            return None
+        self._store.expire_if_due(run)
+        return copy.deepcopy(run.obj)
+
+    def run_ids(self) -> list[str]:
+        """The ids of all runs, in creation order."""
+        return list(self._store.runs)
+
+    def run_steps(self, run_id: str) -> list[JSON]:
+        """Copies of a run's steps, in creation order."""
+        run = self._store.runs.get(run_id)
+        return copy.deepcopy(run.steps) if run else []
+
+    def thread_messages(self, thread_id: str) -> list[JSON]:
+        """Copies of a thread's messages, oldest first."""
+        thread = self._store.threads.get(thread_id)
+        return copy.deepcopy(thread.messages) if thread else []
+
+    def create_thread(self, thread_id: str | None = None, metadata: Any = None) -> str:
+        """Create a thread (useful with ``auto_create_threads=False``); returns its id."""
+        return self._store.new_thread(thread_id, metadata=metadata).id
+
+    async def wait_for_run(self, run_id: str, timeout: float = 5.0) -> JSON:
+        """Wait until no stream drives the run (it is terminal or requires_action).
+
+        Returns a copy of the run object.
+        """
+        run = self._store.runs.get(run_id)
+        if run is None:
+            raise FakeServerError(f"unknown run {run_id!r}")
+        await asyncio.wait_for(run.settled.wait(), timeout)
+        return copy.deepcopy(run.obj)
+
+    async def wait_idle(self, timeout: float = 5.0) -> None:
+        """Wait until every run being played has settled."""
+        tasks = list(self._tasks)
+        if tasks:
+            await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout)
+
+    # -- the app ----------------------------------------------------------
+
+    def make_app(self) -> web.Application:
+        """The aiohttp application (routes under the base path)."""
+        app = web.Application(middlewares=[self._middleware], client_max_size=64 * 1024 * 1024)
+        app.on_response_prepare.append(self._on_prepare)
+        b = self.base_path
+        app.router.add_post(
+            f"{b}/threads/runs", self._h_create_thread_and_run, name="create_thread_and_run"
+        )
+        app.router.add_post(f"{b}/threads", self._h_create_thread, name="create_thread")
+        app.router.add_get(f"{b}/threads/{{thread_id}}", self._h_get_thread, name="get_thread")
+        app.router.add_post(
+            f"{b}/threads/{{thread_id}}/runs", self._h_create_run, name="create_run"
+        )
+        app.router.add_get(
+            f"{b}/threads/{{thread_id}}/runs/{{run_id}}", self._h_get_run, name="get_run"
+        )
+        app.router.add_post(
+            f"{b}/threads/{{thread_id}}/runs/{{run_id}}/submit_tool_outputs",
+            self._h_submit_tool_outputs,
+            name="submit_tool_outputs",
+        )
+        app.router.add_post(
+            f"{b}/threads/{{thread_id}}/runs/{{run_id}}/cancel", self._h_cancel, name="cancel_run"
+        )
+        app.router.add_get(
+            f"{b}/threads/{{thread_id}}/runs/{{run_id}}/steps",
+            self._h_list_steps,
+            name="list_run_steps",
+        )
+        app.router.add_get(
+            f"{b}/threads/{{thread_id}}/messages", self._h_list_messages, name="list_messages"
+        )
+        app.router.add_post(
+            f"{b}/threads/{{thread_id}}/messages", self._h_create_message, name="create_message"
+        )
+        return app
+
+    async def _on_prepare(self, request: web.Request, response: web.StreamResponse) -> None:
+        rid = self._request_ids.get(id(request))
+        if rid is not None:
+            response.headers["x-request-id"] = rid
+
+    @web.middleware
+    async def _middleware(
+        self, request: web.Request, handler: Callable[[web.Request], Any]
+    ) -> web.StreamResponse:
+        rid = self._ids.request_id()
+        self._request_ids[id(request)] = rid
+        try:
+            return await self._handle(request, handler, rid)
+        finally:
+            del self._request_ids[id(request)]
+
+    async def _handle(
+        self, request: web.Request, handler: Callable[[web.Request], Any], rid: str
+    ) -> web.StreamResponse:
+        raw = await request.read()
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        route = request.path
+        if self.base_path and route.startswith(self.base_path):
+            route = route[len(self.base_path) :] or "/"
+        info = request.match_info
+        endpoint = info.route.name if info.http_exception is None else None
+        query: dict[str, list[str]] = {}
+        for key, value in request.query.items():
+            query.setdefault(key, []).append(value)
+        self.requests.append(
+            RecordedRequest(
+                method=request.method,
+                path=request.path,
+                route=route,
+                endpoint=endpoint,
+                query=query,
+                headers={k.lower(): v for k, v in request.headers.items()},
+                body=body,
+                raw_body=raw,
+                time=self._store.clock(),
+                request_id=rid,
+            )
+        )
+        try:
+            response: web.StreamResponse = await handler(request)
+        except web.HTTPException as exc:
+            if exc.status not in (404, 405):
+                raise
+            response = self._error(exc.status, f"Invalid URL ({request.method} {request.path})")
+        if not response.prepared:
+            response.headers["x-request-id"] = rid
+        return response
+
+    # -- responses --------------------------------------------------------
+
+    @staticmethod
+    def _json(obj: Any, status: int = 200) -> web.Response:
+        return web.Response(status=status, text=dumps_pretty(obj), content_type="application/json")
+
+    def _error(
+        self,
+        status: int,
+        message: str,
+        *,
+        type: str = "invalid_request_error",
+        param: str | None = None,
+        code: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> web.Response:
+        resp = self._json(error_body(message, type=type, param=param, code=code), status)
+        if headers:
+            resp.headers.update(headers)
+        return resp
+
+    def _fault_error(self, faults: Faults) -> web.Response:
+        status = faults.error_status or 500
+        message, kind, code = _STATUS_ERRORS.get(
+            status, (f"The server answered with HTTP {status}.", "server_error", None)
+        )
+        headers: dict[str, str] = {}
+        if faults.retry_after is not None:
+            ra = faults.retry_after
+            headers["Retry-After"] = str(int(ra)) if float(ra).is_integer() else str(ra)
+            headers["retry-after-ms"] = str(int(ra * 1000))
+        return self._error(status, message, type=kind, code=code, headers=headers)
+
+    # -- request checks ---------------------------------------------------
+
+    def _check_auth(self, request: web.Request) -> web.Response | None:
+        auth = request.headers.get("Authorization", "")
+        key = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
+        key = key or request.headers.get("api-key", "").strip()
+        if not key:
+            return self._error(
+                401,
+                "You didn't provide an API key. You need to provide your API key in an "
+                "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+                code="invalid_api_key",
+            )
+        if self.api_keys is not None and key not in self.api_keys:
+            return self._error(
+                401,
+                "Incorrect API key provided. You can find your API key at "
+                "https://platform.openai.com/account/api-keys.",
+                code="invalid_api_key",
+            )
+        if self.require_beta_header and "assistants=v2" not in request.headers.get(
+            "OpenAI-Beta", ""
+        ):
+            return self._error(
+                400,
+                "You must provide the 'OpenAI-Beta' header to access the Assistants API. "
+                "Please try again by setting the header 'OpenAI-Beta: assistants=v2'.",
+                code="invalid_beta",
+            )
+        return None
+
+    def _select_faults(self, request: web.Request, endpoint: str) -> tuple[Faults | None, bool]:
+        """The faults for this request and whether to answer with their error status."""
+        header = request.headers.get("x-fake-faults")
+        if header:
+            faults = Faults.from_json(header)
+            uses = self._header_fault_uses.get(header, 0)
+            self._header_fault_uses[header] = uses + 1
+            return faults, faults.error_status is not None and uses < faults.error_count
+        for slot in self._fault_queue:
+            if endpoint in slot.faults.endpoints:
+                f = slot.faults
+                if f.error_status is not None and slot.errors_given < f.error_count:
+                    slot.errors_given += 1
+                    return f, True
+                self._fault_queue.remove(slot)
+                return f, False
+        f2 = self._faults
+        if f2 is not None and endpoint in f2.endpoints:
+            if f2.error_status is not None and self._server_fault_errors < f2.error_count:
+                self._server_fault_errors += 1
+                return f2, True
+            return f2, False
+        return None, False
+
+    async def _preamble(
+        self, request: web.Request, endpoint: str
+    ) -> tuple[Faults | None, web.Response | None]:
+        denied = self._check_auth(request)
+        if denied is not None:
+            return None, denied
+        try:
+            faults, error = self._select_faults(request, endpoint)
+        except FakeServerError as exc:
+            return None, self._error(400, f"Bad x-fake-faults header: {exc}")
+        if error and faults is not None:
+            return faults, self._fault_error(faults)
+        return faults, None
+
+    async def _body(self, request: web.Request) -> tuple[JSON, web.Response | None]:
+        raw = await request.read()
+        if not raw.strip():
+            return {}, None
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return {}, self._error(
+                400,
+                "We could not parse the JSON body of your request. (HINT: This likely means you "
+                "aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, "
+                "but what was sent was not valid JSON. If you have trouble figuring out how to "
+                "fix this, please contact us through our help center at help.openai.com.)",
+            )
+        if not isinstance(body, dict):
+            return {}, self._error(400, "The request body must be a JSON object.")
+        return body, None
+
+    def _validate(self, kind: str, body: JSON) -> web.Response | None:
+        try:
+            module = importlib.import_module("streamrun._requests")
+        except ImportError:  # pragma: no cover - the module ships with streamrun
+            return self._minimal_validation(kind, body)
+        validate: Callable[[str, Any], None] = module.validate_body
+        try:
+            validate(kind, body)
+        except ValidationError as exc:
+            message, param, code = _validation_response(exc)
+            return self._error(400, message, param=param, code=code)
+        return None
+
+    def _minimal_validation(self, kind: str, body: JSON) -> web.Response | None:
+        required = {
+            "create_run": "assistant_id",
+            "create_thread_and_run": "assistant_id",
+            "submit_tool_outputs": "tool_outputs",
+        }[kind]
+        if required not in body:
+            return self._error(
+                400,
+                f"Missing required parameter: '{required}'.",
+                param=required,
+                code="missing_required_parameter",
+            )
+        return None
+
+    def _include(self, request: web.Request) -> tuple[bool, web.Response | None]:
+        values = request.query.getall("include[]", []) + request.query.getall("include", [])
+        for i, value in enumerate(values):
+            if value != INCLUDE_CONTENT:
+                return False, self._error(
+                    400,
+                    f"Invalid 'include[{i}]': must be '{INCLUDE_CONTENT}', got {value!r}.",
+                    param=f"include[{i}]",
+                    code="invalid_value",
+                )
+        return bool(values), None
+
+    def _thread(self, thread_id: str) -> ThreadRecord | None:
+        thread = self._store.threads.get(thread_id)
+        if thread is None and self.auto_create_threads:
+            thread = self._store.new_thread(thread_id)
+        return thread
+
+    def _no_thread(self, thread_id: str) -> web.Response:
+        return self._error(404, f"No thread found with id '{thread_id}'.")
+
+    def _find_run(self, thread_id: str, run_id: str) -> RunRecord | None:
+        run = self._store.runs.get(run_id)
+        if run is None or run.thread_id != thread_id:
+            return None
+        self._store.expire_if_due(run)
+        return run
+
+    def _no_run(self, run_id: str) -> web.Response:
+        return self._error(404, f"No run found with id '{run_id}'.")
+
+    def _pick_scenario(
+        self, request: web.Request, thread_id: str | None
+    ) -> tuple[Scenario | None, web.Response | None]:
+        name = request.headers.get("x-fake-scenario")
+        if name:
+            if name not in READY_SCENARIOS:
+                known = ", ".join(READY_SCENARIOS)
+                return None, self._error(
+                    400, f"Unknown x-fake-scenario {name!r}; ready scenarios: {known}."
+                )
+            return ready_scenario(name), None
+        if self._scenario_queue:
+            return self._scenario_queue.popleft(), None
+        if thread_id is not None and thread_id in self._thread_scenarios:
+            return self._thread_scenarios[thread_id], None
+        return self._default_scenario, None
+
+    def _take_recording(
+        self, request: web.Request, endpoint: str, stream: bool
+    ) -> tuple[Recording | None, web.Response | None]:
+        name = request.headers.get("x-fake-recording")
+        if name:
+            rec = self._named_recordings.get(name)
+            if rec is None:
+                known = ", ".join(self._named_recordings) or "none"
+                return None, self._error(
+                    400, f"Unknown x-fake-recording {name!r}; registered: {known}."
+                )
+            if not stream:
+                return None, self._error(400, 'x-fake-recording needs "stream": true.')
+            return rec, None
+        if not stream:
+            return None, None
+        for rec in self._recording_queue:
+            if rec.endpoint == endpoint:
+                self._recording_queue.remove(rec)
+                return rec, None
+        return None, None
+
+    # -- task management --------------------------------------------------
+
+    def _spawn(self, coro: Any) -> asyncio.Task[None]:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            assert exc is not None
+            self.internal_errors.append(exc)
+            log.error("fake server run task failed", exc_info=exc)
+
+    def _start_player(
+        self,
+        run: RunRecord,
+        faults: Faults | None,
+        stream: bool,
+        play: Callable[[Player], Any],
+    ) -> Channel | None:
+        channel = Channel() if stream else None
+        player = Player(self._store, run, channel, delay=faults.delay if faults else 0.0)
+        run.settled.clear()
+        run.task = self._spawn(play(player))
+        return channel
+
+    # -- streaming --------------------------------------------------------
+
+    async def _serve_stream(
+        self, request: web.Request, channel: Channel, faults: Faults | None
+    ) -> web.StreamResponse:
+        self._channels.add(channel)
+        try:
+            return await self._write_stream(request, channel, faults)
+        finally:
+            self._channels.discard(channel)
+
+    async def _write_stream(
+        self, request: web.Request, channel: Channel, faults: Faults | None
+    ) -> web.StreamResponse:
+        resp = web.StreamResponse(
+            status=200,
+            headers={
+                "Content-Type": "text/event-stream; charset=utf-8",
+                "Cache-Control": "no-cache",
+            },
+        )
+        await resp.prepare(request)
+        splitter = ChunkSplitter(faults)
+
+        async def write(data: bytes | bytearray) -> None:
+            for piece in splitter.split(bytes(data)):
+                await resp.write(piece)
+
+        index = 0
+        try:
+            if faults is not None and faults.stall_after == 0:
+                await self._stall(faults.stall_seconds)
+            while True:
+                first = await channel.get()
+                batch = [first, *channel.ready()]
+                pending = bytearray()
+                ended = False
+                for event in batch:
+                    if event is None:
+                        ended = True
+                        break
+                    if faults is not None and faults.drop_after == index:
+                        await write(pending)
+                        transport = request.transport
+                        if transport is not None:
+                            transport.close()
+                        return resp
+                    if faults is not None:
+                        event = faults.transform(event, index)
+                    pending += event.raw
+                    index += 1
+                    if faults is not None and faults.stall_after == index:
+                        await write(pending)
+                        pending.clear()
+                        await self._stall(faults.stall_seconds)
+                await write(pending)
+                if ended:
+                    break
+            await resp.write_eof()
+        except ConnectionError:
+            pass
+        return resp
+
+    async def _stall(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._closing.wait(), seconds)
+        except asyncio.TimeoutError:
+            pass
+
+    async def _serve_recording(
+        self, request: web.Request, recording: Recording, faults: Faults | None
+    ) -> web.StreamResponse:
+        channel = Channel()
+        self._spawn(
+            play_recording(
+                self._store, recording.events(), channel, delay=faults.delay if faults else 0.0
+            )
+        )
+        return await self._serve_stream(request, channel, faults)
+
+    # -- handlers: runs ---------------------------------------------------
+
+    async def _h_create_run(self, request: web.Request) -> web.StreamResponse:
+        return await self._create(request, "create_run")
+
+    async def _h_create_thread_and_run(self, request: web.Request) -> web.StreamResponse:
+        return await self._create(request, "create_thread_and_run")
+
+    async def _create(self, request: web.Request, endpoint: str) -> web.StreamResponse:
+        faults, denied = await self._preamble(request, endpoint)
+        if denied is not None:
+            return denied
+        body, bad = await self._body(request)
+        if bad is not None:
+            return bad
+        include, bad = (False, None) if endpoint != "create_run" else self._include(request)
+        if bad is not None:
+            return bad
+        bad = self._validate(endpoint, body)
+        if bad is not None:
+            return bad
+        stream = body.get("stream") is True
+        thread: ThreadRecord | None = None
+        thread_id: str | None = None
+        if endpoint == "create_run":
+            thread_id = request.match_info["thread_id"]
+            thread = self._thread(thread_id)
+            if thread is None:
+                return self._no_thread(thread_id)
+        recording, bad = self._take_recording(request, endpoint, stream)
+        if bad is not None:
+            return bad
+        if recording is not None:
+            self.runs_created += 1
+            return await self._serve_recording(request, recording, faults)
+        if thread is not None:
+            active = self._store.active_run(thread)
+            if active is not None:
+                return self._error(
+                    400, f"Thread {thread.id} already has an active run {active.id}."
+                )
+        scenario, bad = self._pick_scenario(request, thread_id)
+        if bad is not None:
+            return bad
+        assert scenario is not None
+        thread_obj: JSON | None = None
+        if thread is None:
+            spec = body.get("thread") or {}
+            thread = self._store.new_thread(
+                metadata=spec.get("metadata"), tool_resources=spec.get("tool_resources")
+            )
+            for message in spec.get("messages") or []:
+                self._store.user_message(thread, message)
+            thread_obj = copy.deepcopy(thread.obj)
+        else:
+            for message in body.get("additional_messages") or []:
+                self._store.user_message(thread, message)
+        run = self._store.new_run(
+            thread,
+            body,
+            with_tool_resources=endpoint == "create_thread_and_run",
+            include_content=include,
+        )
+        self.runs_created += 1
+        snapshot = copy.deepcopy(run.obj)
+        channel = self._start_player(
+            run, faults, stream, lambda p: p.play_new(scenario, thread_obj)
+        )
+        if channel is None:
+            return self._json(snapshot)
+        return await self._serve_stream(request, channel, faults)
+
+    async def _h_submit_tool_outputs(self, request: web.Request) -> web.StreamResponse:
+        faults, denied = await self._preamble(request, "submit_tool_outputs")
+        if denied is not None:
+            return denied
+        body, bad = await self._body(request)
+        if bad is not None:
+            return bad
+        bad = self._validate("submit_tool_outputs", body)
+        if bad is not None:
+            return bad
+        stream = body.get("stream") is True
+        recording, bad = self._take_recording(request, "submit_tool_outputs", stream)
+        if bad is not None:
+            return bad
+        if recording is not None:
+            return await self._serve_recording(request, recording, faults)
+        thread_id = request.match_info["thread_id"]
+        run_id = request.match_info["run_id"]
+        run = self._find_run(thread_id, run_id)
+        if run is None:
+            return self._no_run(run_id)
+        if run.status != "requires_action":
+            return self._error(400, f'Runs in status "{run.status}" do not accept tool outputs.')
+        expected = self._store.expected_call_ids(run)
+        given_items = [o for o in body.get("tool_outputs") or [] if isinstance(o, dict)]
+        given = [str(o.get("tool_call_id")) for o in given_items]
+        if sorted(given) != sorted(expected):
+            return self._error(
+                400,
+                f"Expected tool outputs for call_ids {expected!r}, got {given!r}",
+                param="tool_outputs",
+            )
+        by_id = {str(o.get("tool_call_id")): str(o.get("output") or "") for o in given_items}
+        outputs = [ToolOutput(cid, by_id[cid]) for cid in expected]
+        try:
+            scenario = self._store.continuation(run, outputs)
+        except Exception as exc:  # a user's continuation callable failed
+            self.internal_errors.append(exc)
+            return self._error(
+                500, f"The continuation scenario failed: {exc!r}", type="server_error"
+            )
+        step = self._store.apply_tool_outputs(run, outputs)
+        self._store.threads[run.thread_id].active_run_id = run.id
+        snapshot = copy.deepcopy(run.obj)
+        channel = self._start_player(
+            run, faults, stream, lambda p: p.play_continuation(step, scenario)
+        )
+        if channel is None:
+            return self._json(snapshot)
+        return await self._serve_stream(request, channel, faults)
+
+    async def _h_get_run(self, request: web.Request) -> web.StreamResponse:
+        _, denied = await self._preamble(request, "get_run")
+        if denied is not None:
+            return denied
+        run_id = request.match_info["run_id"]
+        run = self._find_run(request.match_info["thread_id"], run_id)
+        if run is None:
+            return self._no_run(run_id)
+        return self._json(run.obj)
+
+    async def _h_cancel(self, request: web.Request) -> web.StreamResponse:
+        _, denied = await self._preamble(request, "cancel_run")
+        if denied is not None:
+            return denied
+        run_id = request.match_info["run_id"]
+        run = self._find_run(request.match_info["thread_id"], run_id)
+        if run is None:
+            return self._no_run(run_id)
+        status = run.status
+        if status in ("queued", "in_progress") and run.task is not None:
+            run.cancel_requested = True
+            run.obj["status"] = "cancelling"
+            run.wakeup.set()
+            return self._json(run.obj)
+        if status in ("queued", "in_progress", "requires_action"):
+            run.obj["status"] = "cancelling"
+            snapshot = copy.deepcopy(run.obj)
+            cancel_now(self._store, run)
+            return self._json(snapshot)
+        return self._error(400, f"Cannot cancel run with status '{status}'.")
+
+    async def _h_list_steps(self, request: web.Request) -> web.StreamResponse:
+        _, denied = await self._preamble(request, "list_run_steps")
+        if denied is not None:
+            return denied
+        run_id = request.match_info["run_id"]
+        run = self._find_run(request.match_info["thread_id"], run_id)
+        if run is None:
+            return self._no_run(run_id)
+        include, bad = self._include(request)
+        if bad is not None:
+            return bad
+        steps = run.steps if include else [without_result_content(s) for s in run.steps]
+        listing, bad = self._page(request, steps)
+        return bad or self._json(listing)
+
+    # -- handlers: threads and messages -----------------------------------
+
+    def _page(
+        self, request: web.Request, items: Sequence[JSON]
+    ) -> tuple[JSON, web.Response | None]:
+        q = request.query
+        order = q.get("order", "desc")
+        if order not in ("asc", "desc"):
+            return {}, self._error(
+                400,
+                f"Invalid 'order': must be 'asc' or 'desc', got {order!r}.",
+                param="order",
+                code="invalid_value",
+            )
+        try:
+            limit = int(q.get("limit", "20"))
+        except ValueError:
+            limit = -1
+        if not 1 <= limit <= 100:
+            return {}, self._error(
+                400,
+                "Invalid 'limit': must be an integer between 1 and 100.",
+                param="limit",
+                code="invalid_value",
+            )
+        listing = page(
+            copy.deepcopy(list(items)),
+            order=order,
+            limit=limit,
+            after=q.get("after"),
+            before=q.get("before"),
+        )
+        return listing, None
+
+    async def _h_list_messages(self, request: web.Request) -> web.StreamResponse:
+        _, denied = await self._preamble(request, "list_messages")
+        if denied is not None:
+            return denied
+        thread_id = request.match_info["thread_id"]
+        thread = self._thread(thread_id)
+        if thread is None:
+            return self._no_thread(thread_id)
+        run_id = request.query.get("run_id")
+        items = [m for m in thread.messages if run_id is None or m.get("run_id") == run_id]
+        listing, bad = self._page(request, items)
+        return bad or self._json(listing)
+
+    async def _h_create_message(self, request: web.Request) -> web.StreamResponse:
+        _, denied = await self._preamble(request, "create_message")
+        if denied is not None:
+            return denied
+        body, bad = await self._body(request)
+        if bad is not None:
+            return bad
+        for key in ("role", "content"):
+            if key not in body:
+                return self._error(
+                    400,
+                    f"Missing required parameter: '{key}'.",
+                    param=key,
+                    code="missing_required_parameter",
+                )
+        thread_id = request.match_info["thread_id"]
+        thread = self._thread(thread_id)
+        if thread is None:
+            return self._no_thread(thread_id)
+        active = self._store.active_run(thread)
+        if active is not None:
+            return self._error(
+                400, f"Can't add messages to {thread.id} while a run {active.id} is active."
+            )
+        return self._json(self._store.user_message(thread, body))
+
+    async def _h_create_thread(self, request: web.Request) -> web.StreamResponse:
+        _, denied = await self._preamble(request, "create_thread")
+        if denied is not None:
+            return denied
+        body, bad = await self._body(request)
+        if bad is not None:
+            return bad
+        thread = self._store.new_thread(
+            metadata=body.get("metadata"), tool_resources=body.get("tool_resources")
+        )
+        for message in body.get("messages") or []:
+            if isinstance(message, dict):
+                self._store.user_message(thread, message)
+        return self._json(thread.obj)
+
+    async def _h_get_thread(self, request: web.Request) -> web.StreamResponse:
+        _, denied = await self._preamble(request, "get_thread")
+        if denied is not None:
+            return denied
+        thread_id = request.match_info["thread_id"]
+        thread = self._store.threads.get(thread_id)
+        if thread is None:
+            return self._no_thread(thread_id)
+        return self._json(thread.obj)
