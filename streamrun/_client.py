@@ -192,6 +192,7 @@ class AsyncClient:
             cancel_timeout=self.cancel_timeout,
             max_event_size=self.max_event_size,
             extra_headers=options.get("extra_headers"),
+            tap=options.get("tap"),
         )
 
 
@@ -204,6 +205,7 @@ _OPTION_NAMES = (
     "extra_headers",
     "extra_query",
     "extra_body",
+    "tap",
 )
 
 
@@ -219,7 +221,8 @@ class Runs:
     ``max_retries``, ``connect_timeout``, ``idle_timeout``, ``total_timeout``,
     ``cancel_on_abandon``, ``extra_headers``, ``extra_query`` and
     ``extra_body`` (fields sent as they are, unvalidated, for compatible
-    servers that accept more than the API).
+    servers that accept more than the API) and ``tap`` (a function called
+    with every chunk of bytes received, before decoding: for recording).
     """
 
     def __init__(self, client: AsyncClient) -> None:

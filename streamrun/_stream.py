@@ -96,8 +96,10 @@ class RunStream:
         cancel_timeout: float,
         max_event_size: int | None,
         extra_headers: dict[str, str] | None = None,
+        tap: Callable[[bytes], None] | None = None,
     ) -> None:
         self._transport = transport
+        self._tap = tap
         self._path = path
         self._body = body
         self._query = query
@@ -271,6 +273,8 @@ class RunStream:
                 f"({type(exc).__name__}: {exc})"
             )
             await self._fail(error, exc)
+        if self._tap is not None and chunk:
+            self._tap(chunk)
         if not chunk:
             self._eof = True
             self._queue.extend(self._decoder.close())

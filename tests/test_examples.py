@@ -1,0 +1,101 @@
+"""The examples run as written (against the built-in fake server), and the
+aiohttp-sse-client interop example never creates a second run."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from streamrun import StreamInterrupted, ThreadMessageDelta
+from streamrun.testing import FakeAssistantsServer, Faults, scenarios
+
+from .conftest import FIXTURES
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def run_example(name: str) -> str:
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / name)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    return result.stdout
+
+
+def test_async_iteration_example() -> None:
+    out = run_example("async_iteration.py")
+    assert "Photosynthesis turns light into chemical energy" in out
+    assert "final status: completed" in out
+
+
+def test_handler_subclass_example() -> None:
+    out = run_example("handler_subclass.py")
+    assert 'get_current_weather({"location":"Paris, France","unit":"celsius"})' in out
+    assert "It's 18 °C in Paris" in out
+    assert "run completed" in out
+
+
+def test_with_aiohttp_sse_client_example_runs() -> None:
+    out = run_example("with_aiohttp_sse_client.py")
+    assert "thread.run.completed" in out
+    assert "runs created on the server: 1" in out
+
+
+def load_interop() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "with_aiohttp_sse_client", EXAMPLES / "with_aiohttp_sse_client.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.asyncio
+async def test_interop_types_events_like_the_client() -> None:
+    interop = load_interop()
+    async with FakeAssistantsServer(scenario=scenarios.plain_text()) as server:
+        events = await interop.stream_with_event_source(server.base_url, "thread_1", "asst_1")
+    text = "".join(
+        part.text.value
+        for event in events
+        if isinstance(event, ThreadMessageDelta)
+        for part in event.data.delta.content
+        if part.type == "text" and part.text is not None and part.text.value
+    )
+    assert text == scenarios.PLAIN_TEXT
+    assert events[-1].event == "thread.run.completed"
+
+
+@pytest.mark.asyncio
+async def test_interop_cut_stream_does_not_create_a_second_run() -> None:
+    interop = load_interop()
+    async with FakeAssistantsServer(scenario=scenarios.plain_text()) as server:
+        server.queue_faults(Faults(drop_after=8))
+        with pytest.raises(StreamInterrupted):
+            await interop.stream_with_event_source(server.base_url, "thread_1", "asst_1")
+        assert server.runs_created == 1
+
+
+@pytest.mark.asyncio
+async def test_interop_clean_end_before_done_refuses_to_reconnect() -> None:
+    interop = load_interop()
+    async with FakeAssistantsServer(scenario=scenarios.plain_text()) as server:
+        # A recording cut before [DONE] ends the body cleanly: EventSource would
+        # now re-send the POST; the example's on_error refuses instead.
+        raw = (FIXTURES / "plain_text.sse").read_bytes()
+        server.add_recording(raw[: raw.index(b"event: thread.run.completed")], endpoint="create_run")
+        with pytest.raises(StreamInterrupted, match="second run"):
+            await interop.stream_with_event_source(server.base_url, "thread_1", "asst_1")
+        assert server.runs_created <= 1
+        assert len(server.requests_to("create_run")) == 1
