@@ -94,7 +94,9 @@ async def test_interop_clean_end_before_done_refuses_to_reconnect() -> None:
         # A recording cut before [DONE] ends the body cleanly: EventSource would
         # now re-send the POST; the example's on_error refuses instead.
         raw = (FIXTURES / "plain_text.sse").read_bytes()
-        server.add_recording(raw[: raw.index(b"event: thread.run.completed")], endpoint="create_run")
+        server.add_recording(
+            raw[: raw.index(b"event: thread.run.completed")], endpoint="create_run"
+        )
         with pytest.raises(StreamInterrupted, match="second run"):
             await interop.stream_with_event_source(server.base_url, "thread_1", "asst_1")
         assert server.runs_created <= 1

@@ -63,9 +63,7 @@ def test_layers_import_only_downward() -> None:
     for layer in LAYERS:
         allowed |= layer
         for module in layer:
-            local = {
-                m for m in _imports(module) if (PACKAGE / f"{m}.py").exists() and m != module
-            }
+            local = {m for m in _imports(module) if (PACKAGE / f"{m}.py").exists() and m != module}
             assert local <= allowed, f"{module} imports {local - allowed}"
 
 
