@@ -30,7 +30,8 @@ class _CompatClientResponse(ClientResponse):
 if "stream_writer" in inspect.signature(ClientResponse.__init__).parameters:
     aioresponses.core.ClientResponse = _CompatClientResponse  # type: ignore[misc]
 
-FIXTURES = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures"
+# Copies of the recorded transcripts of the protocol reference (exact bytes).
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 def fixture_bytes(name: str) -> bytes:

@@ -56,7 +56,7 @@ from streamrun._models import (
     UnknownToolCall,
 )
 
-FIXTURES = Path("/work/shared/fixtures")
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 FIXTURE_FILES = sorted(FIXTURES.glob("*.sse"))
 
 # ---------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import pytest
 
 from streamrun.testing import FakeAssistantsServer, FakeServerError, Faults, Pause, Scenario
 
-FIXTURES = Path("/work/shared/fixtures")
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 AUTH = {"Authorization": "Bearer test-key"}
 
 

@@ -19,7 +19,7 @@ from streamrun.testing import (
     load_manifest,
 )
 
-FIXTURES = Path("/work/shared/fixtures")
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 AUTH = {"Authorization": "Bearer test-key"}
 MANIFEST = load_manifest(FIXTURES)
 

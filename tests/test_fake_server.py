@@ -28,7 +28,7 @@ from streamrun.testing import (
     split_fragments,
 )
 
-FIXTURES = Path("/work/shared/fixtures")
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 AUTH = {"Authorization": "Bearer test-key"}
 ID_RE = {
     "run": re.compile(r"run_[A-Za-z0-9]{24}"),

@@ -14,7 +14,7 @@ from streamrun._exceptions import StreamConsumedError, StreamrunError
 from streamrun._handler import HOOK_NAMES, AsyncEventHandler, _overridden, dispatch
 from streamrun._models import Text, TextDelta
 
-FIXTURES = Path("/work/shared/fixtures")
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 EXPECTED_HOOKS = {
     "on_event",
