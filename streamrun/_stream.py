@@ -153,7 +153,7 @@ class RunStream:
         if not content_type.lower().startswith("text/event-stream"):
             try:
                 raw = await response.content.read(2000)
-            except (aiohttp.ClientError, TimeoutError):
+            except (aiohttp.ClientError, asyncio.TimeoutError):
                 raw = b""
             response.release()
             raise APIStatusError(
@@ -255,7 +255,7 @@ class RunStream:
         assert self._response is not None
         try:
             chunk = await self._response.content.readany()
-        except TimeoutError as exc:
+        except asyncio.TimeoutError as exc:  # distinct from TimeoutError on 3.10
             kind, seconds = timeout_kind(exc, self._timeouts)
             timeout_error = StreamTimeout(
                 f"{kind} timeout: no data for {seconds}s"

@@ -289,7 +289,7 @@ class Transport:
                 raise APIConnectionError(
                     f"cannot connect to {self.base_url.host}: {self.redact(str(exc))}"
                 ) from exc
-            except TimeoutError as exc:
+            except asyncio.TimeoutError as exc:  # distinct from TimeoutError on 3.10
                 kind, seconds = timeout_kind(exc, timeouts)
                 raise StreamTimeout(
                     f"{kind} timeout ({seconds}s) waiting for the reply to {method} {path}",
@@ -326,7 +326,7 @@ class Transport:
         """Read a non-2xx reply and build its typed error (the response is released)."""
         try:
             raw = await response.content.read(_ERROR_BODY_LIMIT)
-        except (aiohttp.ClientError, TimeoutError):
+        except (aiohttp.ClientError, asyncio.TimeoutError):
             raw = b""
         finally:
             response.release()
@@ -353,7 +353,7 @@ class Transport:
         )
         try:
             body = await response.read()
-        except TimeoutError as exc:
+        except asyncio.TimeoutError as exc:  # distinct from TimeoutError on 3.10
             kind, seconds = timeout_kind(exc, timeouts or self.timeouts)
             raise StreamTimeout(
                 f"{kind} timeout ({seconds}s) reading the reply to {method} {path}",

@@ -1,0 +1,63 @@
+"""Typing tests for the public API: checked by ``mypy --strict typing_tests`` (never run)."""
+
+from __future__ import annotations
+
+from typing_extensions import assert_type
+
+import streamrun
+from streamrun import (
+    AsyncClient,
+    AsyncEventHandler,
+    DoneEvent,
+    Event,
+    Message,
+    RecoveredRun,
+    Run,
+    RunStep,
+    RunStream,
+    Text,
+    TextDelta,
+    ThreadMessageDelta,
+    parse_event,
+)
+from streamrun.sse import ServerSentEvent, SSEDecoder
+
+
+class Handler(AsyncEventHandler):
+    async def on_text_delta(self, delta: TextDelta, snapshot: Text) -> None:
+        assert_type(delta.value, str | None)
+        assert_type(snapshot.value, str)
+
+
+async def check_client() -> None:
+    async with AsyncClient(api_key="k", base_url="http://127.0.0.1:1/v1") as client:
+        stream = client.runs.stream("thread", assistant_id="asst", handler=Handler())
+        assert_type(stream, RunStream)
+        async with stream as opened:
+            assert_type(opened, RunStream)
+            async for event in opened:
+                assert_type(event, Event)
+                if isinstance(event, ThreadMessageDelta):
+                    assert_type(event.data.id, str)
+            async for text in opened.text_deltas:
+                assert_type(text, str)
+            assert_type(await opened.final_run(), Run)
+            assert_type(await opened.final_messages(), list[Message])
+            assert_type(await opened.final_run_steps(), list[RunStep])
+            assert_type(opened.current_run, Run | None)
+            assert_type(await opened.recover(), RecoveredRun)
+
+
+def check_parse_and_decode() -> None:
+    assert_type(parse_event("thread.run.created", "{}"), Event | DoneEvent)
+    decoder = SSEDecoder()
+    events = decoder.feed(b"data: x\n\n")
+    assert_type(events, list[ServerSentEvent])
+    assert_type(decoder.last_event_id, str)
+    assert_type(decoder.retry, int | None)
+
+
+def check_errors(error: streamrun.StreamFailure) -> None:
+    assert_type(error.run_id, str | None)
+    if isinstance(error, streamrun.StreamTimeout):
+        assert_type(error.kind, str)
