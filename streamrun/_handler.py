@@ -171,7 +171,7 @@ class AsyncEventHandler:
         """The stream failed with ``exception`` (called before it propagates)."""
 
     async def on_timeout(self) -> None:
-        """A timeout expired while the stream was read."""
+        """A timeout expired (connect, idle or total); ``on_exception(StreamTimeout)`` follows."""
 
 
 HOOK_NAMES: frozenset[str] = frozenset(

@@ -16,7 +16,12 @@ How it ends:
   :class:`~streamrun.StreamError`; the events before it were delivered.
 * Malformed JSON, an oversized event — ``on_exception(ProtocolError)``, then
   :class:`~streamrun.ProtocolError`.
-* Idle or total timeout — ``on_timeout()``, then :class:`~streamrun.StreamTimeout`.
+* Idle or total timeout — ``on_timeout()`` and ``on_exception(StreamTimeout)``,
+  then :class:`~streamrun.StreamTimeout`.
+
+The handler's ``on_end`` fires once in every case, as in the official SDK: after
+``[DONE]``, after a failure's ``on_exception``, or when the stream is closed
+early.
 
 Every failure carries ``run_id`` and ``last_event``, and ``current_*`` stay
 readable afterwards. Leaving the ``async with`` block closes the response
@@ -122,6 +127,7 @@ class RunStream:
         self._error: StreamrunError | None = None
         self._last_event: Event | None = None
         self._consumer: str | None = None
+        self._end_notified = False
         self._entered = False
         self._closed = False
         if handler is not None:
@@ -148,6 +154,7 @@ class RunStream:
             self._error = exc
             if self._handler is not None:
                 await self._handler.on_timeout()
+                await self._handler.on_exception(exc)
             raise
         content_type = response.headers.get("Content-Type", "")
         if not content_type.lower().startswith("text/event-stream"):
@@ -178,6 +185,8 @@ class RunStream:
                 await self._cancel_best_effort()
         finally:
             self._close_response()
+            if self._response is not None:
+                await self._notify_end()
 
     async def aclose(self) -> None:
         """Close the response (same as leaving the ``async with`` block)."""
@@ -333,6 +342,12 @@ class RunStream:
         callbacks = self._accumulator.end()
         if self._handler is not None:
             await dispatch(self._handler, callbacks)
+        await self._notify_end()
+
+    async def _notify_end(self) -> None:
+        """Call the handler's ``on_end`` once: at the end, after a failure, or on close."""
+        if self._handler is not None and not self._end_notified:
+            self._end_notified = True
             await self._handler.on_end()
 
     async def _fail(
@@ -345,8 +360,8 @@ class RunStream:
         if self._handler is not None:
             if timeout:
                 await self._handler.on_timeout()
-            else:
-                await self._handler.on_exception(error)
+            await self._handler.on_exception(error)
+            await self._notify_end()
         raise error from cause
 
     # -- consumption -------------------------------------------------------
