@@ -55,6 +55,7 @@ LAYERS = [
     {"_accumulate"},
     {"_retry", "_transport", "_recover"},
     {"_handler", "_stream", "_client"},
+    {"_recording", "_display", "_cli", "__main__"},
 ]
 
 

@@ -1,0 +1,774 @@
+"""The live terminal display of run streams (used by the ``streamrun`` command).
+
+One :class:`Display` draws every stream of a command, through a fresh
+handler per stream (:meth:`Display.handler`), so that what a person sees is
+the same for a live run and for a replayed recording. Each line starts with
+a label in a fixed-width gutter::
+
+    thread    thread_abc
+    run       run_abc · queued → in progress
+    tool      get_current_weather({"location":"Paris, France","unit":"celsius"})
+    run       requires action
+    output    {"temperature": 18, "unit": "celsius", "conditions": "light rain"}
+    run       queued → in progress
+    assistant It's 18 °C in Paris right now with light rain.
+    run       completed
+    usage     720 prompt + 28 completion = 748 tokens
+
+Text and tool arguments are written as they stream. Modes:
+
+* ``pretty`` (a terminal): colours, and a spinner on the line of the run's
+  status while the run is queued or in progress and nothing streams; the
+  spinner line is erased (``\\r`` + erase-line) before anything else is written.
+* ``plain`` (not a terminal, ``NO_COLOR`` set or ``TERM=dumb``): the same
+  text without any escape sequence; a status line is written once complete.
+* ``json``: one JSON object per event, ``{"event": name, "data": raw JSON}``;
+  other lines go to the error stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Mapping
+from typing import Literal, TextIO
+
+from ._events import Event, ThreadCreated
+from ._exceptions import StreamError
+from ._handler import AsyncEventHandler
+from ._models import (
+    CodeInterpreterImage,
+    CodeInterpreterLogs,
+    CodeInterpreterToolCall,
+    CodeInterpreterToolCallDelta,
+    FileCitationAnnotation,
+    FilePathAnnotation,
+    FileSearchToolCall,
+    FunctionToolCall,
+    FunctionToolCallDelta,
+    ImageFile,
+    ImageURL,
+    Message,
+    Run,
+    Text,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+)
+
+__all__ = ["GUTTER", "Display", "Mode", "choose_mode"]
+
+Mode = Literal["pretty", "plain", "json"]
+
+#: Width of the label column.
+GUTTER = 10
+
+_SETTLED = frozenset({"completed", "failed", "cancelled", "expired", "incomplete"})
+_SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+_OUTPUT_LIMIT = 300
+
+_RESET = "\x1b[0m"
+_STYLES: Mapping[str, str] = {
+    "bold": "\x1b[1m",
+    "dim": "\x1b[2m",
+    "red": "\x1b[31m",
+    "green": "\x1b[32m",
+    "yellow": "\x1b[33m",
+    "magenta": "\x1b[35m",
+    "cyan": "\x1b[36m",
+    "bold-cyan": "\x1b[1;36m",
+    "bold-magenta": "\x1b[1;35m",
+    "bold-yellow": "\x1b[1;33m",
+}
+_LABEL_STYLES: Mapping[str, str] = {
+    "you": "bold",
+    "assistant": "bold-cyan",
+    "refusal": "bold-yellow",
+    "tool": "bold-magenta",
+    "output": "magenta",
+    "logs": "magenta",
+    "image": "magenta",
+    "file": "magenta",
+    "source": "dim",
+    "thread": "dim",
+    "run": "dim",
+    "usage": "dim",
+    "note": "yellow",
+}
+_STATUS_STYLES: Mapping[str, str] = {
+    "completed": "green",
+    "requires action": "yellow",
+    "failed": "red",
+    "expired": "red",
+    "cancelled": "red",
+    "incomplete": "red",
+}
+
+
+def choose_mode(out: TextIO, *, json_lines: bool, env: Mapping[str, str] | None = None) -> Mode:
+    """``json`` when asked; ``pretty`` on a terminal without ``NO_COLOR``; else ``plain``."""
+    if json_lines:
+        return "json"
+    env = os.environ if env is None else env
+    if env.get("NO_COLOR") or env.get("TERM") == "dumb":
+        return "plain"
+    try:
+        tty = out.isatty()
+    except (AttributeError, ValueError):
+        tty = False
+    return "pretty" if tty else "plain"
+
+
+def _status_label(status: str) -> str:
+    return status.replace("_", " ")
+
+
+def _one_line(text: str, limit: int = _OUTPUT_LIMIT) -> str:
+    flat = " ".join(text.split("\n"))
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _complete_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+def usage_text(run: Run) -> str | None:
+    """``"P prompt + C completion = T tokens"`` for a run with usage, else ``None``."""
+    u = run.usage
+    if u is None:
+        return None
+    return f"{u.prompt_tokens} prompt + {u.completion_tokens} completion = {u.total_tokens} tokens"
+
+
+def run_outcome(run: Run) -> str:
+    """What ended a run, in a few words (``"rate_limit_exceeded: ..."``), or ``""``."""
+    if run.status in ("failed", "expired") and run.last_error is not None:
+        err = run.last_error
+        return f"{err.code}: {err.message}" if err.code else err.message
+    if run.status == "incomplete" and run.incomplete_details is not None:
+        return run.incomplete_details.reason or ""
+    return ""
+
+
+class _Call:
+    """What the display knows about one tool call."""
+
+    __slots__ = ("done", "kind", "name", "output_shown", "printed", "snapshot")
+
+    def __init__(self, kind: str, name: str) -> None:
+        self.kind = kind
+        self.name = name
+        self.printed = ""  # arguments written so far
+        self.done = False  # the call's line was written completely
+        self.output_shown = False
+        self.snapshot: ToolCall | None = None
+
+    def arguments(self) -> str:
+        snap = self.snapshot
+        return snap.function.arguments if isinstance(snap, FunctionToolCall) else ""
+
+
+class Display:
+    """Draws run streams on ``out`` (see the module docstring for the modes).
+
+    ``err`` receives the non-event lines in ``json`` mode. ``width`` gives the
+    terminal width (for the spinner line). Use :meth:`handler` for each
+    stream, :meth:`user`, :meth:`note`, :meth:`tool_output` for lines of the
+    command itself, and :meth:`finish` before writing anywhere else.
+    """
+
+    def __init__(
+        self,
+        out: TextIO,
+        err: TextIO | None = None,
+        *,
+        mode: Mode = "plain",
+        width: Callable[[], int] | None = None,
+        spinner_interval: float = 0.08,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.out = out
+        self.err = err if err is not None else out
+        self.mode: Mode = mode
+        self._width = width or (lambda: shutil.get_terminal_size((80, 24)).columns)
+        self._interval = spinner_interval
+        self._clock = clock
+        self._col0 = True
+        self._open: tuple[str, str] | None = None  # (kind, key) of the block being written
+        self._indent_due = False
+        self._text_printed = ""
+        self._text_serial = 0
+        self._labelled_messages: set[str] = set()
+        self._trail: list[str] | None = None
+        self._trail_prefix = ""
+        self._last_status: tuple[str, str] | None = None
+        self._shown_runs: set[str] = set()
+        self._shown_threads: set[str] = set()
+        self._calls: dict[str, _Call] = {}
+        self._waiting_since: float | None = None
+        self._activity: str | None = None
+        self._live = False
+        self._frame = 0
+        self._spinner: asyncio.Task[None] | None = None
+
+    # -- public ------------------------------------------------------------
+
+    def handler(self) -> AsyncEventHandler:
+        """A handler drawing one stream on this display (one per stream)."""
+        return _View(self)
+
+    @property
+    def json(self) -> bool:
+        """True in ``json`` mode."""
+        return self.mode == "json"
+
+    def user(self, text: str) -> None:
+        """A line of what the user said."""
+        self.line("you", text)
+
+    def note(self, text: str) -> None:
+        """An informational line (the error stream in ``json`` mode)."""
+        self.line("note", text)
+
+    def banner(self, text: str) -> None:
+        """A line without label (the error stream in ``json`` mode)."""
+        if self.mode == "json":
+            self._err(text)
+            return
+        self._start_line()
+        self._emit(self._style("bold", text) + "\n" if text else "\n")
+
+    def line(self, label: str, text: str, style: str | None = None) -> None:
+        """A labelled line; continuation lines of ``text`` are indented."""
+        if self.mode == "json":
+            self._err(f"{label.ljust(GUTTER)}{text}" if label else text)
+            return
+        self._start_line()
+        self._emit(self._label(label))
+        self._flow(self._style(style, text) if style else text)
+        self._close_open()
+        if not self._col0:
+            self._emit("\n")
+        self._indent_due = False
+
+    def tool_output(self, call_id: str, output: str) -> None:
+        """The output submitted for a tool call (shown once per call)."""
+        call = self._calls.setdefault(call_id, _Call("function", ""))
+        if call.output_shown:
+            return
+        call.output_shown = True
+        self.line("output", _one_line(output))
+
+    def mark_output_shown(self, call_id: str) -> None:
+        """Don't show the output of ``call_id`` (the user typed it on this screen)."""
+        self._calls.setdefault(call_id, _Call("function", "")).output_shown = True
+
+    def prompt(self, label: str) -> None:
+        """Write a label as an input prompt (the user's typing follows it)."""
+        self.finish()
+        if self.mode == "json":
+            self.err.write(label.ljust(GUTTER))
+            self.err.flush()
+            return
+        self._emit(self._label(label))
+
+    def input_done(self) -> None:
+        """The user pressed Enter after a :meth:`prompt`: the cursor is on a new line."""
+        self._col0 = True
+
+    def busy(self, activity: str | None) -> None:
+        """Show a spinner with ``activity`` (``None`` stops it) until the next output."""
+        self._activity = activity
+        if activity is None:
+            self._stop_waiting()
+        else:
+            self._start_waiting()
+
+    def finish(self) -> None:
+        """End every open line and stop the spinner (call before writing elsewhere)."""
+        self._close_open()
+        self._commit_trail()
+        self._stop_waiting()
+        self._erase_live()
+        if self._spinner is not None:
+            self._spinner.cancel()
+            self._spinner = None
+        self._flush()
+
+    # -- writing -----------------------------------------------------------
+
+    def _style(self, style: str | None, text: str) -> str:
+        if self.mode != "pretty" or not style or not text:
+            return text
+        return f"{_STYLES[style]}{text}{_RESET}"
+
+    def _label(self, label: str) -> str:
+        pad = " " * max(1, GUTTER - len(label)) if label else " " * GUTTER
+        return self._style(_LABEL_STYLES.get(label), label) + pad
+
+    def _err(self, text: str) -> None:
+        self.err.write(text + "\n")
+        self.err.flush()
+
+    def _flush(self) -> None:
+        try:
+            self.out.flush()
+        except (OSError, ValueError):
+            pass
+
+    def _emit(self, text: str) -> None:
+        if not text:
+            return
+        self._erase_live()
+        self.out.write(text)
+        self._flush()
+        self._col0 = text.endswith("\n")
+        self._draw_live()
+
+    def _flow(self, text: str) -> None:
+        """Write text inside a block: lines after the first are indented to the gutter."""
+        out: list[str] = []
+        for i, part in enumerate(text.split("\n")):
+            if i:
+                out.append("\n")
+                self._indent_due = True
+            if part:
+                if self._indent_due:
+                    out.append(" " * GUTTER)
+                    self._indent_due = False
+                out.append(part)
+        self._emit("".join(out))
+
+    def _start_line(self) -> None:
+        self._close_open()
+        self._commit_trail()
+        if not self._col0:
+            self._emit("\n")
+
+    def _open_block(self, kind: str, key: str, label: str) -> None:
+        self._start_line()
+        self._emit(self._label(label))
+        self._open = (kind, key)
+        self._indent_due = False
+
+    def _close_open(self) -> None:
+        opened = self._open
+        if opened is None:
+            return
+        self._open = None
+        kind, key = opened
+        if kind == "tool":
+            call = self._calls[key]
+            rest = call.arguments()
+            self._emit(self._style("dim", rest[len(call.printed) :]) + ")\n")
+            call.printed = rest
+            call.done = True
+        elif not self._col0:
+            self._emit("\n")
+        self._indent_due = False
+
+    # -- the live line (pretty mode) -------------------------------------
+
+    def _trail_text(self) -> str:
+        return self._trail_prefix + " → ".join(self._trail or [])
+
+    def _commit_trail(self) -> None:
+        if self._trail is None:
+            return
+        items = self._trail
+        prefix = self._trail_prefix
+        self._trail = None
+        styled = " → ".join(self._style(_STATUS_STYLES.get(s.split(" · ")[0]), s) for s in items)
+        self._erase_live()
+        if not self._col0:
+            self.out.write("\n")
+        self.out.write(self._label("run") + self._style("dim", prefix) + styled + "\n")
+        self._flush()
+        self._col0 = True
+        self._draw_live()
+
+    def _start_waiting(self) -> None:
+        if self._waiting_since is None:
+            self._waiting_since = self._clock()
+        if self.mode != "pretty":
+            return
+        if self._spinner is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                loop = None
+            if loop is not None:
+                self._spinner = loop.create_task(self._spin())
+        self._draw_live()
+
+    def _stop_waiting(self) -> None:
+        self._waiting_since = None
+        self._activity = None
+        self._draw_live()
+
+    async def _spin(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            self._frame += 1
+            self._draw_live()
+
+    def _erase_live(self) -> None:
+        if self._live:
+            self.out.write("\r\x1b[K")
+            self._live = False
+
+    def _draw_live(self) -> None:
+        if self.mode != "pretty" or not self._col0:
+            return
+        trail = self._trail_text() if self._trail is not None else ""
+        waiting = self._waiting_since is not None
+        if not trail and not waiting:
+            if self._live:
+                self._erase_live()
+                self._flush()
+            return
+        label = "run" if trail else ""
+        spin = ""
+        if waiting:
+            assert self._waiting_since is not None
+            seconds = self._clock() - self._waiting_since
+            frame = _SPINNER[self._frame % len(_SPINNER)]
+            what = self._activity or ("" if trail else "waiting")
+            spin = f"{frame} {what} {seconds:.1f}s".replace("  ", " ")
+        room = max(10, self._width() - 1) - GUTTER
+        body = trail + ("  " if trail and spin else "") + spin
+        if len(body) > room:
+            body = body[: room - 1] + "…"
+        text = self._label(label) + self._style("dim", body[: len(trail)])
+        text += self._style("cyan", body[len(trail) :])
+        self.out.write("\r\x1b[K" + text)
+        self._flush()
+        self._live = True
+
+    # -- events ------------------------------------------------------------
+
+    def _event(self, event: Event) -> None:
+        if self.mode == "json":
+            self._json_line(event.event, event.raw)
+            return
+        name = event.event
+        if isinstance(event, ThreadCreated):
+            thread_id = event.data.id
+            if thread_id and thread_id not in self._shown_threads:
+                self._shown_threads.add(thread_id)
+                self.line("thread", thread_id)
+        elif name.startswith("thread.run.") and ".step." not in name:
+            data = event.data
+            if isinstance(data, Run):
+                self._run_event(name, data)
+
+    def _json_line(self, name: str, data: object) -> None:
+        self.out.write(json.dumps({"event": name, "data": data}, ensure_ascii=False) + "\n")
+        self._flush()
+
+    def _run_event(self, name: str, run: Run) -> None:
+        status = run.status or name.rsplit(".", 1)[-1]
+        if name == "thread.run.requires_action":
+            self._requires_action(run)
+        key = (run.id, status)
+        if key == self._last_status:
+            return
+        self._last_status = key
+        self._close_open()
+        label = _status_label(status)
+        outcome = run_outcome(run)
+        if outcome:
+            label += f" · {outcome}"
+        if self._trail is None:
+            self._commit_trail()
+            if not self._col0:
+                self._emit("\n")
+            self._trail = []
+            self._trail_prefix = ""
+            if run.id and run.id not in self._shown_runs:
+                self._shown_runs.add(run.id)
+                self._trail_prefix = f"{run.id} · "
+        self._trail.append(label)
+        if status in _SETTLED or status == "requires_action":
+            self._stop_waiting()
+            self._commit_trail()
+            usage = usage_text(run) if status in _SETTLED else None
+            if usage:
+                self.line("usage", usage, "dim")
+        else:
+            self._activity = None
+            self._waiting_since = None
+            self._start_waiting()
+            self._draw_live()
+
+    def _requires_action(self, run: Run) -> None:
+        action = run.required_action
+        if action is None:
+            return
+        for listed in action.submit_tool_outputs.tool_calls:
+            call = self._calls.get(listed.id)
+            if call is None:
+                call = self._calls[listed.id] = _Call("function", listed.function.name)
+            if call.done:
+                continue
+            if self._open == ("tool", listed.id):
+                self._close_open()
+                continue
+            self._start_line()
+            self._emit(
+                self._label("tool")
+                + self._style("bold", listed.function.name)
+                + "("
+                + self._style("dim", listed.function.arguments)
+                + ")\n"
+            )
+            call.printed = listed.function.arguments
+            call.done = True
+
+    # -- message content ---------------------------------------------------
+
+    def _text_created(self, message_id: str, label: str) -> None:
+        self._text_serial += 1
+        self._text_printed = ""
+        self._open_text(message_id, label)
+
+    def _open_text(self, message_id: str, label: str) -> None:
+        if message_id and message_id in self._labelled_messages:
+            label = ""
+        elif message_id:
+            self._labelled_messages.add(message_id)
+        self._open_block("text", str(self._text_serial), label)
+
+    def _text_delta(self, value: str, message_id: str, label: str) -> None:
+        if self._open != ("text", str(self._text_serial)):
+            self._open_text(message_id, label)
+        self._flow(value)
+        self._text_printed += value
+
+    def _text_done(self, value: str, message_id: str, label: str) -> None:
+        if self._open != ("text", str(self._text_serial)):
+            if self._text_printed:  # the part's line was ended early: no correction
+                return
+            self._open_text(message_id, label)
+        if value.startswith(self._text_printed):
+            self._flow(value[len(self._text_printed) :])
+        self._text_printed = value
+        self._close_open()
+
+    def _message_part(self, message_id: str, text: str) -> None:
+        """A whole (non-text) part of an assistant message, on its own line."""
+        label = "assistant"
+        if message_id and message_id in self._labelled_messages:
+            label = ""
+        elif message_id:
+            self._labelled_messages.add(message_id)
+        self.line(label, text, "dim")
+
+    def _annotations(self, text: Text) -> None:
+        for ann in text.annotations:
+            if isinstance(ann, FileCitationAnnotation):
+                self.line("source", f"{ann.text} → {ann.file_citation.file_id}", "dim")
+            elif isinstance(ann, FilePathAnnotation):
+                self.line("file", f"{ann.text} → {ann.file_path.file_id}")
+
+    def _message_done(self, message: Message) -> None:
+        if message.status == "incomplete":
+            reason = message.incomplete_details.reason if message.incomplete_details else None
+            self.note(f"message incomplete ({reason})" if reason else "message incomplete")
+
+    # -- tool calls ----------------------------------------------------------
+
+    def _call(self, snapshot: ToolCall) -> _Call:
+        call = self._calls.get(snapshot.id)
+        if call is None:
+            name = snapshot.function.name if isinstance(snapshot, FunctionToolCall) else ""
+            call = self._calls[snapshot.id] = _Call(snapshot.type, name)
+        call.snapshot = snapshot
+        if isinstance(snapshot, FunctionToolCall) and snapshot.function.name:
+            call.name = snapshot.function.name
+        return call
+
+    def _can_switch(self) -> bool:
+        """True when no block is open, or the open one is a finished-looking call."""
+        if self._open is None:
+            return True
+        kind, key = self._open
+        return kind == "tool" and _complete_json(self._calls[key].arguments())
+
+    def _open_call(self, call_id: str, call: _Call) -> None:
+        self._open_block("tool", call_id, "tool")
+        args = call.arguments()
+        self._emit(self._style("bold", call.name) + "(" + self._style("dim", args))
+        call.printed = args
+
+    def _tool_created(self, snapshot: ToolCall) -> None:
+        known = snapshot.id in self._calls
+        call = self._call(snapshot)
+        if known and (call.done or call.printed):
+            return
+        if isinstance(snapshot, CodeInterpreterToolCall):
+            self.line("tool", self._style("bold", "code_interpreter"))
+            self._open = ("code", snapshot.id)
+            self._indent_due = True
+
+    def _tool_delta(self, delta: ToolCallDelta, snapshot: ToolCall) -> None:
+        call = self._call(snapshot)
+        if call.done:
+            return
+        if isinstance(delta, FunctionToolCallDelta):
+            if self._open == ("tool", snapshot.id):
+                piece = delta.function.arguments if delta.function else None
+                if piece:
+                    self._emit(self._style("dim", piece))
+                    call.printed += piece
+            elif self._can_switch():
+                self._close_open()
+                self._open_call(snapshot.id, call)
+        elif isinstance(delta, CodeInterpreterToolCallDelta):
+            piece = delta.code_interpreter.input if delta.code_interpreter else None
+            if piece and self._open == ("code", snapshot.id):
+                self._flow(self._style("dim", piece))
+
+    def _tool_done(self, snapshot: ToolCall) -> None:
+        call = self._call(snapshot)
+        if isinstance(snapshot, FunctionToolCall):
+            fn = snapshot.function
+            if self._open == ("tool", snapshot.id):
+                self._close_open()
+            elif not call.done or call.printed != fn.arguments:
+                self._start_line()
+                self._emit(
+                    self._label("tool")
+                    + self._style("bold", fn.name)
+                    + "("
+                    + self._style("dim", fn.arguments)
+                    + ")\n"
+                )
+                call.printed = fn.arguments
+                call.done = True
+            if fn.output is not None:
+                self.tool_output(snapshot.id, fn.output)
+        elif isinstance(snapshot, CodeInterpreterToolCall):
+            if self._open == ("code", snapshot.id):
+                self._close_open()
+            elif not call.done:
+                self.line("tool", self._style("bold", "code_interpreter"))
+                code = snapshot.code_interpreter.input
+                if code:
+                    self.line("", self._style("dim", code))
+            if not call.done:
+                call.done = True
+                for output in snapshot.code_interpreter.outputs:
+                    if isinstance(output, CodeInterpreterLogs):
+                        self.line("logs", output.logs.rstrip("\n"))
+                    elif isinstance(output, CodeInterpreterImage):
+                        self.line("image", output.image.file_id)
+        elif isinstance(snapshot, FileSearchToolCall):
+            if call.done:
+                return
+            call.done = True
+            results = snapshot.file_search.results or []
+            n = len(results)
+            self.line("tool", self._style("bold", "file_search") + f" · {n} result(s)")
+            for r in results:
+                self.line("", f"{r.file_name or r.file_id} (score {r.score:.2f})", "dim")
+        else:
+            if call.done:
+                return
+            call.done = True
+            self.line("tool", self._style("bold", snapshot.type or "tool call"))
+
+    # -- stream end ----------------------------------------------------------
+
+    def _stream_ended(self) -> None:
+        self._close_open()
+        self._commit_trail()
+        self._stop_waiting()
+
+    def _stream_failed(self, exc: Exception) -> None:
+        if self.mode == "json" and isinstance(exc, StreamError):
+            data = {"message": exc.message, "type": exc.type, "param": exc.param, "code": exc.code}
+            self._json_line("error", data)
+            return
+        self._stream_ended()
+
+
+class _View(AsyncEventHandler):
+    """The handler of one stream, drawing on a :class:`Display`."""
+
+    def __init__(self, display: Display) -> None:
+        self._d = display
+
+    def _message_id(self) -> str:
+        snap = self.current_message_snapshot
+        return snap.id if snap is not None else ""
+
+    async def on_event(self, event: Event) -> None:
+        self._d._event(event)
+
+    async def on_text_created(self, text: Text) -> None:
+        if self._d.mode != "json":
+            self._d._text_created(self._message_id(), "assistant")
+
+    async def on_text_delta(self, delta: TextDelta, snapshot: Text) -> None:
+        if self._d.mode != "json" and delta.value:
+            self._d._text_delta(delta.value, self._message_id(), "assistant")
+
+    async def on_text_done(self, text: Text) -> None:
+        if self._d.mode != "json":
+            self._d._text_done(text.value, self._message_id(), "assistant")
+            self._d._annotations(text)
+
+    async def on_refusal_created(self, refusal: str) -> None:
+        if self._d.mode != "json":
+            self._d._text_created(self._message_id(), "refusal")
+
+    async def on_refusal_delta(self, delta: str, snapshot: str) -> None:
+        if self._d.mode != "json" and delta:
+            self._d._text_delta(delta, self._message_id(), "refusal")
+
+    async def on_refusal_done(self, refusal: str) -> None:
+        if self._d.mode != "json":
+            self._d._text_done(refusal, self._message_id(), "refusal")
+
+    async def on_image_file_done(self, image_file: ImageFile) -> None:
+        if self._d.mode != "json":
+            self._d._message_part(self._message_id(), f"[image {image_file.file_id}]")
+
+    async def on_image_url_done(self, image_url: ImageURL) -> None:
+        if self._d.mode != "json":
+            self._d._message_part(self._message_id(), f"[image {image_url.url}]")
+
+    async def on_message_done(self, message: Message) -> None:
+        if self._d.mode != "json":
+            self._d._message_done(message)
+
+    async def on_tool_call_created(self, tool_call: ToolCall) -> None:
+        if self._d.mode != "json":
+            self._d._tool_created(tool_call)
+
+    async def on_tool_call_delta(self, delta: ToolCallDelta, snapshot: ToolCall) -> None:
+        if self._d.mode != "json":
+            self._d._tool_delta(delta, snapshot)
+
+    async def on_tool_call_done(self, tool_call: ToolCall) -> None:
+        if self._d.mode != "json":
+            self._d._tool_done(tool_call)
+
+    async def on_end(self) -> None:
+        if self._d.mode != "json":
+            self._d._stream_ended()
+
+    async def on_exception(self, exception: Exception) -> None:
+        self._d._stream_failed(exception)
+
+    async def on_timeout(self) -> None:
+        if self._d.mode != "json":
+            self._d._stream_ended()

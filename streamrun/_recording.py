@@ -1,0 +1,406 @@
+"""Recordings of run streams: the exact bytes received, with their timing.
+
+A recording is a JSON lines file. The first line is the header::
+
+    {"format": "streamrun-recording", "version": 1, "streamrun": "0.1.0"}
+
+then one line per stream, in the order the streams were opened::
+
+    {"stream": 0, "endpoint": "create_thread_and_run", "method": "POST",
+     "path": "/threads/runs", "started": 0.0, "request": {...},
+     "outcome": "ok", "chunks": [[0.183, "ZXZlbnQ6IHRocmVhZC5jcmVhdGVk..."], ...]}
+
+``started`` is the stream's start in seconds since the recording began;
+each chunk is ``[seconds since the stream started, base64 of the bytes]``
+and the chunks joined are exactly the bytes received, in the pieces they
+arrived in (the ``tap`` of a stream call feeds them). ``request`` holds
+the fields the command sent that are useful to read back (ids, messages,
+tool outputs; never a key or a header); ``outcome`` is ``"ok"``,
+``"interrupted"`` (Ctrl-C) or ``"error"`` (then ``error`` is the message).
+
+:func:`read_recording` also accepts a plain ``.sse`` transcript (one
+stream, no timing). :class:`ReplayServer` serves recorded streams over
+HTTP on 127.0.0.1, chunk by chunk and on time, so a replay goes through
+the same client, decoder, parser, accumulator and display as a live run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import os
+import time
+from collections import deque
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any, Literal
+
+import attrs
+from aiohttp import web
+
+from ._exceptions import StreamrunError
+from ._version import __version__
+
+__all__ = [
+    "FORMAT",
+    "VERSION",
+    "Outcome",
+    "RecordedStream",
+    "Recorder",
+    "RecordingError",
+    "ReplayServer",
+    "StreamCapture",
+    "read_recording",
+]
+
+FORMAT = "streamrun-recording"
+VERSION = 1
+
+Outcome = Literal["ok", "interrupted", "error"]
+_OUTCOMES = ("ok", "interrupted", "error")
+
+
+class RecordingError(StreamrunError):
+    """A recording could not be written, read or served."""
+
+
+def _chunks(value: Iterable[tuple[float, bytes]]) -> tuple[tuple[float, bytes], ...]:
+    return tuple((float(t), bytes(b)) for t, b in value)
+
+
+@attrs.frozen
+class RecordedStream:
+    """One recorded stream: the bytes received, in their chunks, with timing.
+
+    ``chunks`` are ``(seconds since the stream started, bytes)`` pairs;
+    ``data`` is their concatenation (exactly the bytes received).
+    """
+
+    endpoint: str
+    path: str
+    chunks: tuple[tuple[float, bytes], ...] = attrs.field(converter=_chunks, repr=False)
+    started: float = 0.0
+    request: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    outcome: Outcome = "ok"
+    error: str | None = None
+    method: str = "POST"
+
+    @property
+    def data(self) -> bytes:
+        """Every byte of the stream."""
+        return b"".join(chunk for _, chunk in self.chunks)
+
+    @property
+    def duration(self) -> float:
+        """Seconds from the start of the stream to its last chunk."""
+        return self.chunks[-1][0] if self.chunks else 0.0
+
+    def to_json(self, index: int) -> dict[str, Any]:
+        """The JSON object of this stream's line (``index`` is its position)."""
+        obj: dict[str, Any] = {
+            "stream": index,
+            "endpoint": self.endpoint,
+            "method": self.method,
+            "path": self.path,
+            "started": round(self.started, 6),
+            "request": dict(self.request),
+            "outcome": self.outcome,
+        }
+        if self.error is not None:
+            obj["error"] = self.error
+        obj["chunks"] = [
+            [round(t, 6), base64.b64encode(chunk).decode("ascii")] for t, chunk in self.chunks
+        ]
+        return obj
+
+    @classmethod
+    def from_json(cls, obj: Any, where: str) -> RecordedStream:
+        """Parse a stream line (``where`` names it in error messages)."""
+        if not isinstance(obj, dict):
+            raise RecordingError(f"{where}: a stream must be a JSON object")
+        raw_chunks = obj.get("chunks")
+        if not isinstance(raw_chunks, list):
+            raise RecordingError(f"{where}: 'chunks' must be a list")
+        chunks: list[tuple[float, bytes]] = []
+        for i, item in enumerate(raw_chunks):
+            if (
+                not isinstance(item, list)
+                or len(item) != 2
+                or not isinstance(item[0], (int, float))
+                or isinstance(item[0], bool)
+                or not isinstance(item[1], str)
+            ):
+                raise RecordingError(
+                    f"{where}: chunk {i} must be [seconds, base64 text], got {item!r:.60}"
+                )
+            try:
+                data = base64.b64decode(item[1], validate=True)
+            except (binascii.Error, ValueError):
+                raise RecordingError(f"{where}: chunk {i} is not valid base64") from None
+            chunks.append((float(item[0]), data))
+        outcome = obj.get("outcome", "ok")
+        if outcome not in _OUTCOMES:
+            raise RecordingError(f"{where}: unknown outcome {outcome!r}")
+        request = obj.get("request") or {}
+        error = obj.get("error")
+        started = obj.get("started", 0.0)
+        return cls(
+            endpoint=str(obj.get("endpoint") or "create_run"),
+            path=str(obj.get("path") or ""),
+            chunks=chunks,
+            started=float(started) if isinstance(started, (int, float)) else 0.0,
+            request=request if isinstance(request, dict) else {},
+            outcome=outcome,
+            error=None if error is None else str(error),
+            method=str(obj.get("method") or "POST"),
+        )
+
+
+class StreamCapture:
+    """Collects one stream's chunks as they arrive (its :meth:`tap` is the stream's ``tap``)."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        path: str,
+        request: Mapping[str, Any],
+        *,
+        started: float,
+        clock: Any = time.monotonic,
+    ) -> None:
+        self.endpoint = endpoint
+        self.path = path
+        self.request = dict(request)
+        self.started = started
+        self._clock = clock
+        self._t0: float = clock()
+        self.chunks: list[tuple[float, bytes]] = []
+
+    def tap(self, chunk: bytes) -> None:
+        """Record one chunk of bytes, stamped with the time since the stream started."""
+        self.chunks.append((self._clock() - self._t0, bytes(chunk)))
+
+    def result(self, outcome: Outcome = "ok", error: str | None = None) -> RecordedStream:
+        """The recorded stream so far."""
+        return RecordedStream(
+            endpoint=self.endpoint,
+            path=self.path,
+            chunks=self.chunks,
+            started=self.started,
+            request=self.request,
+            outcome=outcome,
+            error=error,
+        )
+
+
+class Recorder:
+    """Writes a recording file: the header at once, each stream when it ends.
+
+    Streams are written (and flushed) one by one, so a recording cut short
+    keeps every stream that ended before.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, clock: Any = time.monotonic) -> None:
+        self.path = Path(path)
+        self._clock = clock
+        self._t0: float = clock()
+        self._count = 0
+        try:
+            self._file: IO[str] | None = self.path.open("w", encoding="utf-8")
+        except OSError as exc:
+            raise RecordingError(f"cannot write recording {self.path}: {exc.strerror}") from None
+        header = {"format": FORMAT, "version": VERSION, "streamrun": __version__}
+        self._write(header)
+
+    def _write(self, obj: Mapping[str, Any]) -> None:
+        if self._file is None:
+            raise RecordingError(f"recording {self.path} is closed")
+        try:
+            self._file.write(json.dumps(obj, separators=(",", ":")) + "\n")
+            self._file.flush()
+        except OSError as exc:
+            raise RecordingError(f"cannot write recording {self.path}: {exc.strerror}") from None
+
+    def begin(self, endpoint: str, path: str, request: Mapping[str, Any]) -> StreamCapture:
+        """Start capturing a stream (call just before opening it)."""
+        return StreamCapture(
+            endpoint, path, request, started=self._clock() - self._t0, clock=self._clock
+        )
+
+    def end(
+        self, capture: StreamCapture, outcome: Outcome = "ok", error: str | None = None
+    ) -> RecordedStream:
+        """Write a captured stream's line; returns what was written."""
+        stream = capture.result(outcome, error)
+        self._write(stream.to_json(self._count))
+        self._count += 1
+        return stream
+
+    @property
+    def stream_count(self) -> int:
+        """How many streams were written."""
+        return self._count
+
+    def close(self) -> None:
+        """Close the file."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def __enter__(self) -> Recorder:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def read_recording(path: str | os.PathLike[str]) -> list[RecordedStream]:
+    """The streams of a recording file, or of a plain ``.sse`` transcript.
+
+    A file whose first line is a ``streamrun-recording`` header is read as a
+    recording; anything else is taken as one stream of raw SSE bytes (no
+    timing). Raises :class:`RecordingError` for unreadable or malformed files.
+    """
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise RecordingError(f"cannot read {p}: {exc.strerror}") from None
+    first, _, _ = data.partition(b"\n")
+    header: Any = None
+    if first.lstrip().startswith(b"{"):
+        try:
+            header = json.loads(first)
+        except ValueError:
+            header = None
+    if not (isinstance(header, dict) and header.get("format") == FORMAT):
+        if not data.strip():
+            raise RecordingError(f"{p}: the file is empty")
+        if first.lstrip().startswith(b"{"):
+            raise RecordingError(
+                f"{p}: not a streamrun recording (no header) nor an SSE transcript"
+            )
+        return [RecordedStream(endpoint="create_run", path="", chunks=[(0.0, data)])]
+    version = header.get("version")
+    if version != VERSION:
+        raise RecordingError(f"{p}: unsupported recording version {version!r} (expected 1)")
+    streams: list[RecordedStream] = []
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise RecordingError(f"{p}: a recording must be UTF-8 JSON lines") from None
+    for number, line in enumerate(text.splitlines()[1:], start=2):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            raise RecordingError(f"{p} line {number}: not valid JSON") from None
+        streams.append(RecordedStream.from_json(obj, f"{p} line {number}"))
+    return streams
+
+
+class ReplayServer:
+    """Serves recorded streams over HTTP on 127.0.0.1, one per POST request, in order.
+
+    Each chunk is written at its recorded time divided by ``speed`` (``0``:
+    as fast as possible), counted from the request's arrival. Any POST path
+    is answered with the next stream; when none is left, or for any other
+    request, the reply is a 404 in the API's error shape.
+    """
+
+    def __init__(
+        self, streams: Iterable[RecordedStream], *, speed: float = 1.0, host: str = "127.0.0.1"
+    ) -> None:
+        if speed < 0:
+            raise RecordingError(f"speed must be >= 0, got {speed}")
+        self._streams: deque[RecordedStream] = deque(streams)
+        self.speed = speed
+        self.host = host
+        self.port = 0
+        self.served = 0
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT/v1``."""
+        if self._runner is None:
+            raise RecordingError("the replay server is not started")
+        return f"http://{self.host}:{self.port}/v1"
+
+    async def start(self) -> None:
+        """Bind a free port and start serving."""
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+        await runner.setup()
+        site = web.TCPSite(runner, self.host, 0)
+        try:
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        self.port = int(runner.addresses[0][1])
+
+    async def close(self) -> None:
+        """Stop serving."""
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+
+    async def __aenter__(self) -> ReplayServer:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        await request.read()
+        if request.method != "POST" or not self._streams:
+            body = {
+                "error": {
+                    "message": "The recording has no more streams.",
+                    "type": "invalid_request_error",
+                    "param": None,
+                    "code": None,
+                }
+            }
+            return web.json_response(body, status=404)
+        stream = self._streams.popleft()
+        self.served += 1
+        resp = web.StreamResponse(
+            status=200,
+            headers={
+                "Content-Type": "text/event-stream; charset=utf-8",
+                "Cache-Control": "no-cache",
+            },
+        )
+        await resp.prepare(request)
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        try:
+            for at, chunk in stream.chunks:
+                if self.speed > 0:
+                    wait = t0 + at / self.speed - loop.time()
+                    if wait > 0:
+                        await asyncio.sleep(wait)
+                await resp.write(chunk)
+            await resp.write_eof()
+        except ConnectionError:
+            pass
+        return resp
