@@ -192,6 +192,52 @@ for _cls in (
     converter.register_unstructure_hook(_cls, _raw_unknown)
 
 
+# Fast path for the most frequent event by far: ``thread.message.delta`` whose
+# fragments are text. It builds the same objects the generated hooks build
+# (about twice as fast); anything else goes through the generated hooks.
+_generic_message_delta_event = converter.get_structure_hook(m.MessageDeltaEvent)
+_content_delta_hook = converter.get_structure_hook(m.MessageContentDelta)
+_annotation_deltas_hook = converter.get_structure_hook(list[m.AnnotationDelta])
+
+
+def _structure_message_delta_event(data: Any, cls: Any) -> m.MessageDeltaEvent:
+    delta = data.get("delta")
+    if type(delta) is not dict:
+        return _generic_message_delta_event(data, cls)  # type: ignore[no-any-return]
+    parts: list[m.MessageContentDelta] = []
+    for part in delta.get("content") or ():
+        if not (
+            type(part) is dict
+            and part.get("type") == "text"
+            and type(text := part.get("text")) is dict
+            and type(part.get("index", 0)) is int
+        ):
+            parts.append(_content_delta_hook(part, m.MessageContentDelta))
+            continue
+        value = text.get("value")
+        if value is not None and type(value) is not str:
+            value = str(value)
+        annotations = text.get("annotations")
+        if annotations is not None:
+            annotations = _annotation_deltas_hook(annotations, list[m.AnnotationDelta])
+        parts.append(
+            m.TextDeltaBlock(
+                index=part.get("index", 0),
+                type="text",
+                text=m.TextDelta(value=value, annotations=annotations),
+            )
+        )
+    role = delta.get("role")
+    return m.MessageDeltaEvent(
+        id=str(data.get("id") or ""),
+        object=str(data.get("object") or "thread.message.delta"),
+        delta=m.MessageDelta(role=None if role is None else str(role), content=parts),
+    )
+
+
+converter.register_structure_hook(m.MessageDeltaEvent, _structure_message_delta_event)
+
+
 def structure(data: Any, cls: type[T]) -> T:
     """Structure decoded JSON into ``cls`` with the library's converter."""
     return converter.structure(data, cls)
