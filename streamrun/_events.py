@@ -386,19 +386,12 @@ TERMINAL_RUN_EVENTS = frozenset(
 
 _EXCERPT = 120
 
-_Parser = Callable[[Any], Any]
-
-
-def _build_parsers() -> dict[str, tuple[Any, _Parser]]:
-    parsers: dict[str, tuple[Any, _Parser]] = {}
-    for name, (event_cls, data_cls) in EVENT_CLASSES.items():
-        hook = converter.get_structure_hook(data_cls)
-
-        def parse(obj: Any, hook: Any = hook, data_cls: type = data_cls) -> Any:
-            return hook(obj, data_cls)
-
-        parsers[name] = (event_cls, parse)
-    return parsers
+def _build_parsers() -> dict[str, tuple[Any, Callable[[Any, Any], Any], type]]:
+    """Wire name → (event class, structure hook, data class): resolved once."""
+    return {
+        name: (event_cls, converter.get_structure_hook(data_cls), data_cls)
+        for name, (event_cls, data_cls) in EVENT_CLASSES.items()
+    }
 
 
 _PARSERS = _build_parsers()
@@ -438,11 +431,11 @@ def parse_event(event: str, data: str, *, position: int | None = None) -> Event 
             if data.startswith("[DONE]"):
                 return DoneEvent(data=data, raw=data)
             raise _protocol_error(event, data, position, "malformed JSON") from None
-        event_cls, parse = entry
+        event_cls, hook, data_cls = entry
         if type(raw) is not dict:
             raise _protocol_error(event, data, position, "expected a JSON object")
         try:
-            obj = parse(raw)
+            obj = hook(raw, data_cls)
         except Exception as exc:  # cattrs / type errors: the JSON has the wrong shape
             raise _protocol_error(
                 event, data, position, f"unexpected JSON shape ({type(exc).__name__}: {exc})"
