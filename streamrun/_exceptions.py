@@ -261,10 +261,16 @@ class ProtocolError(StreamFailure):
 class EventTooLargeError(ProtocolError):
     """One event grew past the decoder's ``max_event_size`` (bytes)."""
 
-    def __init__(self, size: int, limit: int, *, position: int | None = None) -> None:
+    def __init__(
+        self, size: int, limit: int, *, position: int | None = None, event: str | None = None
+    ) -> None:
         self.size = size
         self.limit = limit
+        named = f"event {event!r}" if event else "event"
+        where = f" (#{position} in the stream)" if position is not None else ""
         super().__init__(
-            f"event exceeds the size limit: {size} bytes > max_event_size={limit}",
+            f"{named}{where} exceeds the size limit: at least {size} bytes > "
+            f"max_event_size={limit}",
+            event=event,
             position=position,
         )

@@ -234,7 +234,8 @@ class RunStream:
                 task.cancel()
             raise
         except StreamrunError as exc:
-            logger.warning("could not cancel abandoned run %s: %s", run_id, exc)
+            # str(exc): a log record holding the exception would keep the stream alive.
+            logger.warning("could not cancel abandoned run %s: %s", run_id, str(exc))
         else:
             logger.info("cancelled abandoned run %s", run_id)
 
@@ -277,6 +278,12 @@ class RunStream:
         except (aiohttp.ClientError, ConnectionError) as exc:
             if self._closed:
                 raise StreamrunError("the stream was closed") from exc
+            if self._settled:
+                # Cut after the run settled (some servers reset instead of closing):
+                # nothing is lost, so it ends like a clean end of input.
+                self._eof = True
+                self._queue.extend(self._decoder.close())
+                return
             error = StreamInterrupted(
                 f"the connection was lost after {self._position} events, before [DONE] "
                 f"({type(exc).__name__}: {exc})"

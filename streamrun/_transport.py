@@ -372,7 +372,7 @@ class Transport:
             raise APIStatusError(
                 f"{method} {path}: the reply is not JSON: {body[:200]!r}",
                 status=response.status,
-                request_id=response.headers.get("x-request-id"),
+                request_id=response.headers.get("X-Request-Id"),
                 headers=dict(response.headers),
             ) from exc
 
@@ -409,6 +409,6 @@ def build_status_error(
         code=fields["code"],
         param=fields["param"],
         body=body,
-        request_id=headers.get("x-request-id") or headers.get("X-Request-Id"),
+        request_id=next((v for k, v in headers.items() if k.lower() == "x-request-id"), None),
         headers=dict(headers),
     )

@@ -150,6 +150,20 @@ _NO_SCAN: tuple[int, bool, int | None] = (0, False, None)
 # there are none, else by the next call, and the decoder stays failed.
 
 
+_NAME_SCAN = 64 * 1024
+"""How much of an oversized block is searched for its ``event:`` line."""
+
+
+def _block_event_name(head: bytes) -> str | None:
+    """The event name the complete lines of ``head`` set (the last ``event`` field wins)."""
+    name = None
+    for line in str(head, "utf-8", "replace").split("\n")[:-1]:
+        field = _parse_line(line) if line else None
+        if field is not None and field[0] == "event":
+            name = field[1]
+    return name
+
+
 class SSEDecoder:
     """Incremental, sans-I/O decoder of a server-sent events stream.
 
@@ -293,7 +307,7 @@ class SSEDecoder:
             if limit is not None and len(pending) > limit:
                 size = self._open_block_size()
                 if size > limit:
-                    self._fail(size, limit, [])
+                    self._fail(size, limit, [], bytes(pending[:_NAME_SCAN]))
             return []
 
         if pending:
@@ -308,7 +322,7 @@ class SSEDecoder:
                 offset, size = oversize
                 if offset:
                     self._blocks(str(buf[:offset], "utf-8", "replace"), out)
-                self._fail(size, limit, out)
+                self._fail(size, limit, out, buf[offset : offset + _NAME_SCAN])
                 return out
         if pending:
             pending.clear()
@@ -369,10 +383,15 @@ class SSEDecoder:
         self._counted = (0, 0)
         self._scan = _NO_SCAN
 
-    def _fail(self, size: int, limit: int, out: list[ServerSentEvent]) -> None:
-        """An event is too large: fail now if ``out`` is empty, else on the next call."""
+    def _fail(self, size: int, limit: int, out: list[ServerSentEvent], head: bytes) -> None:
+        """An event is too large: fail now if ``out`` is empty, else on the next call.
+
+        ``head`` is the start of the oversized block, searched for its event name.
+        """
         self._count += len(out)
-        self._error = EventTooLargeError(size, limit, position=self._count)
+        self._error = EventTooLargeError(
+            size, limit, position=self._count, event=_block_event_name(head)
+        )
         self._special = True
         self._discard()
         if not out:
