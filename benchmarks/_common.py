@@ -1,7 +1,8 @@
 """Helpers shared by the benchmarks: the transcripts, timing, JSON backends, tables.
 
-Not a benchmark itself; ``bench_events.py`` and ``bench_e2e.py`` import it
-(the benchmarks directory is put on ``sys.path`` when a script runs).
+Not a benchmark itself; ``bench_events.py``, ``bench_accumulate.py`` and
+``bench_e2e.py`` import it (the benchmarks directory is put on ``sys.path``
+when a script runs).
 """
 
 from __future__ import annotations

@@ -21,13 +21,16 @@ Run: ``.venv/bin/python benchmarks/bench_accumulate.py [--rounds 5] [--quick]``.
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import statistics
 import sys
-import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import timed
 
 from streamrun._accumulate import Accumulator
 from streamrun._events import ThreadMessageDelta, parse_event
@@ -132,18 +135,6 @@ def sdk_run(created: Any, deltas: list[Any]) -> str:
 
 
 # -- timing ------------------------------------------------------------------
-
-
-def timed(fn: Callable[[], str]) -> tuple[float, str]:
-    gc.collect()
-    gc.disable()
-    try:
-        start = time.perf_counter()
-        result = fn()
-        elapsed = time.perf_counter() - start
-    finally:
-        gc.enable()
-    return elapsed, result
 
 
 def fmt(seconds: float) -> str:

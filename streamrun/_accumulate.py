@@ -372,32 +372,102 @@ def _part_done(part: MessageContent) -> Callback | None:
     return None
 
 
-_PART_OF_DELTA: dict[type, type] = {
-    TextDeltaBlock: TextContentBlock,
-    RefusalDeltaBlock: RefusalContentBlock,
-    ImageFileDeltaBlock: ImageFileContentBlock,
-    ImageURLDeltaBlock: ImageURLContentBlock,
-    UnknownContentDelta: UnknownContentBlock,
-}
+@attrs.frozen
+class _Family:
+    """One family of objects merged by ``index``: message content parts,
+    annotations, tool calls or code interpreter outputs."""
 
-_ANNOTATION_OF_DELTA: dict[type, type] = {
-    FileCitationDeltaAnnotation: FileCitationAnnotation,
-    FilePathDeltaAnnotation: FilePathAnnotation,
-    UnknownAnnotationDelta: UnknownAnnotation,
-}
+    delta: Any
+    """The union of the family's delta classes."""
+    unknown_delta: type[Any]
+    """The delta class of the types this library does not know."""
+    unknown: type[Any]
+    """The object class of the types this library does not know."""
+    of_delta: dict[type, type]
+    """The object class each delta class builds."""
 
-_CALL_OF_DELTA: dict[type, type] = {
-    FunctionToolCallDelta: FunctionToolCall,
-    CodeInterpreterToolCallDelta: CodeInterpreterToolCall,
-    FileSearchToolCallDelta: FileSearchToolCall,
-    UnknownToolCallDelta: UnknownToolCall,
-}
+    def retyped(self, d: Any, current: Any) -> Any:
+        """A fragment ``d`` of the unknown delta class, structured as the type of
+        ``current`` when it omitted ``type`` and extends an object of a known type;
+        else ``d`` itself."""
+        if not d.type and current is not None and not isinstance(current, self.unknown):
+            return _retype(d.raw, current.type, self.delta)
+        return d
 
-_OUTPUT_OF_DELTA: dict[type, type] = {
-    CodeInterpreterLogsDelta: CodeInterpreterLogs,
-    CodeInterpreterImageDelta: CodeInterpreterImage,
-    UnknownCodeInterpreterOutputDelta: UnknownCodeInterpreterOutput,
-}
+
+_PARTS = _Family(
+    delta=MessageContentDelta,
+    unknown_delta=UnknownContentDelta,
+    unknown=UnknownContentBlock,
+    of_delta={
+        TextDeltaBlock: TextContentBlock,
+        RefusalDeltaBlock: RefusalContentBlock,
+        ImageFileDeltaBlock: ImageFileContentBlock,
+        ImageURLDeltaBlock: ImageURLContentBlock,
+        UnknownContentDelta: UnknownContentBlock,
+    },
+)
+
+_ANNOTATIONS = _Family(
+    delta=AnnotationDelta,
+    unknown_delta=UnknownAnnotationDelta,
+    unknown=UnknownAnnotation,
+    of_delta={
+        FileCitationDeltaAnnotation: FileCitationAnnotation,
+        FilePathDeltaAnnotation: FilePathAnnotation,
+        UnknownAnnotationDelta: UnknownAnnotation,
+    },
+)
+
+_CALLS = _Family(
+    delta=ToolCallDelta,
+    unknown_delta=UnknownToolCallDelta,
+    unknown=UnknownToolCall,
+    of_delta={
+        FunctionToolCallDelta: FunctionToolCall,
+        CodeInterpreterToolCallDelta: CodeInterpreterToolCall,
+        FileSearchToolCallDelta: FileSearchToolCall,
+        UnknownToolCallDelta: UnknownToolCall,
+    },
+)
+
+_OUTPUTS = _Family(
+    delta=CodeInterpreterOutputDelta,
+    unknown_delta=UnknownCodeInterpreterOutputDelta,
+    unknown=UnknownCodeInterpreterOutput,
+    of_delta={
+        CodeInterpreterLogsDelta: CodeInterpreterLogs,
+        CodeInterpreterImageDelta: CodeInterpreterImage,
+        UnknownCodeInterpreterOutputDelta: UnknownCodeInterpreterOutput,
+    },
+)
+
+
+def _merge_by_index(
+    family: _Family,
+    items: list[_T],
+    by_index: dict[int, _T],
+    deltas: Iterable[Any],
+    new: Callable[[Any], _T],
+    merge: Callable[[_T, Any], None],
+) -> None:
+    """Merge ``deltas`` into ``items`` (kept sorted by index; ``by_index`` maps
+    each index to its object): a new index inserts ``new(delta)``, a known one
+    of another type is replaced by ``new(delta)``, else ``merge`` updates it."""
+    for d in deltas:
+        current = by_index.get(d.index)
+        if isinstance(d, family.unknown_delta):
+            d = family.retyped(d, current)
+        if current is None:
+            created = new(d)
+            items.insert(_position(by_index, d.index), created)
+            by_index[d.index] = created
+        elif type(current) is not family.of_delta[type(d)]:
+            created = new(d)
+            _replace_item(items, current, created)
+            by_index[d.index] = created
+        else:
+            merge(current, d)
 
 
 def _merge_annotation(a: Annotation, d: AnnotationDelta) -> None:
@@ -716,14 +786,9 @@ class Accumulator:
     ) -> None:
         index = d.index
         call = state.calls.get(index)
-        if (
-            isinstance(d, UnknownToolCallDelta)
-            and not d.type
-            and call is not None
-            and not isinstance(call, UnknownToolCall)
-        ):
-            d = _retype(d.raw, call.type, ToolCallDelta)
-        if call is None or index not in state.open or type(call) is not _CALL_OF_DELTA[type(d)]:
+        if isinstance(d, UnknownToolCallDelta):
+            d = _CALLS.retyped(d, call)
+        if call is None or index not in state.open or type(call) is not _CALLS.of_delta[type(d)]:
             call = self._begin_call(state, index, call, d, out)
         if isinstance(d, FunctionToolCallDelta):
             assert isinstance(call, FunctionToolCall)
@@ -773,7 +838,7 @@ class Accumulator:
         d: ToolCallDelta,
         out: list[Callback],
     ) -> ToolCall:
-        kind = _CALL_OF_DELTA[type(d)]
+        kind = _CALLS.of_delta[type(d)]
         if call is None or type(call) is not kind:
             new: ToolCall = kind(type=d.type)
             details = state.snapshot.step_details
@@ -805,25 +870,7 @@ class Accumulator:
         outputs = state.outputs.get(index)
         if outputs is None:
             outputs = state.outputs[index] = dict(enumerate(ci.outputs))
-        for d in deltas:
-            current = outputs.get(d.index)
-            if (
-                isinstance(d, UnknownCodeInterpreterOutputDelta)
-                and not d.type
-                and current is not None
-                and not isinstance(current, UnknownCodeInterpreterOutput)
-            ):
-                d = _retype(d.raw, current.type, CodeInterpreterOutputDelta)
-            if current is None:
-                new = _new_output(d)
-                ci.outputs.insert(_position(outputs, d.index), new)
-                outputs[d.index] = new
-            elif type(current) is not _OUTPUT_OF_DELTA[type(d)]:
-                new = _new_output(d)
-                _replace_item(ci.outputs, current, new)
-                outputs[d.index] = new
-            else:
-                _merge_output(current, d)
+        _merge_by_index(_OUTPUTS, ci.outputs, outputs, deltas, _new_output, _merge_output)
 
     def _on_step_end(self, event: Any, out: list[Callback]) -> None:
         data: RunStep = event.data
@@ -928,14 +975,9 @@ class Accumulator:
     ) -> None:
         index = d.index
         part = state.parts.get(index)
-        if (
-            isinstance(d, UnknownContentDelta)
-            and not d.type
-            and part is not None
-            and not isinstance(part, UnknownContentBlock)
-        ):
-            d = _retype(d.raw, part.type, MessageContentDelta)
-        if part is None or index != state.open or type(part) is not _PART_OF_DELTA[type(d)]:
+        if isinstance(d, UnknownContentDelta):
+            d = _PARTS.retyped(d, part)
+        if part is None or index != state.open or type(part) is not _PARTS.of_delta[type(d)]:
             part = self._begin_part(state, index, part, d, out)
         if isinstance(d, TextDeltaBlock):
             assert isinstance(part, TextContentBlock)
@@ -978,7 +1020,7 @@ class Accumulator:
         d: MessageContentDelta,
         out: list[Callback],
     ) -> MessageContent:
-        kind = _PART_OF_DELTA[type(d)]
+        kind = _PARTS.of_delta[type(d)]
         if part is None or type(part) is not kind:
             new: MessageContent
             if kind is ImageFileContentBlock:
@@ -1029,25 +1071,9 @@ class Accumulator:
         by_index = state.annotations.get(index)
         if by_index is None:
             by_index = state.annotations[index] = dict(enumerate(text.annotations))
-        for d in deltas:
-            current = by_index.get(d.index)
-            if (
-                isinstance(d, UnknownAnnotationDelta)
-                and not d.type
-                and current is not None
-                and not isinstance(current, UnknownAnnotation)
-            ):
-                d = _retype(d.raw, current.type, AnnotationDelta)
-            if current is None:
-                new = _new_annotation(d)
-                text.annotations.insert(_position(by_index, d.index), new)
-                by_index[d.index] = new
-            elif type(current) is not _ANNOTATION_OF_DELTA[type(d)]:
-                new = _new_annotation(d)
-                _replace_item(text.annotations, current, new)
-                by_index[d.index] = new
-            else:
-                _merge_annotation(current, d)
+        _merge_by_index(
+            _ANNOTATIONS, text.annotations, by_index, deltas, _new_annotation, _merge_annotation
+        )
 
     def _on_message_end(self, event: Any, out: list[Callback]) -> None:
         data: Message = event.data

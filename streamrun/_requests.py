@@ -488,6 +488,26 @@ def _obj(cls: type[_P], value: object, path: str) -> _P:
     raise ValidationError(path, _expected(f"an object ({cls.__name__})", value))
 
 
+def _tagged(value: object, path: str, what: str, classes: Mapping[str, type[_P]]) -> _P:
+    """``value`` as the one of ``classes`` that its ``"type"`` key names.
+
+    Instances of ``classes`` pass through; ``what`` describes the expected
+    object in the error raised when ``value`` is not a mapping.
+    """
+    for cls in classes.values():
+        if isinstance(value, cls):
+            return value
+    if not isinstance(value, Mapping):
+        raise ValidationError(path, _expected(what, value))
+    kind = value.get("type", NOT_GIVEN)
+    for tag, cls in classes.items():
+        if kind == tag:
+            return cls.from_dict(value, path)
+    if isinstance(kind, NotGiven):
+        raise ValidationError(_join(path, "type"), "is required")
+    raise ValidationError(_join(path, "type"), _expected("one of " + _choices(classes), kind))
+
+
 def _is_array(value: object) -> bool:
     return isinstance(value, Sequence) and not isinstance(value, (str, bytes, bytearray))
 
@@ -601,21 +621,11 @@ def _c_schema(value: Mapping[str, Any] | NotGiven) -> dict[str, Any] | NotGiven:
 
 
 def _content_part(value: object, path: str) -> ContentPartParam:
-    if isinstance(value, (TextPartParam, ImageFilePartParam, ImageURLPartParam)):
-        return value
-    if not isinstance(value, Mapping):
-        raise ValidationError(path, _expected("an object (content part)", value))
-    kind = value.get("type", NOT_GIVEN)
-    if kind == "text":
-        return TextPartParam.from_dict(value, path)
-    if kind == "image_file":
-        return ImageFilePartParam.from_dict(value, path)
-    if kind == "image_url":
-        return ImageURLPartParam.from_dict(value, path)
-    if isinstance(kind, NotGiven):
-        raise ValidationError(_join(path, "type"), "is required")
-    raise ValidationError(
-        _join(path, "type"), _expected("one of 'text', 'image_file', 'image_url'", kind)
+    return _tagged(
+        value,
+        path,
+        "an object (content part)",
+        {"text": TextPartParam, "image_file": ImageFilePartParam, "image_url": ImageURLPartParam},
     )
 
 
@@ -691,22 +701,15 @@ def _c_messages(
 
 
 def _tool(value: object, path: str) -> ToolParam:
-    if isinstance(value, (CodeInterpreterToolParam, FileSearchToolParam, FunctionToolParam)):
-        return value
-    if not isinstance(value, Mapping):
-        raise ValidationError(path, _expected("an object (tool)", value))
-    kind = value.get("type", NOT_GIVEN)
-    if kind == "code_interpreter":
-        return CodeInterpreterToolParam.from_dict(value, path)
-    if kind == "file_search":
-        return FileSearchToolParam.from_dict(value, path)
-    if kind == "function":
-        return FunctionToolParam.from_dict(value, path)
-    if isinstance(kind, NotGiven):
-        raise ValidationError(_join(path, "type"), "is required")
-    raise ValidationError(
-        _join(path, "type"),
-        _expected("one of 'code_interpreter', 'file_search', 'function'", kind),
+    return _tagged(
+        value,
+        path,
+        "an object (tool)",
+        {
+            "code_interpreter": CodeInterpreterToolParam,
+            "file_search": FileSearchToolParam,
+            "function": FunctionToolParam,
+        },
     )
 
 
@@ -866,19 +869,14 @@ def _c_vector_stores(
 def _c_chunking_strategy(
     value: ChunkingStrategyParam | Mapping[str, Any] | NotGiven,
 ) -> ChunkingStrategyParam | NotGiven:
-    if isinstance(value, (NotGiven, AutoChunkingStrategyParam, StaticChunkingStrategyParam)):
+    if isinstance(value, NotGiven):
         return value
-    obj: object = value
-    if not isinstance(obj, Mapping):
-        raise ValidationError("chunking_strategy", _expected("an object", obj))
-    kind = obj.get("type", NOT_GIVEN)
-    if kind == "auto":
-        return AutoChunkingStrategyParam.from_dict(obj, "chunking_strategy")
-    if kind == "static":
-        return StaticChunkingStrategyParam.from_dict(obj, "chunking_strategy")
-    if isinstance(kind, NotGiven):
-        raise ValidationError("chunking_strategy.type", "is required")
-    raise ValidationError("chunking_strategy.type", _expected("one of 'auto', 'static'", kind))
+    return _tagged(
+        value,
+        "chunking_strategy",
+        "an object",
+        {"auto": AutoChunkingStrategyParam, "static": StaticChunkingStrategyParam},
+    )
 
 
 def _c_static_chunking(value: StaticChunkingParam | Mapping[str, Any]) -> StaticChunkingParam:
@@ -1314,30 +1312,15 @@ class ThreadToolResourcesParam(_Params):
 
 
 @attrs.define(kw_only=True)
-class RunCreateParams(_Params):
-    """Body of ``POST /threads/{thread_id}/runs``.
-
-    ``assistant_id`` is required. ``max_prompt_tokens`` and
-    ``max_completion_tokens`` must be at least 256: that minimum comes from the
-    OpenAPI spec (the reference page states none) and is enforced. See the
-    module docstring for every rule.
-    """
+class _RunBody(_Params):
+    """The fields both run-creating bodies share (create run, create thread and run)."""
 
     assistant_id: str = attrs.field(validator=_v_string(non_empty=True))
     model: str | NotGiven | None = attrs.field(
         default=NOT_GIVEN, validator=_v_string(nullable=True)
     )
-    reasoning_effort: ReasoningEffort | NotGiven | None = attrs.field(
-        default=NOT_GIVEN, validator=_v_enum(_REASONING_EFFORTS, nullable=True)
-    )
     instructions: str | NotGiven | None = attrs.field(
         default=NOT_GIVEN, validator=_v_string(nullable=True)
-    )
-    additional_instructions: str | NotGiven | None = attrs.field(
-        default=NOT_GIVEN, validator=_v_string(nullable=True)
-    )
-    additional_messages: list[MessageParam] | NotGiven | None = attrs.field(
-        default=NOT_GIVEN, converter=_c_additional_messages
     )
     tools: list[ToolParam] | NotGiven | None = attrs.field(default=NOT_GIVEN, converter=_c_tools)
     metadata: dict[str, str] | NotGiven | None = attrs.field(
@@ -1367,6 +1350,27 @@ class RunCreateParams(_Params):
     parallel_tool_calls: bool | NotGiven = attrs.field(default=NOT_GIVEN, validator=_v_bool())
     response_format: Literal["auto"] | ResponseFormatParam | NotGiven | None = attrs.field(
         default=NOT_GIVEN, converter=_c_response_format
+    )
+
+
+@attrs.define(kw_only=True)
+class RunCreateParams(_RunBody):
+    """Body of ``POST /threads/{thread_id}/runs``.
+
+    ``assistant_id`` is required. ``max_prompt_tokens`` and
+    ``max_completion_tokens`` must be at least 256: that minimum comes from the
+    OpenAPI spec (the reference page states none) and is enforced. See the
+    module docstring for every rule.
+    """
+
+    reasoning_effort: ReasoningEffort | NotGiven | None = attrs.field(
+        default=NOT_GIVEN, validator=_v_enum(_REASONING_EFFORTS, nullable=True)
+    )
+    additional_instructions: str | NotGiven | None = attrs.field(
+        default=NOT_GIVEN, validator=_v_string(nullable=True)
+    )
+    additional_messages: list[MessageParam] | NotGiven | None = attrs.field(
+        default=NOT_GIVEN, converter=_c_additional_messages
     )
 
 
@@ -1384,7 +1388,7 @@ class ThreadParams(_Params):
 
 
 @attrs.define(kw_only=True)
-class ThreadCreateAndRunParams(_Params):
+class ThreadCreateAndRunParams(_RunBody):
     """Body of ``POST /threads/runs`` (create a thread and run it).
 
     Unlike :class:`RunCreateParams` it has no ``additional_*`` fields and no
@@ -1393,45 +1397,9 @@ class ThreadCreateAndRunParams(_Params):
     at least 256 (the OpenAPI spec's minimum).
     """
 
-    assistant_id: str = attrs.field(validator=_v_string(non_empty=True))
     thread: ThreadParams | NotGiven = attrs.field(default=NOT_GIVEN, converter=_c_thread)
-    model: str | NotGiven | None = attrs.field(
-        default=NOT_GIVEN, validator=_v_string(nullable=True)
-    )
-    instructions: str | NotGiven | None = attrs.field(
-        default=NOT_GIVEN, validator=_v_string(nullable=True)
-    )
-    tools: list[ToolParam] | NotGiven | None = attrs.field(default=NOT_GIVEN, converter=_c_tools)
     tool_resources: ToolResourcesParam | NotGiven | None = attrs.field(
         default=NOT_GIVEN, converter=_c_tool_resources
-    )
-    metadata: dict[str, str] | NotGiven | None = attrs.field(
-        default=NOT_GIVEN, converter=_c_metadata
-    )
-    temperature: float | NotGiven | None = attrs.field(
-        default=NOT_GIVEN, validator=_v_number(0, 2, nullable=True)
-    )
-    top_p: float | NotGiven | None = attrs.field(
-        default=NOT_GIVEN, validator=_v_number(0, 1, nullable=True)
-    )
-    stream: bool | NotGiven | None = attrs.field(
-        default=NOT_GIVEN, validator=_v_bool(nullable=True)
-    )
-    max_prompt_tokens: int | NotGiven | None = attrs.field(
-        default=NOT_GIVEN, validator=_v_integer(_MIN_TOKENS, nullable=True)
-    )
-    max_completion_tokens: int | NotGiven | None = attrs.field(
-        default=NOT_GIVEN, validator=_v_integer(_MIN_TOKENS, nullable=True)
-    )
-    truncation_strategy: TruncationStrategyParam | NotGiven | None = attrs.field(
-        default=NOT_GIVEN, converter=_c_truncation_strategy
-    )
-    tool_choice: ToolChoiceMode | ToolChoiceParam | NotGiven | None = attrs.field(
-        default=NOT_GIVEN, converter=_c_tool_choice
-    )
-    parallel_tool_calls: bool | NotGiven = attrs.field(default=NOT_GIVEN, validator=_v_bool())
-    response_format: Literal["auto"] | ResponseFormatParam | NotGiven | None = attrs.field(
-        default=NOT_GIVEN, converter=_c_response_format
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -246,9 +247,12 @@ def summarize(cb: Callback) -> tuple[Any, ...]:
     raise AssertionError(f"unexpected callback {name}")
 
 
-def trace(acc: Accumulator, events: list[Event], *, end: bool = True) -> list[tuple[Any, ...]]:
+def trace(
+    acc: Accumulator, events: list[Event], *, end: bool = True, skip: tuple[str, ...] = ()
+) -> list[tuple[Any, ...]]:
     """Feed ``events`` and summarize each callback right after its feed (as the
-    stream dispatches them), then those of ``end()``."""
+    stream dispatches them), then those of ``end()``; summaries whose kind is
+    in ``skip`` are left out."""
     out: list[tuple[Any, ...]] = []
     for event in events:
         callbacks = acc.feed(event)
@@ -256,7 +260,35 @@ def trace(acc: Accumulator, events: list[Event], *, end: bool = True) -> list[tu
         out.extend(summarize(cb) for cb in callbacks)
     if end:
         out.extend(summarize(cb) for cb in acc.end())
-    return out
+    return [s for s in out if s[0] not in skip]
+
+
+def message_snapshot(acc: Accumulator) -> Message:
+    """The current message snapshot, which must exist."""
+    snapshot = acc.current_message_snapshot
+    assert snapshot is not None
+    return snapshot
+
+
+def step_snapshot(acc: Accumulator) -> RunStep:
+    """The current run step snapshot, which must exist."""
+    snapshot = acc.current_run_step_snapshot
+    assert snapshot is not None
+    return snapshot
+
+
+def count_joins(monkeypatch: pytest.MonkeyPatch) -> Callable[[], int]:
+    """Count the joins of every TextBuffer from now on; returns the count so far."""
+    joins = 0
+    original = TextBuffer.__str__
+
+    def counting_str(self: TextBuffer) -> str:
+        nonlocal joins
+        joins += 1
+        return original(self)
+
+    monkeypatch.setattr(TextBuffer, "__str__", counting_str)
+    return lambda: joins
 
 
 def feed_all(events: list[Event]) -> tuple[Accumulator, list[Callback]]:
@@ -430,7 +462,7 @@ def test_fixture_plain_text_exact_sequence_shape() -> None:
 def test_fixture_function_requires_action_ends_the_call() -> None:
     events = load(FIXTURES / "function_requires_action.sse")
     acc = Accumulator()
-    got = [s for s in trace(acc, events) if s[0] not in ("event", "step_delta")]
+    got = trace(acc, events, skip=("event", "step_delta"))
     assert got[0][0] == "step_created"
     assert got[1][0] == "call_created"
     assert [s[0] for s in got[2:-1]] == ["call_delta"] * 13
@@ -605,7 +637,7 @@ def test_two_steps_with_index_zero_are_two_calls() -> None:
         step_delta("step_2", fn_args(0, "[]")),
         step_ev("completed", step("step_2", "completed", [fn_call("call_2", "g", "[]", "2")])),
     ]
-    got = [s for s in trace(Accumulator(), events) if s[0] not in ("event", "step_delta")]
+    got = trace(Accumulator(), events, skip=("event", "step_delta"))
     assert got == [
         ("step_created", "step_1"),
         ("call_created", "call_1"),
@@ -692,7 +724,7 @@ def test_requires_action_done_only_for_listed_calls_rest_at_end() -> None:
         step_delta("step_1", fn_args(1, "late")),
     ]
     acc = Accumulator()
-    got = [s for s in trace(acc, events) if s[0] not in ("event", "step_delta")]
+    got = trace(acc, events, skip=("event", "step_delta"))
     assert got == [
         ("step_created", "step_1"),
         ("call_created", "call_a"),
@@ -749,7 +781,7 @@ def test_step_failed_ends_open_calls_and_step() -> None:
         ),
     ]
     acc = Accumulator()
-    got = [s for s in trace(acc, events) if s[0] not in ("event", "step_delta")]
+    got = trace(acc, events, skip=("event", "step_delta"))
     assert got[-2:] == [("call_done", "call_a", '{"x"'), ("step_done", "step_1", "failed")]
     final = acc.final_run_steps()[0]
     assert final.status == "failed" and final.last_error is not None
@@ -809,8 +841,7 @@ def test_step_delta_without_created() -> None:
         ("call_delta", 0, ""),
         ("step_delta", "step_x"),
     ]
-    snapshot = acc.current_run_step_snapshot
-    assert snapshot is not None
+    snapshot = step_snapshot(acc)
     assert (snapshot.id, snapshot.type, snapshot.status) == ("step_x", "tool_calls", "in_progress")
     assert (snapshot.run_id, snapshot.thread_id, snapshot.assistant_id) == (
         "run_1",
@@ -1052,8 +1083,7 @@ def test_unknown_step_details_delta_is_merged_as_json() -> None:
             },
         )
     )
-    snapshot = acc.current_run_step_snapshot
-    assert snapshot is not None
+    snapshot = step_snapshot(acc)
     assert snapshot.step_details.raw == {"type": "thinking", "thoughts": "ab"}  # type: ignore[union-attr]
 
 
@@ -1099,7 +1129,7 @@ def test_message_with_several_parts_exact_sequence() -> None:
         msg_ev("completed", completed),
     ]
     acc = Accumulator()
-    got = [s for s in trace(acc, events) if s[0] not in ("event", "message_delta")]
+    got = trace(acc, events, skip=("event", "message_delta"))
     assert got == [
         ("message_created", "msg_1"),
         ("text_created", "Hel"),
@@ -1137,8 +1167,7 @@ def test_message_parts_snapshot_equals_completed_and_on_message_delta_is_last() 
         "on_refusal_delta",
         "on_message_delta",
     ]
-    snapshot = acc.current_message_snapshot
-    assert snapshot is not None
+    snapshot = message_snapshot(acc)
     assert callbacks[-1][1][1] is snapshot
     assert snapshot.content == [
         TextContentBlock(text=Text(value="a")),
@@ -1157,8 +1186,7 @@ def test_message_delta_without_created() -> None:
         ("text_delta", "Hi", "Hi"),
         ("message_delta", "msg_x"),
     ]
-    snapshot = acc.current_message_snapshot
-    assert snapshot is not None
+    snapshot = message_snapshot(acc)
     assert (snapshot.id, snapshot.status, snapshot.role) == ("msg_x", "in_progress", "assistant")
     assert (snapshot.thread_id, snapshot.run_id, snapshot.assistant_id) == (
         "thread_1",
@@ -1234,8 +1262,7 @@ def test_annotations_merged_by_index() -> None:
     acc = Accumulator()
     for event in events:
         acc.feed(event)
-    snapshot = acc.current_message_snapshot
-    assert snapshot is not None
+    snapshot = message_snapshot(acc)
     part = snapshot.content[0]
     assert isinstance(part, TextContentBlock)
     assert part.text.value == "Hello【1】 and 【2】"
@@ -1259,8 +1286,7 @@ def test_annotation_index_changing_type_is_replaced() -> None:
     acc = Accumulator()
     acc.feed(msg_delta("m", text_frag(0, "x", [{"index": 0, "type": "file_path", "text": "p"}])))
     acc.feed(msg_delta("m", text_frag(0, "", [{"index": 0, "type": "file_citation", "text": "c"}])))
-    snapshot = acc.current_message_snapshot
-    assert snapshot is not None
+    snapshot = message_snapshot(acc)
     part = snapshot.content[0]
     assert isinstance(part, TextContentBlock)
     assert [type(a) for a in part.text.annotations] == [FileCitationAnnotation]
@@ -1289,7 +1315,7 @@ def test_unknown_content_part_survives_and_merges() -> None:
         if isinstance(event, ThreadMessageCompleted):
             assert acc.current_message_snapshot is not None
             snapshots.append(acc.current_message_snapshot)
-        got.extend(s for s in trace(acc, [event], end=False) if s[0] != "event")
+        got.extend(trace(acc, [event], end=False, skip=("event",)))
     assert got == [
         ("message_created", "msg_1"),
         ("text_created", "See:"),
@@ -1324,7 +1350,7 @@ def test_message_incomplete_ends_open_part_with_its_final_text() -> None:
         ),
     ]
     acc = Accumulator()
-    got = [s for s in trace(acc, events) if s[0] not in ("event", "message_delta")]
+    got = trace(acc, events, skip=("event", "message_delta"))
     assert got == [
         ("message_created", "msg_1"),
         ("text_created", "Half"),
@@ -1368,7 +1394,7 @@ def test_parts_seen_only_in_completed_message_after_streamed_ones() -> None:
         msg_delta("msg_1", text_frag(0, "A", [])),
         msg_ev("completed", msg("msg_1", "completed", [text_part("A"), text_part("B")])),
     ]
-    got = [s for s in trace(Accumulator(), events) if s[0] not in ("event", "message_delta")]
+    got = trace(Accumulator(), events, skip=("event", "message_delta"))
     assert got == [
         ("message_created", "msg_1"),
         ("text_created", "A"),
@@ -1408,7 +1434,7 @@ def test_new_message_starts_fresh() -> None:
         msg_ev("completed", msg("msg_2", "completed", [text_part("two")])),
     ]
     acc = Accumulator()
-    got = [s for s in trace(acc, events) if s[0] not in ("event", "message_delta")]
+    got = trace(acc, events, skip=("event", "message_delta"))
     assert got == [
         ("message_created", "msg_1"),
         ("text_created", "one"),
@@ -1451,7 +1477,7 @@ def test_fragment_for_a_closed_part_is_merged_without_reopening() -> None:
         msg_delta("m", text_frag(0, "c")),
     ]
     acc = Accumulator()
-    got = [s for s in trace(acc, events) if s[0] not in ("event", "message_delta")]
+    got = trace(acc, events, skip=("event", "message_delta"))
     assert got == [
         ("message_created", "m"),
         ("text_created", "a"),
@@ -1468,8 +1494,7 @@ def test_parts_inserted_in_index_order() -> None:
     acc = Accumulator()
     acc.feed(msg_delta("m", text_frag(2, "c"), text_frag(0, "a")))
     acc.feed(msg_delta("m", text_frag(1, "b")))
-    snapshot = acc.current_message_snapshot
-    assert snapshot is not None
+    snapshot = message_snapshot(acc)
     assert [p.text.value for p in snapshot.content if isinstance(p, TextContentBlock)] == [
         "a",
         "b",
@@ -1483,7 +1508,7 @@ def test_part_index_changing_type_is_replaced() -> None:
         msg_delta("m", {"index": 0, "type": "refusal", "refusal": "no"}),
     ]
     acc = Accumulator()
-    got = [s for s in trace(acc, events) if s[0] not in ("event", "message_delta")]
+    got = trace(acc, events, skip=("event", "message_delta"))
     assert got == [
         ("message_created", "m"),
         ("text_created", "a"),
@@ -1493,8 +1518,7 @@ def test_part_index_changing_type_is_replaced() -> None:
         ("refusal_delta", "no", "no"),
         ("refusal_done", "no"),
     ]
-    snapshot = acc.current_message_snapshot
-    assert snapshot is not None
+    snapshot = message_snapshot(acc)
     assert snapshot.content == [RefusalContentBlock(refusal="no")]
 
 
@@ -1509,8 +1533,7 @@ def test_image_parts_fields_set() -> None:
             {"index": 1, "type": "image_url", "image_url": {"url": "u2"}},
         )
     )
-    snapshot = acc.current_message_snapshot
-    assert snapshot is not None
+    snapshot = message_snapshot(acc)
     assert snapshot.content == [
         ImageFileContentBlock(image_file=ImageFile(file_id="f2", detail="low")),
         ImageURLContentBlock(image_url=ImageURL(url="u2", detail="high")),
@@ -1580,46 +1603,29 @@ def test_any_split_yields_the_same_text_and_callback_counts(
 
 def test_accumulating_text_never_joins_during_feed(monkeypatch: pytest.MonkeyPatch) -> None:
     """Structural linearity: fragments are kept, no join happens while feeding."""
-    joins = 0
-    original = TextBuffer.__str__
-
-    def counting_str(self: TextBuffer) -> str:
-        nonlocal joins
-        joins += 1
-        return original(self)
-
     events = [msg_ev("created", msg("m"))]
     events += [msg_delta("m", text_frag(0, f"w{i} ")) for i in range(1000)]
-    monkeypatch.setattr(TextBuffer, "__str__", counting_str)
+    joins = count_joins(monkeypatch)
     acc = Accumulator()
     for event in events:
         acc.feed(event)
-    assert joins == 0
-    snapshot = acc.current_message_snapshot
-    assert snapshot is not None
+    assert joins() == 0
+    snapshot = message_snapshot(acc)
     part = snapshot.content[0]
     assert isinstance(part, TextContentBlock)
     assert len(part.text._value._parts) == 1000
     assert part.text.value == "".join(f"w{i} " for i in range(1000))
-    assert joins == 1
+    assert joins() == 1
 
 
 def test_tool_arguments_never_join_during_feed(monkeypatch: pytest.MonkeyPatch) -> None:
-    joins = 0
-    original = TextBuffer.__str__
-
-    def counting_str(self: TextBuffer) -> str:
-        nonlocal joins
-        joins += 1
-        return original(self)
-
     events = [step_ev("created", step("s")), step_delta("s", fn_first(0, "c", "f"))]
     events += [step_delta("s", fn_args(0, "x")) for _ in range(500)]
-    monkeypatch.setattr(TextBuffer, "__str__", counting_str)
+    joins = count_joins(monkeypatch)
     acc = Accumulator()
     for event in events:
         acc.feed(event)
-    assert joins == 0
+    assert joins() == 0
     call = acc.run_steps()[0].step_details.tool_calls[0]  # type: ignore[union-attr]
     assert isinstance(call, FunctionToolCall)
     assert len(call.function._arguments._parts) == 500

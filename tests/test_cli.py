@@ -76,6 +76,30 @@ async def acli(*args: str, stdin: str | None = None, timeout: float = 20) -> tup
     return proc.returncode, out.decode(), err.decode()
 
 
+async def interrupt_when(
+    proc: asyncio.subprocess.Process, shown: bytes, stdin: bytes | None = None
+) -> int:
+    """Write ``stdin``, read the output until the pattern ``shown`` appears, then
+    send Ctrl-C; the exit code. The process is killed if anything fails."""
+    assert proc.stdout is not None
+    try:
+        if stdin is not None:
+            assert proc.stdin is not None
+            proc.stdin.write(stdin)
+            await proc.stdin.drain()
+        seen = b""
+        while not re.search(shown, seen):
+            chunk = await asyncio.wait_for(proc.stdout.read(4096), 15)
+            assert chunk, seen
+            seen += chunk
+        proc.send_signal(signal.SIGINT)
+        return await asyncio.wait_for(proc.wait(), 15)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
 def screen(raw: str) -> str:
     """What a terminal shows after ``raw``: colours dropped, ``\\r`` and erase-line applied."""
     raw = re.sub(r"\x1b\[[0-9;]*m", "", raw)
@@ -282,19 +306,8 @@ async def test_ctrl_c_cancels_the_run_and_exits_130() -> None:
             stderr=asyncio.subprocess.PIPE,
             env=_env(),
         )
-        assert proc.stdout is not None and proc.stderr is not None
-        seen = b""
-        try:
-            while not re.search(rb"assistant \S", seen):
-                chunk = await asyncio.wait_for(proc.stdout.read(4096), 15)
-                assert chunk, seen
-                seen += chunk
-            proc.send_signal(signal.SIGINT)
-            code = await asyncio.wait_for(proc.wait(), 15)
-        finally:
-            if proc.returncode is None:
-                proc.kill()
-                await proc.wait()
+        assert proc.stderr is not None
+        code = await interrupt_when(proc, rb"assistant \S")
         err = (await proc.stderr.read()).decode()
         (run_id,) = server.run_ids()
         assert code == 130
@@ -426,21 +439,8 @@ async def test_chat_prompt_interrupted_or_ended_cancels_the_waiting_run() -> Non
             stderr=asyncio.subprocess.PIPE,
             env=_env(),
         )
-        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
-        try:
-            proc.stdin.write(b"weather?\n")
-            await proc.stdin.drain()
-            seen = b""
-            while b"note      streamrun cannot run" not in seen:
-                chunk = await asyncio.wait_for(proc.stdout.read(4096), 15)
-                assert chunk, seen
-                seen += chunk
-            proc.send_signal(signal.SIGINT)
-            code = await asyncio.wait_for(proc.wait(), 15)
-        finally:
-            if proc.returncode is None:
-                proc.kill()
-                await proc.wait()
+        assert proc.stderr is not None
+        code = await interrupt_when(proc, rb"note      streamrun cannot run", stdin=b"weather?\n")
         (run_id,) = server.run_ids()
         assert code == 130
         assert (await proc.stderr.read()).decode() == (

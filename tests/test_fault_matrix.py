@@ -161,6 +161,12 @@ def cancelled_runs(server: FakeAssistantsServer) -> list[str]:
     return [r.route.split("/")[4] for r in server.cancel_requests]
 
 
+async def assert_cancelled(server: FakeAssistantsServer, run_id: str) -> None:
+    """One cancel request, for ``run_id``, and the run ended cancelled on the server."""
+    assert cancelled_runs(server) == [run_id]
+    assert (await server.wait_for_run(run_id))["status"] == "cancelled"
+
+
 # -- a clean run ----------------------------------------------------------------
 
 
@@ -184,6 +190,7 @@ async def test_clean_run_baseline(
 
 
 # -- a dropped connection after every event ----------------------------------
+
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize(
@@ -292,8 +299,7 @@ async def test_stall_longer_than_idle_timeout(
     assert handler.lifecycle == ["timeout", "StreamTimeout", "end"]
     assert stream.current_run is not None and stream.current_run.id == run_id
     # Abandoned mid-run: cancelled on the server.
-    assert cancelled_runs(server) == [run_id]
-    assert (await server.wait_for_run(run_id))["status"] == "cancelled"
+    await assert_cancelled(server, run_id)
     await watch.assert_clean(client, server)
     await close_and_check(client)
 
@@ -317,8 +323,7 @@ async def test_total_timeout(
     assert handler.lifecycle == ["timeout", "StreamTimeout", "end"]
     assert TEXT.startswith(handler.text)
     assert stream.current_run is not None
-    assert cancelled_runs(server) == [run_id]
-    assert (await server.wait_for_run(run_id))["status"] == "cancelled"
+    await assert_cancelled(server, run_id)
     await watch.assert_clean(client, server)
 
 
@@ -697,8 +702,7 @@ async def test_malformed_event(
     assert handler.text == text_after(index)
     assert stream.current_run is not None
     # The stream was abandoned mid-run: cancelled on the server.
-    assert cancelled_runs(server) == [run_id]
-    assert (await server.wait_for_run(run_id))["status"] == "cancelled"
+    await assert_cancelled(server, run_id)
     await watch.assert_clean(client, server)
 
 
@@ -724,8 +728,7 @@ async def test_oversized_event(index: int, server: FakeAssistantsServer, watch: 
     assert handler.exceptions == [error]
     assert handler.lifecycle == ["EventTooLargeError", "end"]
     assert handler.text == text_after(index)
-    assert cancelled_runs(server) == [run_id]
-    assert (await server.wait_for_run(run_id))["status"] == "cancelled"
+    await assert_cancelled(server, run_id)
     await watch.assert_clean(client, server)
     await close_and_check(client)
 
@@ -900,9 +903,7 @@ async def test_break_out_early_cancels_the_run(
     assert handler.text == text_after(stop_at + 1)
     assert not stream.done and stream.error is None
     assert handler.lifecycle == ["end"]  # on close
-    assert cancelled_runs(server) == [run_id]
-    final = await server.wait_for_run(run_id)
-    assert final["status"] == "cancelled"
+    await assert_cancelled(server, run_id)
     await watch.assert_clean(client, server)
 
 
@@ -951,8 +952,7 @@ async def test_task_cancelled_mid_stream(
     assert TEXT.startswith(handler.text)
     assert streams[0].error is None and not streams[0].done
     assert handler.lifecycle == ["end"]
-    assert cancelled_runs(server) == [run_id]
-    assert (await server.wait_for_run(run_id))["status"] == "cancelled"
+    await assert_cancelled(server, run_id)
     await watch.assert_clean(client, server)
 
 
@@ -983,8 +983,7 @@ async def test_task_cancelled_again_while_cancelling_the_run(
     with pytest.raises(asyncio.CancelledError):
         await task
     run_id = assert_one_run(server)
-    assert cancelled_runs(server) == [run_id]
-    assert (await server.wait_for_run(run_id))["status"] == "cancelled"
+    await assert_cancelled(server, run_id)
     await watch.assert_clean(client, server)
 
 
@@ -1048,8 +1047,7 @@ async def test_exception_in_handler_propagates_unmasked(
     run_id = assert_one_run(server)
     assert handler.text == TEXT_FRAGMENTS[0]
     assert handler.lifecycle == ["end"]
-    assert cancelled_runs(server) == [run_id]
-    assert (await server.wait_for_run(run_id))["status"] == "cancelled"
+    await assert_cancelled(server, run_id)
     await watch.assert_clean(client, server)
 
 
@@ -1086,8 +1084,7 @@ async def test_stream_cancel_follows_to_cancelled(
         assert stream.current_message_snapshot.status == "incomplete"
     assert handler.lifecycle == ["end"]
     # One cancel request: the explicit one (none again when the block is left).
-    assert cancelled_runs(server) == [run_id]
-    assert (await server.wait_for_run(run_id))["status"] == "cancelled"
+    await assert_cancelled(server, run_id)
     await watch.assert_clean(client, server)
 
 

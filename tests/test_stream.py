@@ -103,8 +103,10 @@ async def test_error_event_both_shapes(replay_server: ReplayServer, data: bytes)
     assert info.value.type == "server_error"
 
 
-def _cut(raw: bytes, marker: bytes) -> int:
-    return raw.index(marker)
+def plain_text_before(marker: bytes) -> bytes:
+    """The plain-text transcript up to (not including) the first ``marker``."""
+    raw = fixture_bytes("plain_text.sse")
+    return raw[: raw.index(marker)]
 
 
 @pytest.mark.asyncio
@@ -129,9 +131,8 @@ async def test_connection_closed_before_done_raises_interrupted(
 
 @pytest.mark.asyncio
 async def test_clean_eof_without_done_is_interrupted(replay_server: ReplayServer) -> None:
-    raw = fixture_bytes("plain_text.sse")
-    cut = raw.index(b"event: thread.run.step.completed")
-    replay_server.replies.append(Reply(body=raw[:cut]))
+    body = plain_text_before(b"event: thread.run.step.completed")
+    replay_server.replies.append(Reply(body=body))
     async with client_for(replay_server) as client:
         with pytest.raises(StreamInterrupted, match="before \\[DONE\\]"):
             await collect(client)
@@ -139,9 +140,7 @@ async def test_clean_eof_without_done_is_interrupted(replay_server: ReplayServer
 
 @pytest.mark.asyncio
 async def test_terminal_run_event_then_eof_ends_normally(replay_server: ReplayServer) -> None:
-    raw = fixture_bytes("plain_text.sse")
-    cut = raw.index(b"event: done")
-    replay_server.replies.append(Reply(body=raw[:cut]))
+    replay_server.replies.append(Reply(body=plain_text_before(b"event: done")))
     async with client_for(replay_server) as client:
         async with client.runs.stream("thread_1", assistant_id="asst_1") as stream:
             run = await stream.final_run()

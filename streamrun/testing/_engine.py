@@ -142,29 +142,22 @@ class Player:
 
     async def play_new(self, scenario: Scenario, thread_obj: JSON | None = None) -> None:
         """A new run: [thread.created], run.created, queued, in_progress, steps, end."""
-        run = self._run.obj
-        try:
-            try:
-                if thread_obj is not None:
-                    await self._emit("thread.created", thread_obj)
-                await self._emit("thread.run.created", run)
-                await self._emit("thread.run.queued", run)
-                self._start()
-                await self._emit("thread.run.in_progress", run)
-                await self._play(scenario)
-            except _Cancel:
-                await self._cancel_sequence()
-            self._send(DONE_EVENT)
-        finally:
-            self._finish()
+        opening = [] if thread_obj is None else [("thread.created", thread_obj)]
+        opening.append(("thread.run.created", self._run.obj))
+        await self._play_segment(opening, scenario)
 
     async def play_continuation(self, step: JSON | None, scenario: Scenario) -> None:
         """After submit_tool_outputs: step.completed, queued, in_progress, steps, end."""
+        opening = [] if step is None else [("thread.run.step.completed", step)]
+        await self._play_segment(opening, scenario)
+
+    async def _play_segment(self, opening: list[tuple[str, JSON]], scenario: Scenario) -> None:
+        """``opening`` events, then queued, in_progress, the scenario and [DONE]."""
         run = self._run.obj
         try:
             try:
-                if step is not None:
-                    await self._emit("thread.run.step.completed", step)
+                for name, obj in opening:
+                    await self._emit(name, obj)
                 await self._emit("thread.run.queued", run)
                 self._start()
                 await self._emit("thread.run.in_progress", run)

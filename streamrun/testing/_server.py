@@ -401,35 +401,27 @@ class FakeAssistantsServer:
         app = web.Application(middlewares=[self._middleware], client_max_size=64 * 1024 * 1024)
         app.on_response_prepare.append(self._on_prepare)
         b = self.base_path
-        app.router.add_post(
-            f"{b}/threads/runs", self._h_create_thread_and_run, name="create_thread_and_run"
-        )
-        app.router.add_post(f"{b}/threads", self._h_create_thread, name="create_thread")
-        app.router.add_get(f"{b}/threads/{{thread_id}}", self._h_get_thread, name="get_thread")
-        app.router.add_post(
-            f"{b}/threads/{{thread_id}}/runs", self._h_create_run, name="create_run"
-        )
-        app.router.add_get(
-            f"{b}/threads/{{thread_id}}/runs/{{run_id}}", self._h_get_run, name="get_run"
-        )
-        app.router.add_post(
-            f"{b}/threads/{{thread_id}}/runs/{{run_id}}/submit_tool_outputs",
-            self._h_submit_tool_outputs,
-            name="submit_tool_outputs",
-        )
-        app.router.add_post(
-            f"{b}/threads/{{thread_id}}/runs/{{run_id}}/cancel", self._h_cancel, name="cancel_run"
-        )
-        app.router.add_get(
-            f"{b}/threads/{{thread_id}}/runs/{{run_id}}/steps",
-            self._h_list_steps,
-            name="list_run_steps",
-        )
-        app.router.add_get(
-            f"{b}/threads/{{thread_id}}/messages", self._h_list_messages, name="list_messages"
-        )
-        app.router.add_post(
-            f"{b}/threads/{{thread_id}}/messages", self._h_create_message, name="create_message"
+        thread = f"{b}/threads/{{thread_id}}"
+        run = f"{thread}/runs/{{run_id}}"
+        app.add_routes(
+            [
+                web.post(
+                    f"{b}/threads/runs", self._h_create_thread_and_run, name="create_thread_and_run"
+                ),
+                web.post(f"{b}/threads", self._h_create_thread, name="create_thread"),
+                web.get(thread, self._h_get_thread, name="get_thread"),
+                web.post(f"{thread}/runs", self._h_create_run, name="create_run"),
+                web.get(run, self._h_get_run, name="get_run"),
+                web.post(
+                    f"{run}/submit_tool_outputs",
+                    self._h_submit_tool_outputs,
+                    name="submit_tool_outputs",
+                ),
+                web.post(f"{run}/cancel", self._h_cancel, name="cancel_run"),
+                web.get(f"{run}/steps", self._h_list_steps, name="list_run_steps"),
+                web.get(f"{thread}/messages", self._h_list_messages, name="list_messages"),
+                web.post(f"{thread}/messages", self._h_create_message, name="create_message"),
+            ]
         )
         return app
 
@@ -668,6 +660,12 @@ class FakeAssistantsServer:
     def _no_run(self, run_id: str) -> web.Response:
         return self._error(404, f"No run found with id '{run_id}'.")
 
+    def _request_run(self, request: web.Request) -> RunRecord | web.Response:
+        """The run the request's path names, or the 404 response."""
+        run_id = request.match_info["run_id"]
+        run = self._find_run(request.match_info["thread_id"], run_id)
+        return self._no_run(run_id) if run is None else run
+
     def _pick_scenario(
         self, request: web.Request, thread_id: str | None
     ) -> tuple[Scenario | None, web.Response | None]:
@@ -904,11 +902,9 @@ class FakeAssistantsServer:
             return bad
         if recording is not None:
             return await self._serve_recording(request, recording, faults)
-        thread_id = request.match_info["thread_id"]
-        run_id = request.match_info["run_id"]
-        run = self._find_run(thread_id, run_id)
-        if run is None:
-            return self._no_run(run_id)
+        run = self._request_run(request)
+        if isinstance(run, web.Response):
+            return run
         if run.status != "requires_action":
             return self._error(400, f'Runs in status "{run.status}" do not accept tool outputs.')
         expected = self._store.expected_call_ids(run)
@@ -943,20 +939,18 @@ class FakeAssistantsServer:
         _, denied = await self._preamble(request, "get_run")
         if denied is not None:
             return denied
-        run_id = request.match_info["run_id"]
-        run = self._find_run(request.match_info["thread_id"], run_id)
-        if run is None:
-            return self._no_run(run_id)
+        run = self._request_run(request)
+        if isinstance(run, web.Response):
+            return run
         return self._json(run.obj)
 
     async def _h_cancel(self, request: web.Request) -> web.StreamResponse:
         _, denied = await self._preamble(request, "cancel_run")
         if denied is not None:
             return denied
-        run_id = request.match_info["run_id"]
-        run = self._find_run(request.match_info["thread_id"], run_id)
-        if run is None:
-            return self._no_run(run_id)
+        run = self._request_run(request)
+        if isinstance(run, web.Response):
+            return run
         status = run.status
         if status in ("queued", "in_progress") and run.task is not None:
             run.cancel_requested = True
@@ -974,10 +968,9 @@ class FakeAssistantsServer:
         _, denied = await self._preamble(request, "list_run_steps")
         if denied is not None:
             return denied
-        run_id = request.match_info["run_id"]
-        run = self._find_run(request.match_info["thread_id"], run_id)
-        if run is None:
-            return self._no_run(run_id)
+        run = self._request_run(request)
+        if isinstance(run, web.Response):
+            return run
         include, bad = self._include(request)
         if bad is not None:
             return bad
