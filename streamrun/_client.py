@@ -165,6 +165,8 @@ class AsyncClient:
             raise ValidationError(
                 "handler", f"must be an AsyncEventHandler instance, got {type(handler).__name__}"
             )
+        if body.get("stream", True) is not True:
+            raise ValidationError("stream", "must be true (or omitted) for a streaming method")
         extra_body = options.get("extra_body")
         if extra_body:
             body.update(extra_body)
@@ -278,7 +280,9 @@ class Runs:
         (or :class:`~streamrun.ToolOutput`), all of them in one request.
         """
         options = _split_options(body)
-        path = run_path(_path_id("thread_id", thread_id), _path_id("run_id", run_id))
+        _path_id("thread_id", thread_id)
+        _path_id("run_id", run_id)
+        path = run_path(thread_id, run_id)
         params = build_submit_tool_outputs(tool_outputs, body)
         return self._client._open(
             path + "/submit_tool_outputs",
@@ -297,8 +301,11 @@ class Runs:
 
     async def cancel(self, thread_id: str, run_id: str) -> Run:
         """Ask the server to cancel a run; returns the run (usually ``cancelling``)."""
-        path = run_path(_path_id("thread_id", thread_id), _path_id("run_id", run_id))
-        raw = await self._client._transport.request_json("POST", path + "/cancel")
+        _path_id("thread_id", thread_id)
+        _path_id("run_id", run_id)
+        raw = await self._client._transport.request_json(
+            "POST", run_path(thread_id, run_id) + "/cancel"
+        )
         return structure(raw, Run)
 
     async def recover(

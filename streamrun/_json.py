@@ -24,7 +24,19 @@ def _select() -> tuple[str, Callable[[str | bytes], Any], tuple[type[Exception],
         except ImportError:
             pass
         else:
-            return "orjson", orjson.loads, (orjson.JSONDecodeError, ValueError)
+            fast_loads = orjson.loads
+            fast_error = orjson.JSONDecodeError
+
+            def loads(data: str | bytes) -> Any:
+                try:
+                    return fast_loads(data)
+                except fast_error:
+                    # orjson is stricter than the stdlib (lone surrogate escapes
+                    # such as "\ud83d", NaN): the same bytes must parse the same
+                    # whichever backend is installed, so the stdlib decides.
+                    return json.loads(data)
+
+            return "orjson", loads, (ValueError,)
     return "json", json.loads, (ValueError,)
 
 

@@ -187,7 +187,11 @@ class TextBuffer:
 def _buffer(value: str | TextBuffer | None) -> TextBuffer:
     if isinstance(value, TextBuffer):
         return value
-    return TextBuffer(value or "")
+    if value is None:
+        return TextBuffer()
+    if type(value) is not str:
+        raise TypeError(f"expected a string, got {type(value).__name__}: {value!r:.60}")
+    return TextBuffer(value)
 
 
 # ---------------------------------------------------------------------------

@@ -7,13 +7,15 @@ after the request was sent (the run may exist).
 
 The wait is exponential with full jitter (``base * 2**attempt``, capped),
 unless the reply says how long to wait: ``retry-after-ms`` (milliseconds) or
-``Retry-After`` (seconds, or an HTTP date); a server-given wait is honoured up
-to ``max_wait``.
+``Retry-After`` (seconds, or an HTTP date; an unparsable value is ignored). A
+server-given wait is honoured up to ``max_wait`` (60 s); a longer one is not
+retried at all, and the reply's typed error is raised.
 """
 
 from __future__ import annotations
 
 import email.utils
+import math
 import random
 import time
 from collections.abc import Mapping
@@ -34,7 +36,7 @@ def server_retry_after(headers: Mapping[str, str]) -> float | None:
         except ValueError:
             pass
         else:
-            if ms >= 0:
+            if ms >= 0:  # False for NaN
                 return ms / 1000.0
     value = lowered.get("retry-after")
     if value is None:
@@ -43,10 +45,15 @@ def server_retry_after(headers: Mapping[str, str]) -> float | None:
     try:
         seconds = float(value)
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
+        try:
+            parsed = email.utils.parsedate_to_datetime(value) if value else None
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None  # neither seconds nor an HTTP date: ignore it
         if parsed is None:
             return None
         seconds = parsed.timestamp() - time.time()
+    if math.isnan(seconds):
+        return None
     return max(0.0, seconds)
 
 
@@ -58,11 +65,15 @@ def retry_delay(
     cap: float = 8.0,
     max_wait: float = 60.0,
     rng: random.Random | None = None,
-) -> float:
-    """Seconds to wait before retry number ``attempt`` (0 for the first retry)."""
+) -> float | None:
+    """Seconds to wait before retry number ``attempt`` (0 for the first retry).
+
+    ``None`` when the server asks for a longer wait than ``max_wait``: then the
+    request is not retried (retrying earlier would not honour the server).
+    """
     if headers is not None:
         asked = server_retry_after(headers)
-        if asked is not None and asked <= max_wait:
-            return asked
+        if asked is not None:
+            return asked if asked <= max_wait else None
     ceiling = min(cap, base * (2**attempt))
     return (rng or random).uniform(ceiling / 2, ceiling)

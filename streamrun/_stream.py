@@ -44,6 +44,7 @@ from typing import Any
 import aiohttp
 
 from ._accumulate import Accumulator, Callback
+from ._converter import structure
 from ._events import (
     TERMINAL_RUN_EVENTS,
     DoneEvent,
@@ -128,6 +129,7 @@ class RunStream:
         self._last_event: Event | None = None
         self._consumer: str | None = None
         self._end_notified = False
+        self._reading = False
         self._entered = False
         self._closed = False
         if handler is not None:
@@ -155,6 +157,7 @@ class RunStream:
             if self._handler is not None:
                 await self._handler.on_timeout()
                 await self._handler.on_exception(exc)
+                await self._notify_end()
             raise
         content_type = response.headers.get("Content-Type", "")
         if not content_type.lower().startswith("text/event-stream"):
@@ -163,9 +166,10 @@ class RunStream:
             except (aiohttp.ClientError, asyncio.TimeoutError):
                 raw = b""
             response.release()
+            excerpt = self._transport.redact(repr(raw[:200]))
             raise APIStatusError(
                 f"expected an event stream (text/event-stream), got {content_type or 'no'} "
-                f"content type: {raw[:200]!r}",
+                f"content type: {excerpt}",
                 status=response.status,
                 request_id=response.headers.get("x-request-id"),
                 headers=dict(response.headers),
@@ -243,6 +247,18 @@ class RunStream:
 
     async def _next(self) -> tuple[Event, list[Callback]] | None:
         """The next event and its callbacks (already dispatched), or None at the end."""
+        if self._reading:
+            raise StreamConsumedError(
+                "another task is reading this stream: its events are delivered once, "
+                "to one consumer at a time"
+            )
+        self._reading = True
+        try:
+            return await self._next_unguarded()
+        finally:
+            self._reading = False
+
+    async def _next_unguarded(self) -> tuple[Event, list[Callback]] | None:
         if self._error is not None:
             raise self._error
         if self._response is None:
@@ -431,17 +447,27 @@ class RunStream:
     async def cancel(self) -> Run:
         """Ask the server to cancel the run, then follow the stream to its end.
 
-        Returns the run as the stream left it (normally ``cancelled``).
+        Returns the run as the stream left it (normally ``cancelled``). A run
+        that already ended is returned as it is, without a request; a run whose
+        stream is over but which is not terminal (``requires_action``) is
+        cancelled and the cancel reply (``cancelling``) is returned.
         """
         while self._run_id is None or self._thread_id is None:
             if await self._next() is None:
                 raise StreamrunError("the stream ended before it named its run")
         if self._consumer is None:
             self._consumer = "cancel()"
-        if not (self._ended or self._settled):
-            await self._transport.request_json(
-                "POST", run_path(self._thread_id, self._run_id) + "/cancel", max_retries=0
-            )
+        run = self._accumulator.current_run
+        if run is not None and run.is_terminal:
+            return await self.final_run()
+        raw = await self._transport.request_json(
+            "POST", run_path(self._thread_id, self._run_id) + "/cancel", max_retries=0
+        )
+        if self._ended or self._settled:
+            # The stream is over (e.g. the run waits for tool outputs): nothing more
+            # will arrive on it, so the cancel reply is the run's latest state.
+            await self.until_done()
+            return structure(raw, Run)
         return await self.final_run()
 
     async def recover(self, *, timeout: float = 600.0, poll_interval: float = 0.25) -> RecoveredRun:

@@ -139,6 +139,8 @@ class Transport:
             )
         if max_retries < 0:
             raise ValidationError("max_retries", f"must be >= 0, got {max_retries!r}")
+        if api_key is not None and any(c in api_key for c in "\r\n\0"):
+            raise ValidationError("api_key", "must not contain line breaks or NUL characters")
         self._api_key = api_key
         # A query string on base_url (e.g. ?api-version=...) joins the default query.
         query: list[tuple[str, str]] = list(url.query.items())
@@ -267,7 +269,7 @@ class Transport:
             except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
                 # Nothing was sent: safe to retry.
                 if attempt < retries:
-                    delay = retry_delay(attempt)
+                    delay = retry_delay(attempt) or 0.0
                     logger.info(
                         "retrying %s %s in %.2fs after connection failure (%s), retry %d of %d",
                         method,
@@ -306,19 +308,19 @@ class Transport:
             if response.status < 300:
                 return response
             error = await self._status_error(response)
-            if response.status in RETRY_STATUSES and attempt < retries:
-                delay = retry_delay(attempt, response.headers)
+            wait = retry_delay(attempt, response.headers)
+            if response.status in RETRY_STATUSES and attempt < retries and wait is not None:
                 logger.info(
                     "retrying %s %s in %.2fs after HTTP %d, retry %d of %d",
                     method,
                     path,
-                    delay,
+                    wait,
                     response.status,
                     attempt + 1,
                     retries,
                 )
                 attempt += 1
-                await asyncio.sleep(delay)
+                await asyncio.sleep(wait)
                 continue
             raise error
 
@@ -330,6 +332,9 @@ class Transport:
             raw = b""
         finally:
             response.release()
+        if self._api_key:
+            # A server may echo the key ("Incorrect API key provided: sk-..."): never keep it.
+            raw = raw.replace(self._api_key.encode(), b"***")
         return build_status_error(response.status, response.reason, raw, dict(response.headers))
 
     async def request_json(
