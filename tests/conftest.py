@@ -28,7 +28,7 @@ class _CompatClientResponse(ClientResponse):
 
 
 if "stream_writer" in inspect.signature(ClientResponse.__init__).parameters:
-    aioresponses.core.ClientResponse = _CompatClientResponse  # type: ignore[misc]
+    aioresponses.core.ClientResponse = _CompatClientResponse  # type: ignore[attr-defined]
 
 # Copies of the recorded transcripts of the protocol reference (exact bytes).
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

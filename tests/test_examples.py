@@ -11,7 +11,7 @@ from types import ModuleType
 
 import pytest
 
-from streamrun import StreamInterrupted, ThreadMessageDelta
+from streamrun import StreamInterrupted, TextDeltaBlock, ThreadMessageDelta
 from streamrun.testing import FakeAssistantsServer, Faults, scenarios
 
 from .conftest import FIXTURES
@@ -71,7 +71,7 @@ async def test_interop_types_events_like_the_client() -> None:
         for event in events
         if isinstance(event, ThreadMessageDelta)
         for part in event.data.delta.content
-        if part.type == "text" and part.text is not None and part.text.value
+        if isinstance(part, TextDeltaBlock) and part.text is not None and part.text.value
     )
     assert text == scenarios.PLAIN_TEXT
     assert events[-1].event == "thread.run.completed"
