@@ -30,6 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import _common
 from _common import timed
 
 from streamrun._accumulate import Accumulator
@@ -39,6 +40,7 @@ from streamrun._models import TextContentBlock
 MESSAGE_ID = "msg_bench"
 WORDS = ["The", " quick", " brown", " fox", " jumps", " over", " the", " lazy", " dog", "."]
 SDK_LIMIT_S = 60.0
+LINEAR_TARGET = 12.0  # streamrun: time(100k deltas) / time(10k deltas), at most
 
 _MESSAGE = {
     "id": MESSAGE_ID,
@@ -147,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--quick", action="store_true", help="1k / 10k instead of 10k / 100k, 3 rounds"
     )
+    parser.add_argument("--json", type=Path, help="also write the results and target as JSON")
     args = parser.parse_args(argv)
     small, large = (1_000, 10_000) if args.quick else (10_000, 100_000)
     rounds = 3 if args.quick else args.rounds
@@ -222,7 +225,20 @@ def main(argv: list[str] | None = None) -> int:
             print(f"note: {sdk_note}")
     else:
         print("\nopenai-python is not installed: its row is skipped")
-    print(f"linear target for streamrun: ratio <= 12 (N x{large // small})")
+    ratio = med["streamrun large"] / med["streamrun small"]
+    linear = ratio <= LINEAR_TARGET
+    print(
+        f"linear target for streamrun: ratio <= {LINEAR_TARGET:g} (N x{large // small}): "
+        f"{ratio:.1f} {_common.verdict(linear)}"
+    )
+    if args.json:
+        target = {
+            "name": f"accumulation {large // 1000}k / {small // 1000}k deltas time ratio",
+            "measured": f"{ratio:.1f}",
+            "target": f"<= {LINEAR_TARGET:g}",
+            "pass": linear,
+        }
+        args.json.write_text(json.dumps({"medians_s": med, "targets": [target]}, indent=2))
     return 0
 
 
