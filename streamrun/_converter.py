@@ -9,9 +9,12 @@ type survives as data instead of raising.
 
 from __future__ import annotations
 
+import types
+import typing
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+import attrs
 import cattrs
 
 from . import _models as m
@@ -71,6 +74,43 @@ def _unknown(
 
     return build
 
+
+def _optional(convert: Callable[[Any], Any]) -> Callable[[Any, Any], Any]:
+    def structure_optional(value: Any, _: Any) -> Any:
+        return None if value is None else convert(value)
+
+    return structure_optional
+
+
+# ``X | None`` of a scalar: one direct hook instead of cattrs' generic optional
+# hook, which dispatches on the inner type on every call (the hot path of Run
+# and RunStep objects, which have a dozen such fields).
+for _scalar in (int, str, float, bool):
+    converter.register_structure_hook(_scalar | None, _optional(_scalar))
+converter.register_structure_hook_func(
+    lambda t: t == (dict[str, Any] | None), _optional(dict)
+)
+converter.register_structure_hook_func(lambda t: t == dict[str, Any], lambda v, _: dict(v))
+
+
+def _optional_of_one(t: Any) -> bool:
+    """``X | None`` where ``X`` is one attrs class or collection (not a union)."""
+    args = typing.get_args(t)
+    return (
+        typing.get_origin(t) in (typing.Union, types.UnionType)
+        and len(args) == 2
+        and args[1] is type(None)
+        and (attrs.has(args[0]) or typing.get_origin(args[0]) in (list, dict))
+    )
+
+
+def _optional_of_one_hook(t: Any) -> Callable[[Any, Any], Any]:
+    inner = typing.get_args(t)[0]
+    hook = converter.get_structure_hook(inner)
+    return _optional(lambda value: hook(value, inner))
+
+
+converter.register_structure_hook_factory(_optional_of_one, _optional_of_one_hook)
 
 # Order matters: inner unions first, so outer classes' generated hooks find them.
 _tagged(
