@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import base64
 import io
 import json
 import os
@@ -12,6 +13,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -541,3 +543,96 @@ def test_nothing_in_the_library_imports_the_command_modules() -> None:
                 names = [a.name for a in node.names]
             parts = {p for n in names for p in n.split(".")}
             assert not parts & mine, f"{path.name} imports {parts & mine}"
+
+
+# -- exit 130 in process -------------------------------------------------------------
+
+
+def test_keyboard_interrupt_outside_the_loop_exits_130(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ctrl-C that reaches ``main`` as KeyboardInterrupt: one line, exit 130."""
+    calls: list[str] = []
+
+    def interrupted_run(main_coro: Any, **_: Any) -> int:
+        calls.append(getattr(main_coro, "__qualname__", ""))
+        main_coro.close()  # never started: close it so it is not reported as un-awaited
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("streamrun._cli.asyncio.run", interrupted_run)
+    assert main(["demo"]) == 130
+    assert calls == ["_App.main"]
+    captured = capsys.readouterr()
+    assert captured.err == "interrupted\n"
+    assert "Traceback" not in captured.err
+    assert captured.out == ""
+
+
+def _write_recording(path: Path, streams: list[dict[str, Any]]) -> None:
+    """A recording file in the JSON lines format, written by hand."""
+    header = {"format": "streamrun-recording", "version": 1, "streamrun": __version__}
+    lines = [header]
+    for index, stream in enumerate(streams):
+        data: bytes = stream.pop("data")
+        lines.append(
+            {
+                "stream": index,
+                "endpoint": "create_run",
+                "method": "POST",
+                "path": "/threads/thread_1/runs",
+                "started": 0.0,
+                "request": {},
+                **stream,
+                "chunks": [[0.0, base64.b64encode(data).decode("ascii")]],
+            }
+        )
+    path.write_text("".join(json.dumps(obj) + "\n" for obj in lines), encoding="utf-8")
+
+
+def test_replaying_an_interrupted_recording_exits_130(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    raw = (FIXTURES / "plain_text.sse").read_bytes()
+    cut = raw[: raw.index(b"event: thread.run.completed")]
+    run_id = re.search(rb'"id":"(run_\w+)"', raw)
+    assert run_id is not None
+    rec = tmp_path / "interrupted.jsonl"
+    _write_recording(rec, [{"outcome": "interrupted", "data": cut}])
+    assert main(["replay", str(rec), "--speed", "0"]) == 130
+    captured = capsys.readouterr()
+    assert captured.err == (
+        f"cancelled: the recording ends where run {run_id.group(1).decode()} was interrupted\n"
+    )
+    assert "assistant Photosynthesis is the process" in captured.out
+    assert "run       completed" not in captured.out
+
+
+def test_replaying_a_recording_interrupted_before_any_run_event_exits_130(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rec = tmp_path / "early.jsonl"
+    _write_recording(rec, [{"outcome": "interrupted", "data": b": keep-alive\n\n"}])
+    assert main(["replay", str(rec), "--speed", "0"]) == 130
+    assert capsys.readouterr().err == (
+        "cancelled: the recording ends where the run was interrupted\n"
+    )
+
+
+def test_replaying_cut_streams_that_were_not_interrupted_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    raw = (FIXTURES / "plain_text.sse").read_bytes()
+    cut = raw[: raw.index(b"event: thread.run.completed")]
+    # Recorded as an error: its message is the one line printed, exit 1.
+    rec = tmp_path / "error.jsonl"
+    _write_recording(rec, [{"outcome": "error", "error": "HTTP 502: bad gateway", "data": cut}])
+    assert main(["replay", str(rec), "--speed", "0"]) == 1
+    assert capsys.readouterr().err == "error: HTTP 502: bad gateway\n"
+    # Recorded as ok but cut short: the replay fails like the live stream, not 130.
+    rec = tmp_path / "ok.jsonl"
+    _write_recording(rec, [{"outcome": "ok", "data": cut}])
+    assert main(["replay", str(rec), "--speed", "0"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: the server closed the stream") and "before [DONE]" in err
+    assert len(err.splitlines()) == 1
+    assert "cancelled" not in err

@@ -83,6 +83,14 @@ def user(content: Any = "hi", **extra: Any) -> dict[str, Any]:
     return {"role": "user", "content": content, **extra}
 
 
+def nested_objects(count: int, leaf: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``count`` objects nested under key ``a``; the innermost one holds ``leaf``."""
+    node: dict[str, Any] = dict(leaf or {})
+    for _ in range(count - 1):
+        node = {"a": node}
+    return node
+
+
 # ---------------------------------------------------------------------------
 # NOT_GIVEN
 
@@ -669,7 +677,10 @@ class TestMetadata:
             run(metadata={"k": "v" * 513})
 
     def test_lengths_count_characters_not_bytes(self) -> None:
-        run(metadata={"é" * 64: "€" * 512})
+        data = {"é" * 64: "€" * 512}
+        assert run(metadata=data)["metadata"] == data
+        nested = {"additional_messages": [user(metadata=data)]}
+        assert run(**nested)["additional_messages"][0]["metadata"] == data
 
     def test_not_given_is_not_a_metadata_value(self) -> None:
         with fails("metadata.n", "must be a string, got NOT_GIVEN"):
@@ -837,6 +848,29 @@ class TestFunctionTool:
             run(tools=[fn_tool(parameters=deep)])
         assert "nests deeper than 64 levels" in info.value.rule
 
+    def test_parameters_depth_boundary(self) -> None:
+        # ``parameters`` itself is the first level: 64 nested objects are accepted
+        # (scalars inside the 64th are fine), the 65th object is refused where it is.
+        accepted = nested_objects(64, leaf={"type": "string", "n": 1})
+        body = run(tools=[fn_tool(parameters=accepted)])
+        assert body["tools"][0]["function"]["parameters"] == accepted
+        assert body["tools"][0]["function"]["parameters"] is not accepted  # a copy
+        with fails("tools[0].function.parameters" + ".a" * 64, "nests deeper than 64 levels"):
+            run(tools=[fn_tool(parameters=nested_objects(65))])
+
+    def test_parameters_depth_counts_arrays(self) -> None:
+        # 63 objects then an array: 64 levels, accepted; one more array is the 65th.
+        accepted = nested_objects(63, leaf={"enum": [1, "x", None]})
+        assert (
+            run(tools=[fn_tool(parameters=accepted)])["tools"][0]["function"]["parameters"]
+            == accepted
+        )
+        refused = nested_objects(63, leaf={"enum": [[1]]})
+        with fails(
+            "tools[0].function.parameters" + ".a" * 62 + ".enum[0]", "nests deeper than 64 levels"
+        ):
+            run(tools=[fn_tool(parameters=refused)])
+
     @settings(max_examples=150, deadline=None)
     @given(st.text(alphabet=st.characters(codec="utf-8"), max_size=70))
     def test_name_property(self, name: str) -> None:
@@ -903,7 +937,11 @@ class TestFileSearchTool:
 
     @pytest.mark.parametrize("ranker", ["auto", "default_2024_08_21"])
     def test_ranker_accepted(self, ranker: str) -> None:
-        self.fs({"ranking_options": {"ranker": ranker, "score_threshold": 0}})
+        tool = self.fs({"ranking_options": {"ranker": ranker, "score_threshold": 0}})
+        assert tool == {
+            "type": "file_search",
+            "file_search": {"ranking_options": {"ranker": ranker, "score_threshold": 0}},
+        }
 
     def test_ranker_rejected(self) -> None:
         with fails(
@@ -1007,7 +1045,9 @@ class TestMessages:
         ],
     )
     def test_image_url_accepted(self, url: str) -> None:
-        run(additional_messages=[user([{"type": "image_url", "image_url": {"url": url}}])])
+        part = {"type": "image_url", "image_url": {"url": url}}
+        body = run(additional_messages=[user([part])])
+        assert body["additional_messages"] == [{"role": "user", "content": [part]}]
 
     @pytest.mark.parametrize("url", ["", "cat.png", "/images/cat.png", "://x", "https:"])
     def test_image_url_must_be_an_absolute_uri(self, url: str) -> None:
@@ -1201,6 +1241,23 @@ class TestResponseFormat:
         run(response_format={"type": "json_schema", "json_schema": {"name": "n" * 64}})
         with fails("response_format.json_schema.name", "must match"):
             run(response_format={"type": "json_schema", "json_schema": {"name": "n" * 65}})
+
+    def test_json_schema_schema_depth_boundary(self) -> None:
+        accepted = nested_objects(64, leaf={"type": "object"})
+        body = run(
+            response_format={
+                "type": "json_schema",
+                "json_schema": {"name": "n", "schema": accepted},
+            }
+        )
+        assert body["response_format"]["json_schema"]["schema"] == accepted
+        with fails("response_format.json_schema.schema" + ".a" * 64, "nests deeper than 64 levels"):
+            run(
+                response_format={
+                    "type": "json_schema",
+                    "json_schema": {"name": "n", "schema": nested_objects(65)},
+                }
+            )
 
     def test_json_schema_fields(self) -> None:
         with fails("response_format.json_schema.schema", "must be a JSON object, got str"):
@@ -1541,7 +1598,15 @@ class TestValidateBody:
         ],
     )
     def test_valid(self, kind: Any, body: dict[str, Any]) -> None:
-        validate_body(kind, body)
+        before = copy.deepcopy(body)
+        assert validate_body(kind, body) is None  # type: ignore[func-returns-value]
+        assert body == before  # not modified
+        classes: dict[str, Any] = {
+            "create_run": RunCreateParams,
+            "create_thread_and_run": ThreadCreateAndRunParams,
+            "submit_tool_outputs": SubmitToolOutputsParams,
+        }
+        assert classes[kind].from_dict(body).to_json() == before  # every value read, unchanged
 
     @pytest.mark.parametrize("kind", ["create_run", "create_thread_and_run", "submit_tool_outputs"])
     @pytest.mark.parametrize("body", [[], "x", None, 1, True])
