@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+import ssl
+import types
+from collections.abc import Callable
+from typing import Any, cast
 
+import aiohttp
 import pytest
 from aioresponses import aioresponses
 
@@ -151,9 +155,70 @@ def test_bad_base_url_is_a_validation_error() -> None:
 
 
 @pytest.mark.asyncio
-async def test_connection_refused_is_retried_then_api_connection_error() -> None:
+async def test_connection_refused_is_retried_then_api_connection_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="streamrun")
     # Port 9 on 127.0.0.1 (discard) is closed on this machine: connect is refused.
     async with AsyncClient(api_key=KEY, base_url="http://127.0.0.1:9/v1", max_retries=1) as client:
         with pytest.raises(streamrun.APIConnectionError) as info:
             await run_once(client)
+    assert "cannot connect to 127.0.0.1" in str(info.value)
     assert KEY not in str(info.value)
+    retries = [r for r in caplog.records if "retrying" in r.getMessage()]
+    assert len(retries) == 1
+    assert "connection failure" in retries[0].getMessage()
+    assert "retry 1 of 1" in retries[0].getMessage()
+
+
+def _connect_error(message: str) -> Exception:
+    key = types.SimpleNamespace(host="127.0.0.1", port=9, ssl=True, is_ssl=False)
+    return aiohttp.ClientConnectorError(cast(Any, key), OSError(111, message))
+
+
+def _certificate_error(message: str) -> Exception:
+    key = types.SimpleNamespace(host="127.0.0.1", port=9, ssl=True, is_ssl=True)
+    return aiohttp.ClientConnectorCertificateError(
+        cast(Any, key), ssl.SSLCertVerificationError(1, message)
+    )
+
+
+def _sent_error(message: str) -> Exception:
+    return aiohttp.ClientOSError(104, message)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("make_error", "attempts", "prefix"),
+    [
+        (_connect_error, 2, "cannot connect to"),  # nothing was sent: retried
+        (_certificate_error, 1, "TLS error talking to"),
+        (_sent_error, 1, "failed after the request was sent"),  # may have taken effect
+    ],
+    ids=["connect", "certificate", "after-send"],
+)
+async def test_connection_error_text_is_redacted(
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    make_error: Callable[[str], Exception],
+    attempts: int,
+    prefix: str,
+) -> None:
+    calls: list[str] = []
+
+    async def failing_request(self: aiohttp.ClientSession, method: str, url: Any, **kw: Any) -> Any:
+        calls.append(method)
+        raise make_error(f"boom {KEY} boom")
+
+    monkeypatch.setattr(aiohttp.ClientSession, "request", failing_request)
+    caplog.set_level(logging.DEBUG, logger="streamrun")
+    async with AsyncClient(api_key=KEY, base_url=BASE, max_retries=1) as client:
+        with pytest.raises(streamrun.APIConnectionError) as info:
+            await run_once(client)
+    assert len(calls) == attempts
+    text = str(info.value)
+    assert prefix in text
+    assert KEY not in text
+    assert "boom *** boom" in text
+    assert KEY not in repr(info.value)
+    assert all(KEY not in r.getMessage() for r in caplog.records)

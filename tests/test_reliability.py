@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 from typing import Any
 
 import pytest
@@ -53,6 +54,58 @@ def test_retry_delay_backoff_and_limits() -> None:
     assert retry_delay(0, {"Retry-After": "3"}) == 3.0
     # Longer than max_wait: not retried at all rather than retried too early.
     assert retry_delay(0, {"Retry-After": "3600"}) is None
+
+
+def test_server_wait_is_honoured_up_to_max_wait_inclusive() -> None:
+    assert retry_delay(0, {"Retry-After": "60"}) == 60.0
+    assert retry_delay(0, {"Retry-After": "60.5"}) is None
+    assert retry_delay(0, {"retry-after-ms": "60000"}) == 60.0
+    assert retry_delay(0, {"retry-after-ms": "60001"}) is None
+    assert retry_delay(0, {"Retry-After": "5"}, max_wait=5.0) == 5.0
+    assert retry_delay(0, {"Retry-After": "5"}, max_wait=4.0) is None
+
+
+class RecordingRandom(random.Random):
+    """A random source whose ``uniform`` records its bounds and returns a fixed value."""
+
+    def __init__(self, value: float) -> None:
+        super().__init__(0)
+        self.value = value
+        self.calls: list[tuple[float, float]] = []
+
+    def uniform(self, a: float, b: float) -> float:
+        self.calls.append((a, b))
+        return self.value
+
+
+@pytest.mark.parametrize(
+    ("attempt", "base", "cap", "ceiling"),
+    [
+        (0, 0.5, 8.0, 0.5),
+        (1, 0.5, 8.0, 1.0),
+        (3, 0.5, 8.0, 4.0),
+        (4, 0.5, 8.0, 8.0),
+        (9, 0.5, 8.0, 8.0),  # capped
+        (2, 1.0, 3.0, 3.0),
+        (1, 0.25, 100.0, 0.5),
+    ],
+)
+def test_retry_delay_is_full_jitter_between_half_and_the_ceiling(
+    attempt: int, base: float, cap: float, ceiling: float
+) -> None:
+    rng = RecordingRandom(0.4242)
+    assert retry_delay(attempt, base=base, cap=cap, rng=rng) == 0.4242
+    assert rng.calls == [(ceiling / 2, ceiling)]
+    # Headers without a server-given wait still use the jitter.
+    rng = RecordingRandom(0.1)
+    assert retry_delay(attempt, {"X-Other": "1"}, base=base, cap=cap, rng=rng) == 0.1
+    assert rng.calls == [(ceiling / 2, ceiling)]
+
+
+def test_a_server_given_wait_does_not_use_the_random_source() -> None:
+    rng = RecordingRandom(0.4242)
+    assert retry_delay(2, {"Retry-After": "1.5"}, rng=rng) == 1.5
+    assert rng.calls == []
 
 
 async def run_once(client: AsyncClient, **kwargs: Any) -> streamrun.Run:
@@ -193,7 +246,9 @@ async def test_cancel_a_run_waiting_for_tool_outputs() -> None:
                 assert stream.current_run is not None
                 assert stream.current_run.status == "requires_action"
                 run = await stream.cancel()
-            assert run.status in ("cancelling", "cancelled")
+            # The stream is over (requires_action): the cancel reply is returned as is.
+            assert run.status == "cancelling"
+            assert run.id == stream.run_id
             assert len(server.cancel_requests) == 1
             final = await server.wait_for_run(run.id)
             assert final["status"] == "cancelled"

@@ -962,3 +962,36 @@ def test_large_chunks_take_linear_time() -> None:
     events = decode_all(data, [data[i : i + 4096] for i in range(0, len(data), 4096)])
     assert len(events) == 20_000
     assert time.perf_counter() - start < 10
+
+
+# -- retry values too long for int() --------------------------------------------------
+
+# More digits than int() converts by default (4300): int(value) raises ValueError.
+TOO_MANY_DIGITS = b"9" * 5000
+
+
+def test_retry_with_more_digits_than_int_converts_is_ignored(chunker: Chunker) -> None:
+    stream = b"retry: " + TOO_MANY_DIGITS + b"\ndata: a\n\n"
+    decoder = SSEDecoder()
+    events = [event for part in chunker(stream) for event in decoder.feed(part)]
+    assert events == [E("message", "a", "", None)]
+    assert retry(decoder) is None
+    assert decode_all(stream, chunker) == [E("message", "a", "", None)]
+
+
+def test_retry_with_too_many_digits_keeps_the_previous_value(chunker: Chunker) -> None:
+    stream = b"retry: 7\ndata: a\n\nretry: " + TOO_MANY_DIGITS + b"\ndata: b\n\n"
+    decoder = SSEDecoder()
+    events = [event for part in chunker(stream) for event in decoder.feed(part)]
+    assert events == [E("message", "a", "", 7), E("message", "b", "", None)]
+    assert retry(decoder) == 7
+
+
+def test_retry_with_too_many_digits_in_the_open_block() -> None:
+    # The retry property scans the complete lines of a block not ended yet.
+    decoder = SSEDecoder()
+    assert decoder.feed(b"retry: " + TOO_MANY_DIGITS + b"\n") == []
+    assert retry(decoder) is None
+    assert incomplete(decoder)
+    decoder.close()
+    assert retry(decoder) is None
