@@ -1699,3 +1699,211 @@ def test_requires_action_after_the_step_ended_does_not_repeat_calls() -> None:
     ]
     counts = names(feed_all(events)[1])
     assert counts["on_tool_call_created"] == counts["on_tool_call_done"] == 1
+
+
+# ---------------------------------------------------------------------------
+# Merge rules, listed calls, status updates and untouched .created events
+
+
+def test_unknown_tool_call_id_is_replaced_not_appended() -> None:
+    def browse(query: str) -> dict[str, Any]:
+        return {
+            "index": 0,
+            "id": "call_1",
+            "type": "web_browse",
+            "web_browse": {"query": query, "pages": [{"index": 0, "title": query}]},
+        }
+
+    events = [
+        step_ev("created", step("step_1")),
+        step_delta("step_1", browse("a")),
+        step_delta("step_1", browse("b")),
+    ]
+    acc = Accumulator()
+    callbacks = [cb for e in events for cb in acc.feed(e)]
+    call = acc.run_steps()[0].step_details.tool_calls[0]  # type: ignore[union-attr]
+    assert isinstance(call, UnknownToolCall)
+    assert call.id == "call_1"
+    assert call.raw["id"] == "call_1"
+    assert call.raw["type"] == "web_browse"
+    assert call.raw["web_browse"] == {"query": "ab", "pages": [{"index": 0, "title": "ab"}]}
+    assert names(callbacks)["on_tool_call_created"] == 1
+
+
+def test_requires_action_repeated_for_a_call_never_streamed() -> None:
+    action = {
+        "type": "submit_tool_outputs",
+        "submit_tool_outputs": {"tool_calls": [fn_call("call_zz", "lookup", '{"q":1}')]},
+    }
+    events = [
+        run_ev("in_progress"),
+        run_ev("requires_action", status="requires_action", required_action=action),
+        run_ev("requires_action", status="requires_action", required_action=action),
+    ]
+    acc = Accumulator()
+    got = trace(acc, events, skip=("event",))
+    assert got == [
+        ("call_created", "call_zz"),
+        ("call_done", "call_zz", '{"q":1}'),
+    ]
+    _, callbacks = feed_all(events)
+    counts = names(callbacks)
+    assert counts["on_tool_call_created"] == counts["on_tool_call_done"] == 1
+
+
+def test_in_progress_events_update_the_status_of_step_and_message() -> None:
+    acc = Accumulator()
+    # A compatible server announcing the objects before they start.
+    step_created = step_ev("created", step("step_1", "queued"))
+    msg_created = msg_ev("created", msg("msg_1", "queued"))
+    acc.feed(step_created)
+    acc.feed(msg_created)
+    assert step_snapshot(acc).status == "queued"
+    assert message_snapshot(acc).status == "queued"
+    step_in_progress = step_ev("in_progress", step("step_1", "in_progress"))
+    msg_in_progress = msg_ev("in_progress", msg("msg_1", "in_progress"))
+    assert acc.feed(step_in_progress) == [("on_event", (step_in_progress,))]
+    assert acc.feed(msg_in_progress) == [("on_event", (msg_in_progress,))]
+    assert step_snapshot(acc).status == "in_progress"
+    assert message_snapshot(acc).status == "in_progress"
+    assert [s.status for s in acc.run_steps()] == ["in_progress"]
+    assert [m.status for m in acc.messages()] == ["in_progress"]
+    # The snapshots are still the ones deltas grow.
+    acc.feed(msg_delta("msg_1", text_frag(0, "Hi")))
+    assert message_snapshot(acc).text == "Hi"
+    assert message_snapshot(acc).status == "in_progress"
+    # The .created events themselves keep their status.
+    assert isinstance(step_created.data, RunStep) and step_created.data.status == "queued"
+    assert isinstance(msg_created.data, Message) and msg_created.data.status == "queued"
+
+
+def test_created_events_with_content_are_never_modified() -> None:
+    citation = {
+        "type": "file_citation",
+        "text": "[0]",
+        "start_index": 4,
+        "end_index": 7,
+        "file_citation": {"file_id": "file_a", "quote": "q"},
+    }
+    message = msg(
+        "msg_1",
+        content=[
+            text_part("See [0]", [citation]),
+            {"type": "refusal", "refusal": "No"},
+            {"type": "image_file", "image_file": {"file_id": "file_img", "detail": "low"}},
+        ],
+    )
+    code_call = {
+        "id": "call_ci",
+        "type": "code_interpreter",
+        "code_interpreter": {
+            "input": "print(1)",
+            "outputs": [
+                {"type": "logs", "logs": "1\n"},
+                {"type": "image", "image": {"file_id": "file_i"}},
+            ],
+        },
+    }
+    search_call = {
+        "id": "call_fs",
+        "type": "file_search",
+        "file_search": {
+            "ranking_options": {"ranker": "auto", "score_threshold": 0.0},
+            "results": [{"file_id": "file_r1", "file_name": "a.txt", "score": 0.5}],
+        },
+    }
+    run_step = step("step_1", calls=[code_call, search_call])
+    message_json = json.dumps(message)
+    step_json = json.dumps(run_step)
+    msg_created = ev("thread.message.created", message)
+    step_created = ev("thread.run.step.created", run_step)
+    events = [
+        step_created,
+        step_delta(
+            "step_1",
+            {
+                "index": 0,
+                "type": "code_interpreter",
+                "code_interpreter": {
+                    "input": "\nprint(2)",
+                    "outputs": [
+                        {"index": 0, "type": "logs", "logs": "2\n"},
+                        {"index": 1, "type": "image", "image": {"file_id": "file_j"}},
+                        {"index": 2, "type": "logs", "logs": "3\n"},
+                    ],
+                },
+            },
+            {
+                "index": 1,
+                "type": "file_search",
+                "file_search": {
+                    "ranking_options": {"ranker": "default_2024_08_21", "score_threshold": 0.5},
+                    "results": [{"file_id": "file_r2", "file_name": "b.txt", "score": 0.9}],
+                },
+            },
+        ),
+        msg_created,
+        msg_delta(
+            "msg_1",
+            text_frag(
+                0,
+                " and [1]",
+                [
+                    {
+                        "index": 0,
+                        "type": "file_citation",
+                        "text": "!",
+                        "start_index": 5,
+                        "file_citation": {"file_id": "file_b", "quote": "+"},
+                    },
+                    {
+                        "index": 1,
+                        "type": "file_path",
+                        "text": "[1]",
+                        "start_index": 12,
+                        "end_index": 15,
+                        "file_path": {"file_id": "file_p"},
+                    },
+                ],
+            ),
+            {"index": 1, "type": "refusal", "refusal": " way"},
+            {
+                "index": 2,
+                "type": "image_file",
+                "image_file": {"file_id": "file_new", "detail": "high"},
+            },
+        ),
+    ]
+    acc = Accumulator()
+    for event in events:
+        acc.feed(event)
+    acc.end()
+    # The events are exactly as parsed...
+    assert msg_created.data == parse_event("thread.message.created", message_json).data
+    assert step_created.data == parse_event("thread.run.step.created", step_json).data
+    assert msg_created.raw == message and step_created.raw == run_step
+    # ...while the snapshots grew.
+    snapshot = message_snapshot(acc)
+    text, refusal, image = snapshot.content
+    assert isinstance(text, TextContentBlock)
+    assert text.text.value == "See [0] and [1]"
+    first, second = text.text.annotations
+    assert isinstance(first, FileCitationAnnotation)
+    assert (first.text, first.start_index, first.end_index) == ("[0]!", 5, 7)
+    assert (first.file_citation.file_id, first.file_citation.quote) == ("file_b", "q+")
+    assert isinstance(second, FilePathAnnotation) and second.file_path.file_id == "file_p"
+    assert isinstance(refusal, RefusalContentBlock) and refusal.refusal == "No way"
+    assert isinstance(image, ImageFileContentBlock)
+    assert (image.image_file.file_id, image.image_file.detail) == ("file_new", "high")
+    calls = step_snapshot(acc).step_details.tool_calls  # type: ignore[union-attr]
+    code, search = calls
+    assert isinstance(code, CodeInterpreterToolCall)
+    assert code.code_interpreter.input == "print(1)\nprint(2)"
+    logs, picture, more = code.code_interpreter.outputs
+    assert isinstance(logs, CodeInterpreterLogs) and logs.logs == "1\n2\n"
+    assert isinstance(picture, CodeInterpreterImage) and picture.image.file_id == "file_j"
+    assert isinstance(more, CodeInterpreterLogs) and more.logs == "3\n"
+    assert isinstance(search, FileSearchToolCall)
+    ranking = search.file_search.ranking_options
+    assert ranking is not None and ranking.score_threshold == 0.5
+    assert [r.file_id for r in search.file_search.results or []] == ["file_r1", "file_r2"]
