@@ -367,7 +367,8 @@ class Transport:
             ) from exc
         except aiohttp.ClientError as exc:
             raise APIConnectionError(
-                f"{method} {path}: reading the reply failed: {type(exc).__name__}: {exc}"
+                f"{method} {path}: reading the reply failed: "
+                f"{type(exc).__name__}: {self.redact(str(exc))}"
             ) from exc
         finally:
             response.release()
