@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from typing import Any, Union
 
-import attrs
 from attrs import define, field
 
 __all__ = [
@@ -1158,8 +1157,3 @@ class RunStepDeltaEvent:
     id: str = ""
     object: str = "thread.run.step.delta"
     delta: RunStepDelta = field(factory=RunStepDelta)
-
-
-def fields_of(cls: type) -> tuple[str, ...]:
-    """The public init names of an attrs class (used by tests and the converter)."""
-    return tuple(a.alias for a in attrs.fields(cls))
