@@ -43,6 +43,12 @@ def _path_id(name: str, value: object) -> str:
     return quote(value, safe="")
 
 
+def _check_ids(thread_id: object, run_id: object) -> None:
+    """Validate a thread id and a run id before they go into a path."""
+    _path_id("thread_id", thread_id)
+    _path_id("run_id", run_id)
+
+
 class AsyncClient:
     """An async client for Assistants run streams.
 
@@ -280,8 +286,7 @@ class Runs:
         (or :class:`~streamrun.ToolOutput`), all of them in one request.
         """
         options = _split_options(body)
-        _path_id("thread_id", thread_id)
-        _path_id("run_id", run_id)
+        _check_ids(thread_id, run_id)
         path = run_path(thread_id, run_id)
         params = build_submit_tool_outputs(tool_outputs, body)
         return self._client._open(
@@ -295,14 +300,12 @@ class Runs:
 
     async def retrieve(self, thread_id: str, run_id: str) -> Run:
         """``GET`` a run."""
-        _path_id("thread_id", thread_id)
-        _path_id("run_id", run_id)
+        _check_ids(thread_id, run_id)
         return await retrieve_run(self._client._transport, thread_id, run_id)
 
     async def cancel(self, thread_id: str, run_id: str) -> Run:
         """Ask the server to cancel a run; returns the run (usually ``cancelling``)."""
-        _path_id("thread_id", thread_id)
-        _path_id("run_id", run_id)
+        _check_ids(thread_id, run_id)
         raw = await self._client._transport.request_json(
             "POST", run_path(thread_id, run_id) + "/cancel"
         )
@@ -312,8 +315,7 @@ class Runs:
         self, thread_id: str, run_id: str, *, timeout: float = 600.0, poll_interval: float = 0.25
     ) -> RecoveredRun:
         """Wait for a run to settle and fetch its messages (see ``RunStream.recover``)."""
-        _path_id("thread_id", thread_id)
-        _path_id("run_id", run_id)
+        _check_ids(thread_id, run_id)
         return await recover_run(
             self._client._transport,
             thread_id,
@@ -356,6 +358,5 @@ class Threads:
 
     async def list_messages(self, thread_id: str, *, run_id: str) -> list[Message]:
         """The messages a run created on a thread, oldest first."""
-        _path_id("thread_id", thread_id)
-        _path_id("run_id", run_id)
+        _check_ids(thread_id, run_id)
         return await fetch_run_messages(self._client._transport, thread_id, run_id)

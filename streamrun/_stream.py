@@ -66,7 +66,7 @@ from ._exceptions import (
 from ._handler import AsyncEventHandler, dispatch
 from ._models import Message, Run, RunStep
 from ._recover import RecoveredRun, recover_run, run_path
-from ._transport import Timeouts, Transport, timeout_kind
+from ._transport import Timeouts, Transport, timeout_error
 from .sse import ServerSentEvent, SSEDecoder
 
 __all__ = ["RunStream"]
@@ -153,12 +153,7 @@ class RunStream:
                 extra_headers=self._extra_headers,
             )
         except StreamTimeout as exc:
-            self._error = exc
-            if self._handler is not None:
-                await self._handler.on_timeout()
-                await self._handler.on_exception(exc)
-                await self._notify_end()
-            raise
+            await self._fail(exc, exc.__cause__)
         content_type = response.headers.get("Content-Type", "")
         if not content_type.lower().startswith("text/event-stream"):
             try:
@@ -228,6 +223,9 @@ class RunStream:
                 timeouts=timeouts,
             )
         )
+        # Whatever happens below, the request's outcome counts as seen (no "Task
+        # exception was never retrieved" when it fails after we stopped waiting).
+        task.add_done_callback(_retrieve)
         try:
             await asyncio.shield(task)
         except asyncio.CancelledError:
@@ -282,15 +280,9 @@ class RunStream:
         try:
             chunk = await self._response.content.readany()
         except asyncio.TimeoutError as exc:  # distinct from TimeoutError on 3.10
-            kind, seconds = timeout_kind(exc, self._timeouts)
-            timeout_error = StreamTimeout(
-                f"{kind} timeout: no data for {seconds}s"
-                if kind == "idle"
-                else f"{kind} timeout ({seconds}s) expired",
-                kind=kind,
-                seconds=seconds,
+            await self._fail(
+                timeout_error(exc, self._timeouts, f"after {self._position} events"), exc
             )
-            await self._fail(timeout_error, exc, timeout=True)
         except (aiohttp.ClientError, ConnectionError) as exc:
             if self._closed:
                 raise StreamrunError("the stream was closed") from exc
@@ -373,15 +365,14 @@ class RunStream:
             self._end_notified = True
             await self._handler.on_end()
 
-    async def _fail(
-        self, error: StreamFailure, cause: BaseException | None, *, timeout: bool = False
-    ) -> Any:
+    async def _fail(self, error: StreamFailure, cause: BaseException | None) -> Any:
+        """Record ``error``, close the response, tell the handler, raise ``error``."""
         error.run_id = self._run_id
         error.last_event = self._last_event
         self._error = error
         self._close_response()
         if self._handler is not None:
-            if timeout:
+            if isinstance(error, StreamTimeout):
                 await self._handler.on_timeout()
             await self._handler.on_exception(error)
             await self._notify_end()
@@ -533,6 +524,11 @@ class RunStream:
     def __repr__(self) -> str:
         state = "ended" if self._ended else "failed" if self._error else "open"
         return f"<RunStream run_id={self._run_id!r} thread_id={self._thread_id!r} {state}>"
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
 
 
 class _TextDeltas:

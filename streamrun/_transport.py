@@ -38,7 +38,7 @@ from ._exceptions import (
 from ._retry import RETRY_STATUSES, retry_delay
 from ._version import __version__
 
-__all__ = ["DEFAULT_BASE_URL", "AuthStyle", "Timeouts", "Transport", "timeout_kind"]
+__all__ = ["DEFAULT_BASE_URL", "AuthStyle", "Timeouts", "Transport", "timeout_error"]
 
 logger = logging.getLogger("streamrun")
 
@@ -89,15 +89,20 @@ class _Unset:
 UNSET: Any = _Unset()
 
 
-def timeout_kind(exc: BaseException, timeouts: Timeouts) -> tuple[str, float | None]:
-    """Which timeout an aiohttp/asyncio timeout error stands for."""
+def timeout_error(exc: BaseException, timeouts: Timeouts, doing: str) -> StreamTimeout:
+    """The :class:`~streamrun.StreamTimeout` an aiohttp/asyncio timeout stands for.
+
+    ``doing`` completes the message: ``"connect timeout (10.0s) <doing>"``.
+    """
+    kind: str
+    seconds: float | None
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        return "connect", timeouts.connect
-    if isinstance(exc, aiohttp.SocketTimeoutError):
-        return "idle", timeouts.idle
-    if timeouts.total is not None:
-        return "total", timeouts.total
-    return "idle", timeouts.idle
+        kind, seconds = "connect", timeouts.connect
+    elif isinstance(exc, aiohttp.SocketTimeoutError) or timeouts.total is None:
+        kind, seconds = "idle", timeouts.idle
+    else:
+        kind, seconds = "total", timeouts.total
+    return StreamTimeout(f"{kind} timeout ({seconds}s) {doing}", kind=kind, seconds=seconds)
 
 
 def _redact(text: str, secret: str | None) -> str:
@@ -283,20 +288,15 @@ class Transport:
                     await asyncio.sleep(delay)
                     continue
                 if isinstance(exc, aiohttp.ConnectionTimeoutError):
-                    raise StreamTimeout(
-                        f"connect timeout ({timeouts.connect}s) to {self.base_url.host}",
-                        kind="connect",
-                        seconds=timeouts.connect,
+                    raise timeout_error(
+                        exc, timeouts, f"connecting to {self.base_url.host}"
                     ) from exc
                 raise APIConnectionError(
                     f"cannot connect to {self.base_url.host}: {self.redact(str(exc))}"
                 ) from exc
             except asyncio.TimeoutError as exc:  # distinct from TimeoutError on 3.10
-                kind, seconds = timeout_kind(exc, timeouts)
-                raise StreamTimeout(
-                    f"{kind} timeout ({seconds}s) waiting for the reply to {method} {path}",
-                    kind=kind,
-                    seconds=seconds,
+                raise timeout_error(
+                    exc, timeouts, f"waiting for the reply to {method} {path}"
                 ) from exc
             except aiohttp.ClientError as exc:
                 # Sent (or partly sent) but no reply: the request may have taken
@@ -359,11 +359,8 @@ class Transport:
         try:
             body = await response.read()
         except asyncio.TimeoutError as exc:  # distinct from TimeoutError on 3.10
-            kind, seconds = timeout_kind(exc, timeouts or self.timeouts)
-            raise StreamTimeout(
-                f"{kind} timeout ({seconds}s) reading the reply to {method} {path}",
-                kind=kind,
-                seconds=seconds,
+            raise timeout_error(
+                exc, timeouts or self.timeouts, f"reading the reply to {method} {path}"
             ) from exc
         except aiohttp.ClientError as exc:
             raise APIConnectionError(
