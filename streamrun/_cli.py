@@ -37,13 +37,17 @@ from ._models import RequiredActionFunctionToolCall, Run
 from ._recording import RecordedStream, Recorder, ReplayServer, read_recording
 from ._stream import RunStream
 from ._version import __version__
-from .testing import READY_SCENARIOS, FakeAssistantsServer, Faults
-from .testing import FunctionCall as FakeFunctionCall
-from .testing import FunctionCalls as FakeFunctionCalls
-from .testing import Pause as FakePause
-from .testing import Scenario as FakeScenario
-from .testing import TextReply as FakeTextReply
-from .testing import ToolOutput as FakeToolOutput
+from .testing import (
+    READY_SCENARIOS,
+    FakeAssistantsServer,
+    Faults,
+    FunctionCall as FakeFunctionCall,
+    FunctionCalls as FakeFunctionCalls,
+    Pause as FakePause,
+    Scenario as FakeScenario,
+    TextReply as FakeTextReply,
+    ToolOutput as FakeToolOutput,
+)
 
 __all__ = [
     "LOCAL_TOOLS",

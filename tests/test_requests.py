@@ -11,8 +11,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from streamrun._exceptions import StreamrunError, ValidationError
 from streamrun._requests import (
