@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
-from urllib.parse import quote
 
 import aiohttp
 from yarl import URL
@@ -22,7 +21,8 @@ from ._converter import structure
 from ._exceptions import ValidationError
 from ._handler import AsyncEventHandler
 from ._models import Message, Run
-from ._recover import RecoveredRun, fetch_run_messages, recover_run, retrieve_run, run_path
+from ._paths import path_id as _path_id, run_path
+from ._recover import RecoveredRun, cancel_run, fetch_run_messages, recover_run, retrieve_run
 from ._requests import (
     build_run_create,
     build_submit_tool_outputs,
@@ -31,16 +31,9 @@ from ._requests import (
 )
 from ._stream import RunStream
 from ._transport import UNSET, AuthStyle, Timeouts, Transport
+from .sse import DEFAULT_MAX_EVENT_SIZE
 
 __all__ = ["AsyncClient", "Runs", "Threads"]
-
-DEFAULT_MAX_EVENT_SIZE = 16 * 1024 * 1024
-
-
-def _path_id(name: str, value: object) -> str:
-    if not isinstance(value, str) or not value:
-        raise ValidationError(name, f"must be a non-empty string, got {value!r}")
-    return quote(value, safe="")
 
 
 def _check_ids(thread_id: object, run_id: object) -> None:
@@ -306,9 +299,7 @@ class Runs:
     async def cancel(self, thread_id: str, run_id: str) -> Run:
         """Ask the server to cancel a run; returns the run (usually ``cancelling``)."""
         _check_ids(thread_id, run_id)
-        raw = await self._client._transport.request_json(
-            "POST", run_path(thread_id, run_id) + "/cancel"
-        )
+        raw = await cancel_run(self._client._transport, thread_id, run_id)
         return structure(raw, Run)
 
     async def recover(

@@ -12,16 +12,25 @@ from __future__ import annotations
 
 import asyncio
 import time
-from urllib.parse import quote
+from typing import Any
 
 import attrs
 
 from ._converter import structure
 from ._exceptions import StreamTimeout
 from ._models import Message, Run
-from ._transport import Transport
+from ._paths import run_path, thread_path
+from ._transport import Timeouts, Transport
 
-__all__ = ["RecoveredRun", "fetch_run_messages", "recover_run", "retrieve_run"]
+__all__ = [
+    "RecoveredRun",
+    "cancel_run",
+    "cancel_run_shielded",
+    "fetch_run_messages",
+    "recover_run",
+    "retrieve_run",
+    "run_path",
+]
 
 SETTLED_STATUSES = frozenset(
     {"completed", "incomplete", "failed", "cancelled", "expired", "requires_action"}
@@ -41,22 +50,67 @@ class RecoveredRun:
         return "\n\n".join(m.text for m in self.messages if m.role == "assistant" and m.text)
 
 
-def run_path(thread_id: str, run_id: str) -> str:
-    """The API path of a run."""
-    return f"/threads/{quote(thread_id, safe='')}/runs/{quote(run_id, safe='')}"
-
-
 async def retrieve_run(transport: Transport, thread_id: str, run_id: str) -> Run:
     """``GET`` a run."""
     raw = await transport.request_json("GET", run_path(thread_id, run_id))
     return structure(raw, Run)
 
 
+async def cancel_run(
+    transport: Transport,
+    thread_id: str,
+    run_id: str,
+    *,
+    max_retries: int | None = None,
+    timeouts: Timeouts | None = None,
+) -> Any:
+    """Ask the server to cancel a run (``POST .../runs/{run_id}/cancel``): the reply's JSON.
+
+    The one place a run is cancelled: :meth:`~streamrun.Runs.cancel`,
+    :meth:`~streamrun.RunStream.cancel` and cancel-on-abandon all come here.
+    """
+    return await transport.request_json(
+        "POST", run_path(thread_id, run_id) + "/cancel", max_retries=max_retries, timeouts=timeouts
+    )
+
+
+async def cancel_run_shielded(
+    transport: Transport, thread_id: str, run_id: str, *, seconds: float
+) -> Any:
+    """:func:`cancel_run` bounded by ``seconds`` and shielded from the caller's cancellation.
+
+    No retry. When the caller is cancelled while waiting, the request still gets
+    its bounded time (so no task outlives the call), then the cancellation
+    propagates. Raises what the request raises.
+    """
+    timeouts = Timeouts(connect=seconds, idle=seconds, total=seconds)
+    task = asyncio.ensure_future(
+        cancel_run(transport, thread_id, run_id, max_retries=0, timeouts=timeouts)
+    )
+    # Whatever happens below, the request's outcome counts as seen (no "Task
+    # exception was never retrieved" when it fails after we stopped waiting).
+    task.add_done_callback(_retrieve)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        # Cancelled again while cancelling: give the request its bounded time,
+        # then let the cancellation through.
+        await asyncio.wait({task}, timeout=seconds)
+        if not task.done():
+            task.cancel()
+        raise
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
+
+
 async def fetch_run_messages(transport: Transport, thread_id: str, run_id: str) -> list[Message]:
     """Every message a run created, oldest first (follows pagination)."""
     messages: list[Message] = []
     after: str | None = None
-    path = f"/threads/{quote(thread_id, safe='')}/messages"
+    path = thread_path(thread_id) + "/messages"
     while True:
         query = [("run_id", run_id), ("order", "asc"), ("limit", "100")]
         if after:

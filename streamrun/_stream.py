@@ -65,7 +65,7 @@ from ._exceptions import (
 )
 from ._handler import AsyncEventHandler, dispatch
 from ._models import Message, Run, RunStep
-from ._recover import RecoveredRun, recover_run, run_path
+from ._recover import RecoveredRun, cancel_run, cancel_run_shielded, recover_run
 from ._transport import Timeouts, Transport, timeout_error
 from .sse import ServerSentEvent, SSEDecoder
 
@@ -213,28 +213,10 @@ class RunStream:
     async def _cancel_best_effort(self) -> None:
         assert self._thread_id is not None and self._run_id is not None
         run_id = self._run_id
-        seconds = self._cancel_timeout
-        timeouts = Timeouts(connect=seconds, idle=seconds, total=seconds)
-        task = asyncio.ensure_future(
-            self._transport.request_json(
-                "POST",
-                run_path(self._thread_id, run_id) + "/cancel",
-                max_retries=0,
-                timeouts=timeouts,
-            )
-        )
-        # Whatever happens below, the request's outcome counts as seen (no "Task
-        # exception was never retrieved" when it fails after we stopped waiting).
-        task.add_done_callback(_retrieve)
         try:
-            await asyncio.shield(task)
-        except asyncio.CancelledError:
-            # Cancelled again while cancelling: give the request its bounded time,
-            # so no task outlives the stream, then let the cancellation through.
-            await asyncio.wait({task}, timeout=seconds)
-            if not task.done():
-                task.cancel()
-            raise
+            await cancel_run_shielded(
+                self._transport, self._thread_id, run_id, seconds=self._cancel_timeout
+            )
         except StreamrunError as exc:
             # str(exc): a log record holding the exception would keep the stream alive.
             logger.warning("could not cancel abandoned run %s: %s", run_id, str(exc))
@@ -451,9 +433,7 @@ class RunStream:
         run = self._accumulator.current_run
         if run is not None and run.is_terminal:
             return await self.final_run()
-        raw = await self._transport.request_json(
-            "POST", run_path(self._thread_id, self._run_id) + "/cancel", max_retries=0
-        )
+        raw = await cancel_run(self._transport, self._thread_id, self._run_id, max_retries=0)
         if self._ended or self._settled:
             # The stream is over (e.g. the run waits for tool outputs): nothing more
             # will arrive on it, so the cancel reply is the run's latest state.
@@ -524,11 +504,6 @@ class RunStream:
     def __repr__(self) -> str:
         state = "ended" if self._ended else "failed" if self._error else "open"
         return f"<RunStream run_id={self._run_id!r} thread_id={self._thread_id!r} {state}>"
-
-
-def _retrieve(task: asyncio.Future[Any]) -> None:
-    if not task.cancelled():
-        task.exception()
 
 
 class _TextDeltas:

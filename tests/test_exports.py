@@ -56,7 +56,7 @@ LAYERS = [
     {"sse"},
     {"_models", "_converter", "_events", "_requests"},
     {"_accumulate"},
-    {"_retry", "_transport", "_recover"},
+    {"_paths", "_retry", "_transport", "_recover"},
     {"_handler", "_stream", "_client"},
     {"_recording", "_display", "_cli", "__main__"},
 ]
