@@ -1,9 +1,13 @@
-"""``RunStream``: one run's event stream, read over aiohttp.
+"""``RunStream``: one run's event stream, read over aiohttp (or from plain bytes).
 
-The pipeline per chunk of bytes: :class:`~streamrun.sse.SSEDecoder` →
-:func:`~streamrun.parse_event` → :class:`~streamrun._accumulate.Accumulator`
-→ the handler's callbacks → the caller. Events are processed one at a time
-as the caller asks for them, so callbacks and the caller stay in step.
+``RunStream`` is the driver: it sends the request, turns the response body into
+a byte source for a :class:`~streamrun._pipeline.Pipeline` (with the idle and
+total timeouts and connection errors translated), and cancels, recovers and
+closes. The pipeline does the rest: the run-stream protocol adapter
+(:class:`~streamrun._protocol_runs.RunStreamProtocol`: SSE decoding, parsing,
+the end rules), the :class:`~streamrun._accumulate.Accumulator`, the handler's
+callbacks, the reader. Events are processed one at a time as the caller asks
+for them, so callbacks and the caller stay in step.
 
 How it ends:
 
@@ -30,6 +34,10 @@ exception, task cancellation, Ctrl-C, a timeout — also asks the server to
 cancel the run (``cancel_on_abandon``, best effort, bounded, shielded), except
 after ``StreamInterrupted`` or ``StreamError``, where the run may be
 recovered with :meth:`RunStream.recover`.
+
+:meth:`RunStream.from_bytes` reads a stream's bytes from any (async) iterable
+instead — a recording, a relay — through the same pipeline, with no network:
+the same events, callbacks, snapshots and errors, but no cancel or recover.
 """
 
 from __future__ import annotations
@@ -37,7 +45,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+)
 from types import TracebackType
 from typing import Any
 
@@ -45,51 +60,46 @@ import aiohttp
 
 from ._accumulate import Accumulator, Callback
 from ._converter import structure
-from ._events import (
-    TERMINAL_RUN_EVENTS,
-    DoneEvent,
-    ErrorEvent,
-    Event,
-    ThreadCreated,
-    parse_event,
-)
+from ._events import Event
 from ._exceptions import (
     APIStatusError,
-    ProtocolError,
     StreamConsumedError,
     StreamError,
-    StreamFailure,
     StreamInterrupted,
     StreamrunError,
     StreamTimeout,
 )
-from ._handler import AsyncEventHandler, dispatch
+from ._handler import AsyncEventHandler
 from ._models import Message, Run, RunStep
+from ._pipeline import ConnectionLost, Pipeline, State
+from ._protocol_runs import RunStreamProtocol
 from ._recover import RecoveredRun, cancel_run, cancel_run_shielded, recover_run
 from ._transport import Timeouts, Transport, timeout_error
-from .sse import ServerSentEvent, SSEDecoder
+from .sse import DEFAULT_MAX_EVENT_SIZE
 
 __all__ = ["RunStream"]
 
 logger = logging.getLogger("streamrun")
+
+_Next = Callable[[], Awaitable["tuple[Event, list[Callback]] | None"]]
 
 
 class RunStream:
     """The events of one run, as an async iterator and through a handler.
 
     Obtain it with ``async with client.runs.stream(...) as stream`` (or
-    ``create_and_run_stream`` / ``submit_tool_outputs_stream``). Consume it
-    once, in any one of these ways: ``async for event in stream``,
-    ``async for text in stream.text_deltas``, ``await stream.until_done()``
-    or a ``final_*`` method (these also finish a stream that was partly
-    iterated). The handler's callbacks fire for every event whichever way is
-    used.
+    ``create_and_run_stream`` / ``submit_tool_outputs_stream``), or over bytes
+    with :meth:`from_bytes`. Consume it once, in any one of these ways:
+    ``async for event in stream``, ``async for text in stream.text_deltas``,
+    ``await stream.until_done()`` or a ``final_*`` method (these also finish a
+    stream that was partly iterated). The handler's callbacks fire for every
+    event whichever way is used.
     """
 
     def __init__(
         self,
         *,
-        transport: Transport,
+        transport: Transport | None,
         path: str,
         body: dict[str, Any],
         query: list[tuple[str, str]],
@@ -104,56 +114,99 @@ class RunStream:
         extra_headers: dict[str, str] | None = None,
         tap: Callable[[bytes], None] | None = None,
     ) -> None:
-        self._transport = transport
+        self._transport: Transport | None = transport
         self._tap = tap
         self._path = path
         self._body = body
         self._query = query
         self._handler = handler
-        self._thread_id = thread_id
-        self._run_id = run_id
         self._max_retries = max_retries
         self._timeouts = timeouts
         self._cancel_on_abandon = cancel_on_abandon
         self._cancel_timeout = cancel_timeout
         self._extra_headers = extra_headers
-        self._decoder = SSEDecoder(max_event_size=max_event_size)
+        self._chunks: _Chunks | None = None  # from_bytes: the source to read
+        self._adapter = RunStreamProtocol(
+            max_event_size=max_event_size, thread_id=thread_id, run_id=run_id
+        )
         self._accumulator = Accumulator()
-        self._queue: deque[ServerSentEvent] = deque()
-        self._response: aiohttp.ClientResponse | None = None
-        self._position = 0
-        self._eof = False
-        self._ended = False  # [DONE] (or a tolerated end after a terminal run event)
-        self._settled = False  # a terminal / requires_action run event arrived
-        self._error: StreamrunError | None = None
-        self._last_event: Event | None = None
+        self._pipeline = Pipeline(self._adapter, self._accumulator, handler)
+        self._next: _Next = self._pipeline.next
+        self._response: _ResponseBytes | None = None
         self._consumer: str | None = None
-        self._end_notified = False
-        self._reading = False
-        self._entered = False
-        self._closed = False
-        if handler is not None:
-            handler._attach(self._accumulator)
+
+    @classmethod
+    def from_bytes(
+        cls,
+        chunks: AsyncIterable[bytes] | Iterable[bytes],
+        *,
+        handler: AsyncEventHandler | None = None,
+        max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE,
+        thread_id: str | None = None,
+        run_id: str | None = None,
+    ) -> RunStream:
+        """A stream that reads a run stream's bytes from ``chunks``, with no network.
+
+        ``chunks`` is an async iterable of ``bytes`` (or a plain iterable): a
+        recording, a relay, a file. Use it like any stream (``async with``,
+        then iterate, ``text_deltas``, ``final_*``, the handler): the events,
+        callbacks, snapshots and errors are those of the same bytes read from
+        a server. It has no run to control: :meth:`cancel` and :meth:`recover`
+        raise :class:`~streamrun.StreamrunError`, and leaving it early cancels
+        nothing. ``thread_id`` / ``run_id`` preset the ids (the events set them).
+        """
+        stream = cls(
+            transport=None,
+            path="",
+            body={},
+            query=[],
+            handler=handler,
+            thread_id=thread_id,
+            run_id=run_id,
+            max_retries=0,
+            timeouts=Timeouts(connect=None, idle=None, total=None),
+            cancel_on_abandon=False,
+            cancel_timeout=0.0,
+            max_event_size=max_event_size,
+        )
+        stream._chunks = _Chunks(chunks)
+        return stream
 
     # -- context management ------------------------------------------------
 
     async def __aenter__(self) -> RunStream:
-        if self._entered:
+        pipeline = self._pipeline
+        if pipeline.state is not State.NEW:
             raise StreamConsumedError("this RunStream was already opened; make a new one")
-        self._entered = True
+        if self._transport is None:
+            assert self._chunks is not None
+            pipeline.open(self._chunks)
+            return self
+        pipeline.opening()
         try:
-            response = await self._transport.send(
-                "POST",
-                self._path,
-                json_body=self._body,
-                query=self._query,
-                accept="text/event-stream",
-                max_retries=self._max_retries,
-                timeouts=self._timeouts,
-                extra_headers=self._extra_headers,
-            )
+            response = await self._send()
         except StreamTimeout as exc:
-            await self._fail(exc, exc.__cause__)
+            await pipeline.fail(exc, exc.__cause__)
+        except BaseException:
+            await pipeline.close()
+            raise
+        self._response = _ResponseBytes(response, self._adapter, self._timeouts, self._tap)
+        pipeline.open(self._response, self._response.close)
+        return self
+
+    async def _send(self) -> aiohttp.ClientResponse:
+        """Send the request; the response of an event stream, headers read."""
+        assert self._transport is not None
+        response = await self._transport.send(
+            "POST",
+            self._path,
+            json_body=self._body,
+            query=self._query,
+            accept="text/event-stream",
+            max_retries=self._max_retries,
+            timeouts=self._timeouts,
+            extra_headers=self._extra_headers,
+        )
         content_type = response.headers.get("Content-Type", "")
         if not content_type.lower().startswith("text/event-stream"):
             try:
@@ -169,8 +222,7 @@ class RunStream:
                 request_id=response.headers.get("x-request-id"),
                 headers=dict(response.headers),
             )
-        self._response = response
-        return self
+        return response
 
     async def __aexit__(
         self,
@@ -180,185 +232,43 @@ class RunStream:
     ) -> None:
         try:
             if self._should_cancel_on_exit():
-                self._close_response()
+                self._pipeline.stop_source()
                 await self._cancel_best_effort()
         finally:
-            self._close_response()
-            if self._response is not None:
-                await self._notify_end()
+            await self._pipeline.close()
+            if self._chunks is not None:
+                await self._chunks.aclose()
 
     async def aclose(self) -> None:
         """Close the response (same as leaving the ``async with`` block)."""
         await self.__aexit__(None, None, None)
 
     def _should_cancel_on_exit(self) -> bool:
-        if not self._cancel_on_abandon or self._ended or self._settled or self._response is None:
+        """Leaving now abandons a run that would go on: cancel it (cancel_on_abandon)."""
+        if not self._cancel_on_abandon or self._response is None or self._adapter.settled:
             return False
-        if isinstance(self._error, (StreamInterrupted, StreamError)):
+        state = self._pipeline.state
+        if state is State.FAILED:
+            # After a cut or an error event the run may be recovered: leave it be.
+            if isinstance(self._pipeline.error, (StreamInterrupted, StreamError)):
+                return False
+        elif state is not State.OPEN:
             return False
-        return self._run_id is not None and self._thread_id is not None
-
-    def _close_response(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        response = self._response
-        if response is None:
-            return
-        if self._ended and self._eof:
-            response.release()
-        else:
-            response.close()
+        return self._adapter.run_id is not None and self._adapter.thread_id is not None
 
     async def _cancel_best_effort(self) -> None:
-        assert self._thread_id is not None and self._run_id is not None
-        run_id = self._run_id
+        assert self._transport is not None
+        thread_id, run_id = self._adapter.thread_id, self._adapter.run_id
+        assert thread_id is not None and run_id is not None
         try:
             await cancel_run_shielded(
-                self._transport, self._thread_id, run_id, seconds=self._cancel_timeout
+                self._transport, thread_id, run_id, seconds=self._cancel_timeout
             )
         except StreamrunError as exc:
             # str(exc): a log record holding the exception would keep the stream alive.
             logger.warning("could not cancel abandoned run %s: %s", run_id, str(exc))
         else:
             logger.info("cancelled abandoned run %s", run_id)
-
-    # -- the event pipeline ----------------------------------------------
-
-    async def _next(self) -> tuple[Event, list[Callback]] | None:
-        """The next event and its callbacks (already dispatched), or None at the end."""
-        if self._reading:
-            raise StreamConsumedError(
-                "another task is reading this stream: its events are delivered once, "
-                "to one consumer at a time"
-            )
-        self._reading = True
-        try:
-            return await self._next_unguarded()
-        finally:
-            self._reading = False
-
-    async def _next_unguarded(self) -> tuple[Event, list[Callback]] | None:
-        if self._error is not None:
-            raise self._error
-        if self._response is None:
-            if not self._entered:
-                raise StreamrunError("use the stream inside 'async with': it is not open yet")
-            return None
-        while True:
-            if self._queue:
-                item = await self._handle(self._queue.popleft())
-                if item is not None:
-                    return item
-            elif self._ended:
-                return None
-            elif self._eof:
-                await self._end_of_input()
-            else:
-                await self._fill()
-
-    async def _fill(self) -> None:
-        assert self._response is not None
-        try:
-            chunk = await self._response.content.readany()
-        except asyncio.TimeoutError as exc:  # distinct from TimeoutError on 3.10
-            await self._fail(
-                timeout_error(exc, self._timeouts, f"after {self._position} events"), exc
-            )
-        except (aiohttp.ClientError, ConnectionError) as exc:
-            if self._closed:
-                raise StreamrunError("the stream was closed") from exc
-            if self._settled:
-                # Cut after the run settled (some servers reset instead of closing):
-                # nothing is lost, so it ends like a clean end of input.
-                self._eof = True
-                self._queue.extend(self._decoder.close())
-                return
-            error = StreamInterrupted(
-                f"the connection was lost after {self._position} events, before [DONE] "
-                f"({type(exc).__name__}: {exc})"
-            )
-            await self._fail(error, exc)
-        if self._tap is not None and chunk:
-            self._tap(chunk)
-        if not chunk:
-            self._eof = True
-            self._queue.extend(self._decoder.close())
-            return
-        try:
-            self._queue.extend(self._decoder.feed(chunk))
-        except ProtocolError as exc:
-            await self._fail(exc, None)
-
-    async def _end_of_input(self) -> None:
-        if self._settled:
-            # Some compatible servers close after the terminal run event without [DONE].
-            await self._end()
-            return
-        where = " in the middle of an event" if self._decoder.incomplete else ""
-        await self._fail(
-            StreamInterrupted(
-                f"the server closed the stream after {self._position} events{where}, "
-                "before [DONE] and before the run settled"
-            ),
-            None,
-        )
-
-    async def _handle(self, sse: ServerSentEvent) -> tuple[Event, list[Callback]] | None:
-        position = self._position
-        self._position = position + 1
-        try:
-            event = parse_event(sse.event, sse.data, position=position)
-        except ProtocolError as exc:
-            await self._fail(exc, None)
-        if isinstance(event, DoneEvent):
-            await self._end()
-            return None
-        if isinstance(event, ErrorEvent):
-            data = event.data
-            await self._fail(
-                StreamError(data.message, code=data.code, type=data.type, param=data.param),
-                None,
-            )
-        name = event.event
-        if name.startswith("thread.run.") and isinstance(event.data, Run):
-            self._run_id = event.data.id or self._run_id
-            self._thread_id = event.data.thread_id or self._thread_id
-            if name in TERMINAL_RUN_EVENTS:
-                self._settled = True
-        elif isinstance(event, ThreadCreated):
-            self._thread_id = event.data.id or self._thread_id
-        callbacks = self._accumulator.feed(event)
-        self._last_event = event
-        if self._handler is not None:
-            await dispatch(self._handler, callbacks)
-        return event, callbacks
-
-    async def _end(self) -> None:
-        self._ended = True
-        callbacks = self._accumulator.end()
-        if self._handler is not None:
-            await dispatch(self._handler, callbacks)
-        await self._notify_end()
-
-    async def _notify_end(self) -> None:
-        """Call the handler's ``on_end`` once: at the end, after a failure, or on close."""
-        if self._handler is not None and not self._end_notified:
-            self._end_notified = True
-            await self._handler.on_end()
-
-    async def _fail(self, error: StreamFailure, cause: BaseException | None) -> Any:
-        """Record ``error``, close the response, tell the handler, raise ``error``."""
-        error.run_id = self._run_id
-        error.last_event = self._last_event
-        self._error = error
-        self._close_response()
-        if self._handler is not None:
-            if isinstance(error, StreamTimeout):
-                await self._handler.on_timeout()
-            await self._handler.on_exception(error)
-            await self._notify_end()
-        raise error from cause
 
     # -- consumption -------------------------------------------------------
 
@@ -417,6 +327,14 @@ class RunStream:
 
     # -- control -----------------------------------------------------------
 
+    def _control(self, what: str) -> Transport:
+        if self._transport is None:
+            raise StreamrunError(
+                f"cannot {what}: this stream reads bytes (RunStream.from_bytes), "
+                "it has no connection to the server"
+            )
+        return self._transport
+
     async def cancel(self) -> Run:
         """Ask the server to cancel the run, then follow the stream to its end.
 
@@ -425,7 +343,9 @@ class RunStream:
         stream is over but which is not terminal (``requires_action``) is
         cancelled and the cancel reply (``cancelling``) is returned.
         """
-        while self._run_id is None or self._thread_id is None:
+        transport = self._control("cancel the run")
+        adapter = self._adapter
+        while adapter.run_id is None or adapter.thread_id is None:
             if await self._next() is None:
                 raise StreamrunError("the stream ended before it named its run")
         if self._consumer is None:
@@ -433,8 +353,8 @@ class RunStream:
         run = self._accumulator.current_run
         if run is not None and run.is_terminal:
             return await self.final_run()
-        raw = await cancel_run(self._transport, self._thread_id, self._run_id, max_retries=0)
-        if self._ended or self._settled:
+        raw = await cancel_run(transport, adapter.thread_id, adapter.run_id, max_retries=0)
+        if self._pipeline.state is State.ENDED or adapter.settled:
             # The stream is over (e.g. the run waits for tool outputs): nothing more
             # will arrive on it, so the cancel reply is the run's latest state.
             await self.until_done()
@@ -447,16 +367,14 @@ class RunStream:
         Polls ``GET .../runs/{run_id}`` with backoff until the run is terminal
         or requires action, then lists its messages.
         """
-        if self._run_id is None or self._thread_id is None:
+        transport = self._control("recover the run")
+        thread_id, run_id = self._adapter.thread_id, self._adapter.run_id
+        if run_id is None or thread_id is None:
             raise StreamrunError(
                 "cannot recover: the stream ended before it named its run and thread"
             )
         return await recover_run(
-            self._transport,
-            self._thread_id,
-            self._run_id,
-            timeout=timeout,
-            poll_interval=poll_interval,
+            transport, thread_id, run_id, timeout=timeout, poll_interval=poll_interval
         )
 
     # -- state ---------------------------------------------------------------
@@ -464,12 +382,12 @@ class RunStream:
     @property
     def run_id(self) -> str | None:
         """The run's id, once known."""
-        return self._run_id
+        return self._adapter.run_id
 
     @property
     def thread_id(self) -> str | None:
         """The thread's id, once known."""
-        return self._thread_id
+        return self._adapter.thread_id
 
     @property
     def current_event(self) -> Event | None:
@@ -494,16 +412,107 @@ class RunStream:
     @property
     def error(self) -> StreamrunError | None:
         """The error the stream failed with, if any."""
-        return self._error
+        return self._pipeline.error
 
     @property
     def done(self) -> bool:
         """True once the stream ended normally."""
-        return self._ended
+        return self._pipeline.state is State.ENDED
 
     def __repr__(self) -> str:
-        state = "ended" if self._ended else "failed" if self._error else "open"
-        return f"<RunStream run_id={self._run_id!r} thread_id={self._thread_id!r} {state}>"
+        state = self._pipeline.state
+        shown = state.value if state in _SHOWN_STATES else "open"
+        return f"<RunStream run_id={self.run_id!r} thread_id={self.thread_id!r} {shown}>"
+
+
+_SHOWN_STATES = frozenset({State.ENDED, State.FAILED, State.CLOSED})
+
+
+class _ResponseBytes:
+    """An aiohttp response body as the pipeline's byte source.
+
+    Timeouts become :class:`~streamrun.StreamTimeout`, connection errors
+    :class:`~streamrun._pipeline.ConnectionLost` (or "the stream was closed" when
+    the stream closed it); every chunk goes to ``tap`` first.
+    """
+
+    __slots__ = ("_adapter", "_response", "_tap", "_timeouts", "at_eof", "closed")
+
+    def __init__(
+        self,
+        response: aiohttp.ClientResponse,
+        adapter: RunStreamProtocol,
+        timeouts: Timeouts,
+        tap: Callable[[bytes], None] | None,
+    ) -> None:
+        self._response = response
+        self._adapter = adapter  # only to say how far the stream got
+        self._timeouts = timeouts
+        self._tap = tap
+        self.at_eof = False
+        self.closed = False
+
+    def __aiter__(self) -> _ResponseBytes:
+        return self
+
+    async def __anext__(self) -> bytes:
+        try:
+            chunk = await self._response.content.readany()
+        except asyncio.TimeoutError as exc:  # distinct from TimeoutError on 3.10
+            raise timeout_error(
+                exc, self._timeouts, f"after {self._adapter.position} events"
+            ) from exc
+        except (aiohttp.ClientError, ConnectionError) as exc:
+            if self.closed:
+                raise StreamrunError("the stream was closed") from exc
+            raise ConnectionLost(f"{type(exc).__name__}: {exc}") from exc
+        if not chunk:
+            self.at_eof = True
+            raise StopAsyncIteration
+        if self._tap is not None:
+            self._tap(chunk)
+        return chunk
+
+    def close(self, ended: bool) -> None:
+        """Release the connection after a complete stream, else close it (once)."""
+        if self.closed:
+            return
+        self.closed = True
+        if ended and self.at_eof:
+            self._response.release()
+        else:
+            self._response.close()
+
+
+class _Chunks:
+    """Any (async) iterable of bytes as the pipeline's byte source."""
+
+    __slots__ = ("_async", "_sync")
+
+    def __init__(self, chunks: AsyncIterable[bytes] | Iterable[bytes]) -> None:
+        self._async: AsyncIterator[bytes] | None = None
+        self._sync: Iterator[bytes] | None = None
+        if isinstance(chunks, AsyncIterable):
+            self._async = aiter(chunks)
+        else:
+            self._sync = iter(chunks)
+
+    def __aiter__(self) -> _Chunks:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._async is not None:
+            return await anext(self._async)
+        assert self._sync is not None
+        for chunk in self._sync:
+            return chunk
+        raise StopAsyncIteration
+
+    async def aclose(self) -> None:
+        """Close an async generator source (a no-op for anything else)."""
+        aclose = getattr(self._async, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 class _TextDeltas:
@@ -511,7 +520,7 @@ class _TextDeltas:
 
     __slots__ = ("_next", "_pending")
 
-    def __init__(self, next_item: Callable[[], Any]) -> None:
+    def __init__(self, next_item: _Next) -> None:
         self._next = next_item
         self._pending: deque[str] = deque()
 

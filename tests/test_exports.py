@@ -55,9 +55,10 @@ LAYERS = [
     {"_version", "_exceptions", "_json"},
     {"sse"},
     {"_models", "_converter", "_events", "_requests"},
-    {"_accumulate"},
+    {"_accumulate", "_protocol_runs"},
     {"_paths", "_retry", "_transport", "_recover"},
-    {"_handler", "_stream", "_client"},
+    {"_handler", "_pipeline"},
+    {"_stream", "_client"},
     {"_recording", "_display", "_cli", "__main__"},
 ]
 
@@ -77,6 +78,12 @@ def test_sse_has_no_aiohttp_or_asyncio() -> None:
 
 def test_accumulate_has_no_io() -> None:
     assert not {"aiohttp", "asyncio"} & _imports("_accumulate")
+
+
+def test_pipeline_and_protocol_adapter_have_no_io() -> None:
+    # The pipeline reads any async iterator of bytes; only the driver (_stream) knows aiohttp.
+    assert not {"aiohttp", "asyncio"} & _imports("_pipeline")
+    assert not {"aiohttp", "asyncio"} & _imports("_protocol_runs")
 
 
 def test_submodules_import() -> None:

@@ -1,0 +1,310 @@
+"""The event pipeline of one stream, protocol-neutral and without I/O of its own.
+
+Per chunk of bytes::
+
+    any async iterator of bytes → a ProtocolAdapter (decoding, end rules, error
+    mapping) → typed events → the Accumulator → the handler's hooks → the reader
+
+Events are processed one at a time as the reader asks for them (:meth:`Pipeline.next`),
+so the handler's callbacks and the reader stay in step. The pipeline knows nothing of
+HTTP: :class:`~streamrun.RunStream` drives it over aiohttp (and over plain bytes for
+replays), and which protocol's bytes it reads is the adapter's business
+(:class:`~streamrun._protocol_runs.RunStreamProtocol` for run streams).
+
+The lifecycle of a stream is one state machine, :class:`State`; every transition
+goes through :meth:`Pipeline._to`, checked against :data:`_TRANSITIONS`::
+
+    NEW ──► OPENING ──► OPEN ──► ENDED      (the protocol's normal end)
+     │         │  │       ├────► FAILED     (a StreamFailure, raised on every read)
+     └─────────┼──┼──►────┴────► CLOSED     (closed before it ended or failed)
+               │  └────────────► FAILED     (e.g. a timeout while opening)
+               └───────────────► CLOSED     (the open failed otherwise)
+
+How a failure is handled, whoever detects it (the adapter, the byte source, the
+driver): :meth:`Pipeline.fail` records ``run_id`` and ``last_event`` on it, closes the
+source, calls the handler's ``on_timeout`` (timeouts), ``on_exception`` and
+``on_end``, then raises it. ``on_end`` fires once in every case.
+
+A byte source is any async iterator of ``bytes``. It ends with ``StopAsyncIteration``;
+it raises :class:`ConnectionLost` when the bytes stopped because the connection broke
+(the adapter decides whether that lost anything) and a
+:class:`~streamrun.StreamFailure` (e.g. a timeout) to fail the stream with it; any
+other exception propagates unchanged.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, NoReturn, Protocol
+
+from ._exceptions import (
+    StreamConsumedError,
+    StreamFailure,
+    StreamrunError,
+    StreamTimeout,
+)
+from ._handler import AsyncEventHandler, dispatch
+
+if TYPE_CHECKING:
+    from ._accumulate import Accumulator, Callback
+    from ._events import Event
+
+__all__ = ["ConnectionLost", "Pipeline", "ProtocolAdapter", "State"]
+
+
+class ProtocolAdapter(Protocol):
+    """What the pipeline needs from a protocol: bytes in, typed events out, end rules.
+
+    Pure and synchronous (sans-I/O). ``position`` counts the wire events taken so
+    far (for messages); ``run_id`` / ``thread_id`` name the run being streamed
+    once known; ``settled`` says the run will not go on on this stream (its end
+    loses nothing); ``ended`` says the protocol's normal end arrived.
+    """
+
+    position: int
+    run_id: str | None
+    thread_id: str | None
+    settled: bool
+    ended: bool
+
+    def feed(self, chunk: bytes) -> None:
+        """Take bytes (may raise a :class:`~streamrun.StreamFailure`)."""
+
+    def close(self) -> None:
+        """The input ended."""
+
+    def next_event(self) -> Event | None:
+        """The next event, or ``None`` (more input needed, or :attr:`ended`); may raise
+        a :class:`~streamrun.StreamFailure`."""
+
+    def end_of_input(self) -> StreamFailure | None:
+        """The input ended before :attr:`ended`: ``None`` for a normal end, else the failure."""
+
+    def connection_lost(self, detail: str) -> StreamFailure | None:
+        """The connection broke: ``None`` when nothing was lost, else the failure."""
+
+
+class ConnectionLost(Exception):
+    """Raised by a byte source when its bytes stopped because the connection broke.
+
+    ``detail`` says how (it ends up in the :class:`~streamrun.StreamInterrupted`
+    message); chain the original exception (``raise ConnectionLost(...) from exc``).
+    """
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class State(enum.Enum):
+    """Where a stream is in its life (see the module docstring)."""
+
+    NEW = "new"
+    OPENING = "opening"
+    OPEN = "open"
+    ENDED = "ended"
+    FAILED = "failed"
+    CLOSED = "closed"
+
+
+_TRANSITIONS: dict[State, frozenset[State]] = {
+    State.NEW: frozenset({State.OPENING, State.OPEN}),
+    State.OPENING: frozenset({State.OPEN, State.FAILED, State.CLOSED}),
+    State.OPEN: frozenset({State.ENDED, State.FAILED, State.CLOSED}),
+    State.ENDED: frozenset(),
+    State.FAILED: frozenset(),
+    State.CLOSED: frozenset(),
+}
+
+_OPEN = State.OPEN
+
+
+def _nothing(ended: bool) -> None:
+    pass
+
+
+class Pipeline:
+    """Reads one stream's events through an adapter, an accumulator and a handler.
+
+    The accumulator is given, not owned: the caller decides how long it lives
+    (one stream, or several streams of one run). The handler, if any, is
+    attached to it.
+    """
+
+    __slots__ = (
+        "_adapter",
+        "_close_source",
+        "_end_notified",
+        "_exhausted",
+        "_handler",
+        "_reading",
+        "_source",
+        "accumulator",
+        "error",
+        "last_event",
+        "state",
+    )
+
+    def __init__(
+        self,
+        adapter: ProtocolAdapter,
+        accumulator: Accumulator,
+        handler: AsyncEventHandler | None,
+    ) -> None:
+        self._adapter = adapter
+        self.accumulator = accumulator
+        self._handler = handler
+        self._source: AsyncIterator[bytes] | None = None
+        self._close_source: Callable[[bool], None] = _nothing
+        self._exhausted = False  # the source ended (or broke after the run settled)
+        self._reading = False  # a reader is inside next(): one at a time
+        self._end_notified = False  # on_end fired (hooks may raise in between)
+        self.state = State.NEW
+        self.error: StreamFailure | None = None
+        """The failure the stream failed with (state FAILED)."""
+        self.last_event: Event | None = None
+        """The last event delivered."""
+        if handler is not None:
+            handler._attach(accumulator)
+
+    # -- lifecycle -----------------------------------------------------------
+
+    def _to(self, state: State) -> None:
+        """The one place the state changes."""
+        if state not in _TRANSITIONS[self.state]:
+            raise StreamrunError(f"stream state {self.state.value} cannot become {state.value}")
+        self.state = state
+
+    @property
+    def position(self) -> int:
+        """How many wire events were read so far."""
+        return self._adapter.position
+
+    def opening(self) -> None:
+        """The driver started opening the stream (e.g. sent its request)."""
+        self._to(State.OPENING)
+
+    def open(self, source: AsyncIterator[bytes], close: Callable[[bool], None] = _nothing) -> None:
+        """Start reading ``source``; ``close(ended)`` (idempotent) stops it when the
+        stream fails or is closed (``ended``: the stream had ended normally)."""
+        self._source = source
+        self._close_source = close
+        self._to(State.OPEN)
+
+    async def close(self) -> None:
+        """Stop reading (closing the source) and tell the handler the stream is over.
+
+        A stream that ended or failed keeps its state; one opened but not over
+        becomes CLOSED. ``on_end`` fires once, and only for a stream that was opened.
+        """
+        if self.state is _OPEN or self.state is State.OPENING:
+            self._to(State.CLOSED)
+        self._close_source(self.state is State.ENDED)
+        if self._source is not None:
+            await self._notify_end()
+
+    def stop_source(self) -> None:
+        """Close the source without changing the state (before a last request)."""
+        self._close_source(self.state is State.ENDED)
+
+    async def fail(self, error: StreamFailure, cause: BaseException | None) -> NoReturn:
+        """Record ``error`` (state FAILED), close the source, tell the handler, raise it."""
+        error.run_id = self._adapter.run_id
+        error.last_event = self.last_event
+        self.error = error
+        self._to(State.FAILED)
+        self._close_source(False)
+        handler = self._handler
+        if handler is not None:
+            if isinstance(error, StreamTimeout):
+                await handler.on_timeout()
+            await handler.on_exception(error)
+            await self._notify_end()
+        raise error from cause
+
+    async def _end(self) -> None:
+        self._to(State.ENDED)
+        callbacks = self.accumulator.end()
+        if self._handler is not None:
+            await dispatch(self._handler, callbacks)
+        await self._notify_end()
+
+    async def _notify_end(self) -> None:
+        """Call the handler's ``on_end`` once: at the end, after a failure, or on close."""
+        if self._handler is not None and not self._end_notified:
+            self._end_notified = True
+            await self._handler.on_end()
+
+    # -- reading ---------------------------------------------------------------
+
+    async def next(self) -> tuple[Event, list[Callback]] | None:
+        """The next event and its callbacks (already dispatched), or ``None`` at the end.
+
+        Raises the stream's failure (again, on every call after it failed).
+        """
+        if self._reading:
+            raise StreamConsumedError(
+                "another task is reading this stream: its events are delivered once, "
+                "to one consumer at a time"
+            )
+        self._reading = True
+        try:
+            state = self.state
+            if state is not _OPEN:
+                if state is State.FAILED:
+                    assert self.error is not None
+                    raise self.error
+                if state is State.NEW:
+                    raise StreamrunError("use the stream inside 'async with': it is not open yet")
+                if state is State.CLOSED and self._source is not None:
+                    raise StreamrunError("the stream was closed")
+                return None
+            adapter = self._adapter
+            while True:
+                try:
+                    event = adapter.next_event()
+                except StreamFailure as exc:
+                    await self.fail(exc, None)
+                if event is not None:
+                    callbacks = self.accumulator.feed(event)
+                    self.last_event = event
+                    if self._handler is not None:
+                        await dispatch(self._handler, callbacks)
+                    return event, callbacks
+                if adapter.ended:
+                    await self._end()
+                    return None
+                if self._exhausted:
+                    failure = adapter.end_of_input()
+                    if failure is not None:
+                        await self.fail(failure, None)
+                    await self._end()
+                    return None
+                await self._fill()
+        finally:
+            self._reading = False
+
+    async def _fill(self) -> None:
+        """Read one chunk from the source into the adapter."""
+        assert self._source is not None
+        adapter = self._adapter
+        try:
+            chunk = await self._source.__anext__()
+        except StopAsyncIteration:
+            self._exhausted = True
+            adapter.close()
+            return
+        except ConnectionLost as exc:
+            failure = adapter.connection_lost(exc.detail)
+            if failure is not None:
+                await self.fail(failure, exc.__cause__)
+            self._exhausted = True
+            adapter.close()
+            return
+        except StreamFailure as exc:
+            await self.fail(exc, exc.__cause__)
+        try:
+            adapter.feed(chunk)
+        except StreamFailure as exc:
+            await self.fail(exc, None)
