@@ -21,6 +21,7 @@ from ._converter import structure
 from ._exceptions import ValidationError
 from ._handler import AsyncEventHandler
 from ._models import Message, Run
+from ._options import CallOptions
 from ._paths import path_id as _path_id, run_path
 from ._recover import RecoveredRun, cancel_run, fetch_run_messages, recover_run, retrieve_run
 from ._requests import (
@@ -30,7 +31,7 @@ from ._requests import (
     validate_include,
 )
 from ._stream import RunStream
-from ._transport import UNSET, AuthStyle, Timeouts, Transport
+from ._transport import AuthStyle, Timeouts, Transport
 from .sse import DEFAULT_MAX_EVENT_SIZE
 
 __all__ = ["AsyncClient", "Runs", "Threads"]
@@ -158,7 +159,7 @@ class AsyncClient:
         thread_id: str | None,
         run_id: str | None,
         query: Sequence[tuple[str, str]] = (),
-        options: Mapping[str, Any],
+        options: CallOptions,
     ) -> RunStream:
         if handler is not None and not isinstance(handler, AsyncEventHandler):
             raise ValidationError(
@@ -166,53 +167,30 @@ class AsyncClient:
             )
         if body.get("stream", True) is not True:
             raise ValidationError("stream", "must be true (or omitted) for a streaming method")
-        extra_body = options.get("extra_body")
-        if extra_body:
-            body.update(extra_body)
+        if options.extra_body:
+            body.update(options.extra_body)
         body["stream"] = True
-        max_retries = options.get("max_retries")
-        cancel_on_abandon = options.get("cancel_on_abandon")
-        extra_query = options.get("extra_query") or {}
         return RunStream(
             transport=self._transport,
             path=path,
             body=body,
-            query=[*query, *((k, str(v)) for k, v in extra_query.items())],
+            query=[*query, *options.query()],
             handler=handler,
             thread_id=thread_id,
             run_id=run_id,
-            max_retries=self.max_retries if max_retries is None else max_retries,
-            timeouts=self.timeouts.merge(
-                options.get("connect_timeout", UNSET),
-                options.get("idle_timeout", UNSET),
-                options.get("total_timeout", UNSET),
+            settings=options.settings(
+                max_retries=self.max_retries,
+                timeouts=self.timeouts,
+                cancel_on_abandon=self.cancel_on_abandon,
+                cancel_timeout=self.cancel_timeout,
+                max_event_size=self.max_event_size,
             ),
-            cancel_on_abandon=(
-                self.cancel_on_abandon if cancel_on_abandon is None else cancel_on_abandon
-            ),
-            cancel_timeout=self.cancel_timeout,
-            max_event_size=self.max_event_size,
-            extra_headers=options.get("extra_headers"),
-            tap=options.get("tap"),
         )
 
 
-_OPTION_NAMES = (
-    "max_retries",
-    "connect_timeout",
-    "idle_timeout",
-    "total_timeout",
-    "cancel_on_abandon",
-    "extra_headers",
-    "extra_query",
-    "extra_body",
-    "tap",
-)
-
-
-def _split_options(kwargs: dict[str, Any]) -> dict[str, Any]:
+def _split_options(kwargs: dict[str, Any]) -> CallOptions:
     """Pop the per-call options out of the keyword arguments (the rest is the body)."""
-    return {name: kwargs.pop(name) for name in _OPTION_NAMES if name in kwargs}
+    return CallOptions.pop(kwargs)
 
 
 class Runs:

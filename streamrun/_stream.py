@@ -71,6 +71,7 @@ from ._exceptions import (
 )
 from ._handler import AsyncEventHandler
 from ._models import Message, Run, RunStep
+from ._options import StreamSettings
 from ._pipeline import ConnectionLost, Pipeline, State
 from ._protocol_runs import RunStreamProtocol
 from ._recover import RecoveredRun, cancel_run, cancel_run_shielded, recover_run
@@ -106,28 +107,16 @@ class RunStream:
         handler: AsyncEventHandler | None,
         thread_id: str | None,
         run_id: str | None,
-        max_retries: int,
-        timeouts: Timeouts,
-        cancel_on_abandon: bool,
-        cancel_timeout: float,
-        max_event_size: int | None,
-        extra_headers: dict[str, str] | None = None,
-        tap: Callable[[bytes], None] | None = None,
+        settings: StreamSettings,
     ) -> None:
         self._transport: Transport | None = transport
-        self._tap = tap
         self._path = path
         self._body = body
         self._query = query
-        self._handler = handler
-        self._max_retries = max_retries
-        self._timeouts = timeouts
-        self._cancel_on_abandon = cancel_on_abandon
-        self._cancel_timeout = cancel_timeout
-        self._extra_headers = extra_headers
+        self._settings = settings
         self._chunks: _Chunks | None = None  # from_bytes: the source to read
         self._adapter = RunStreamProtocol(
-            max_event_size=max_event_size, thread_id=thread_id, run_id=run_id
+            max_event_size=settings.max_event_size, thread_id=thread_id, run_id=run_id
         )
         self._accumulator = Accumulator()
         self._pipeline = Pipeline(self._adapter, self._accumulator, handler)
@@ -163,11 +152,13 @@ class RunStream:
             handler=handler,
             thread_id=thread_id,
             run_id=run_id,
-            max_retries=0,
-            timeouts=Timeouts(connect=None, idle=None, total=None),
-            cancel_on_abandon=False,
-            cancel_timeout=0.0,
-            max_event_size=max_event_size,
+            settings=StreamSettings(
+                max_retries=0,
+                timeouts=Timeouts(connect=None, idle=None, total=None),
+                cancel_on_abandon=False,
+                cancel_timeout=0.0,
+                max_event_size=max_event_size,
+            ),
         )
         stream._chunks = _Chunks(chunks)
         return stream
@@ -190,7 +181,8 @@ class RunStream:
         except BaseException:
             await pipeline.close()
             raise
-        self._response = _ResponseBytes(response, self._adapter, self._timeouts, self._tap)
+        settings = self._settings
+        self._response = _ResponseBytes(response, self._adapter, settings.timeouts, settings.tap)
         pipeline.open(self._response, self._response.close)
         return self
 
@@ -203,9 +195,9 @@ class RunStream:
             json_body=self._body,
             query=self._query,
             accept="text/event-stream",
-            max_retries=self._max_retries,
-            timeouts=self._timeouts,
-            extra_headers=self._extra_headers,
+            max_retries=self._settings.max_retries,
+            timeouts=self._settings.timeouts,
+            extra_headers=self._settings.extra_headers,
         )
         content_type = response.headers.get("Content-Type", "")
         if not content_type.lower().startswith("text/event-stream"):
@@ -245,7 +237,7 @@ class RunStream:
 
     def _should_cancel_on_exit(self) -> bool:
         """Leaving now abandons a run that would go on: cancel it (cancel_on_abandon)."""
-        if not self._cancel_on_abandon or self._response is None or self._adapter.settled:
+        if not self._settings.cancel_on_abandon or self._response is None or self._adapter.settled:
             return False
         state = self._pipeline.state
         if state is State.FAILED:
@@ -262,7 +254,7 @@ class RunStream:
         assert thread_id is not None and run_id is not None
         try:
             await cancel_run_shielded(
-                self._transport, thread_id, run_id, seconds=self._cancel_timeout
+                self._transport, thread_id, run_id, seconds=self._settings.cancel_timeout
             )
         except StreamrunError as exc:
             # str(exc): a log record holding the exception would keep the stream alive.

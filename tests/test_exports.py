@@ -56,7 +56,7 @@ LAYERS = [
     {"sse"},
     {"_models", "_converter", "_events", "_requests"},
     {"_accumulate", "_protocol_runs"},
-    {"_paths", "_retry", "_transport", "_recover"},
+    {"_paths", "_retry", "_transport", "_options", "_recover"},
     {"_handler", "_pipeline"},
     {"_stream", "_client"},
     {"_recording", "_display", "_cli", "__main__"},

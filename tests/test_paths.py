@@ -1,10 +1,14 @@
-"""Ids in API paths are validated and quoted in one place (streamrun._paths)."""
+"""One place each: ids in API paths (streamrun._paths), per-call options (streamrun._options)."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import attrs
 import pytest
 
-from streamrun import ValidationError
+from streamrun import AsyncClient, ValidationError
+from streamrun._options import CallOptions
 from streamrun._paths import path_id, run_path, thread_path
 
 
@@ -20,3 +24,32 @@ def test_a_bad_id_names_its_parameter(value: object) -> None:
         run_path("thread_1", value)  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="thread_id"):
         thread_path(value)  # type: ignore[arg-type]
+
+
+def test_every_call_option_is_taken_out_of_the_body() -> None:
+    values: dict[str, Any] = {
+        "max_retries": 1,
+        "connect_timeout": 1.0,
+        "idle_timeout": None,
+        "total_timeout": 5.0,
+        "cancel_on_abandon": False,
+        "extra_headers": {"X-A": "1"},
+        "extra_query": {"q": 1},
+        "extra_body": {"custom": True},
+        "tap": print,
+    }
+    assert set(values) == {f.name for f in attrs.fields(CallOptions)}
+    client = AsyncClient(api_key="sk-test", base_url="http://127.0.0.1:9/v1")
+    stream = client.runs.stream("thread_1", assistant_id="asst_1", **values)
+    settings = stream._settings
+    assert settings.max_retries == 1
+    assert (settings.timeouts.connect, settings.timeouts.idle) == (1.0, None)
+    assert settings.timeouts.total == 5.0
+    assert settings.cancel_on_abandon is False
+    assert settings.tap is print
+    assert stream._body["custom"] is True
+    assert ("q", "1") in stream._query
+    defaults = client.threads.create_and_run_stream(assistant_id="asst_1")._settings
+    assert defaults.max_retries == client.max_retries
+    assert defaults.timeouts == client.timeouts
+    assert defaults.cancel_on_abandon is True
