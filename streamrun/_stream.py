@@ -72,7 +72,7 @@ from ._exceptions import (
 from ._handler import AsyncEventHandler
 from ._models import Message, Run, RunStep
 from ._options import StreamSettings
-from ._pipeline import ConnectionLost, Pipeline, State
+from ._pipeline import ConnectionLost, Pipeline, ProtocolAdapter, State
 from ._protocol_runs import RunStreamProtocol
 from ._recover import RecoveredRun, cancel_run, cancel_run_shielded, recover_run
 from ._transport import Timeouts, Transport, timeout_error
@@ -115,7 +115,8 @@ class RunStream:
         self._query = query
         self._settings = settings
         self._chunks: _Chunks | None = None  # from_bytes: the source to read
-        self._adapter = RunStreamProtocol(
+        # The protocol is the only thing here specific to Assistants run streams.
+        self._adapter: ProtocolAdapter = RunStreamProtocol(
             max_event_size=settings.max_event_size, thread_id=thread_id, run_id=run_id
         )
         self._accumulator = Accumulator()
@@ -433,7 +434,7 @@ class _ResponseBytes:
     def __init__(
         self,
         response: aiohttp.ClientResponse,
-        adapter: RunStreamProtocol,
+        adapter: ProtocolAdapter,
         timeouts: Timeouts,
         tap: Callable[[bytes], None] | None,
     ) -> None:
