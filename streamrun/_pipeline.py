@@ -20,6 +20,13 @@ goes through :meth:`Pipeline._to`, checked against :data:`_TRANSITIONS`::
                │  └────────────► FAILED     (e.g. a timeout while opening)
                └───────────────► CLOSED     (the open failed otherwise)
 
+A stream may span several HTTP responses of one run (a tool loop submits outputs and
+reads the continuation): give the pipeline a ``follow`` coroutine function. When a
+segment ends normally it is awaited; returning the next :data:`Segment` (adapter,
+source, close) makes the pipeline read on from it with the same accumulator and
+handler — no ``on_end``, no end callbacks in between — and returning ``None`` ends
+the stream.
+
 How a failure is handled, whoever detects it (the adapter, the byte source, the
 driver): :meth:`Pipeline.fail` records ``run_id`` and ``last_event`` on it, closes the
 source, calls the handler's ``on_timeout`` (timeouts), ``on_exception`` and
@@ -35,7 +42,7 @@ other exception propagates unchanged.
 from __future__ import annotations
 
 import enum
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, NoReturn, Protocol
 
 from ._exceptions import (
@@ -50,7 +57,7 @@ if TYPE_CHECKING:
     from ._accumulate import Accumulator, Callback
     from ._events import Event
 
-__all__ = ["ConnectionLost", "Pipeline", "ProtocolAdapter", "State"]
+__all__ = ["ConnectionLost", "Follow", "Pipeline", "ProtocolAdapter", "Segment", "State"]
 
 
 class ProtocolAdapter(Protocol):
@@ -83,6 +90,13 @@ class ProtocolAdapter(Protocol):
 
     def connection_lost(self, detail: str) -> StreamFailure | None:
         """The connection broke: ``None`` when nothing was lost, else the failure."""
+
+
+Segment = tuple[ProtocolAdapter, AsyncIterator[bytes], Callable[[bool], None]]
+"""One response of a stream: its adapter, its byte source and how to close that source."""
+
+Follow = Callable[[], Awaitable["Segment | None"]]
+"""Awaited when a segment ends normally: the next segment of the same run, or ``None``."""
 
 
 class ConnectionLost(Exception):
@@ -137,6 +151,7 @@ class Pipeline:
         "_close_source",
         "_end_notified",
         "_exhausted",
+        "_follow",
         "_handler",
         "_reading",
         "_source",
@@ -151,8 +166,11 @@ class Pipeline:
         adapter: ProtocolAdapter,
         accumulator: Accumulator,
         handler: AsyncEventHandler | None,
+        *,
+        follow: Follow | None = None,
     ) -> None:
         self._adapter = adapter
+        self._follow = follow
         self.accumulator = accumulator
         self._handler = handler
         self._source: AsyncIterator[bytes] | None = None
@@ -175,6 +193,11 @@ class Pipeline:
         if state not in _TRANSITIONS[self.state]:
             raise StreamrunError(f"stream state {self.state.value} cannot become {state.value}")
         self.state = state
+
+    @property
+    def adapter(self) -> ProtocolAdapter:
+        """The adapter of the segment being read (run and thread ids, settled, ...)."""
+        return self._adapter
 
     @property
     def position(self) -> int:
@@ -272,18 +295,33 @@ class Pipeline:
                     if self._handler is not None:
                         await dispatch(self._handler, callbacks)
                     return event, callbacks
-                if adapter.ended:
-                    await self._end()
-                    return None
-                if self._exhausted:
-                    failure = adapter.end_of_input()
-                    if failure is not None:
-                        await self.fail(failure, None)
+                if adapter.ended or self._exhausted:
+                    if not adapter.ended:
+                        failure = adapter.end_of_input()
+                        if failure is not None:
+                            await self.fail(failure, None)
+                    if self._follow is not None and await self._follow_on():
+                        adapter = self._adapter
+                        continue
                     await self._end()
                     return None
                 await self._fill()
         finally:
             self._reading = False
+
+    async def _follow_on(self) -> bool:
+        """A segment ended normally: switch to the next one, if ``follow`` gives one."""
+        assert self._follow is not None
+        try:
+            segment = await self._follow()
+        except StreamFailure as exc:
+            await self.fail(exc, exc.__cause__)
+        if segment is None:
+            return False
+        self._close_source(True)
+        self._adapter, self._source, self._close_source = segment
+        self._exhausted = False
+        return True
 
     async def _fill(self) -> None:
         """Read one chunk from the source into the adapter."""

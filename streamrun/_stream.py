@@ -115,12 +115,11 @@ class RunStream:
         self._query = query
         self._settings = settings
         self._chunks: _Chunks | None = None  # from_bytes: the source to read
-        # The protocol is the only thing here specific to Assistants run streams.
-        self._adapter: ProtocolAdapter = RunStreamProtocol(
+        adapter = RunStreamProtocol(
             max_event_size=settings.max_event_size, thread_id=thread_id, run_id=run_id
         )
         self._accumulator = Accumulator()
-        self._pipeline = Pipeline(self._adapter, self._accumulator, handler)
+        self._pipeline = Pipeline(adapter, self._accumulator, handler)
         self._next: _Next = self._pipeline.next
         self._response: _ResponseBytes | None = None
         self._consumer: str | None = None
@@ -183,7 +182,7 @@ class RunStream:
             await pipeline.close()
             raise
         settings = self._settings
-        self._response = _ResponseBytes(response, self._adapter, settings.timeouts, settings.tap)
+        self._response = _ResponseBytes(response, pipeline.adapter, settings.timeouts, settings.tap)
         pipeline.open(self._response, self._response.close)
         return self
 
@@ -238,7 +237,8 @@ class RunStream:
 
     def _should_cancel_on_exit(self) -> bool:
         """Leaving now abandons a run that would go on: cancel it (cancel_on_abandon)."""
-        if not self._settings.cancel_on_abandon or self._response is None or self._adapter.settled:
+        adapter = self._pipeline.adapter
+        if not self._settings.cancel_on_abandon or self._response is None or adapter.settled:
             return False
         state = self._pipeline.state
         if state is State.FAILED:
@@ -247,11 +247,11 @@ class RunStream:
                 return False
         elif state is not State.OPEN:
             return False
-        return self._adapter.run_id is not None and self._adapter.thread_id is not None
+        return adapter.run_id is not None and adapter.thread_id is not None
 
     async def _cancel_best_effort(self) -> None:
         assert self._transport is not None
-        thread_id, run_id = self._adapter.thread_id, self._adapter.run_id
+        thread_id, run_id = self.thread_id, self.run_id
         assert thread_id is not None and run_id is not None
         try:
             await cancel_run_shielded(
@@ -337,7 +337,7 @@ class RunStream:
         cancelled and the cancel reply (``cancelling``) is returned.
         """
         transport = self._control("cancel the run")
-        adapter = self._adapter
+        adapter = self._pipeline.adapter
         while adapter.run_id is None or adapter.thread_id is None:
             if await self._next() is None:
                 raise StreamrunError("the stream ended before it named its run")
@@ -361,7 +361,7 @@ class RunStream:
         or requires action, then lists its messages.
         """
         transport = self._control("recover the run")
-        thread_id, run_id = self._adapter.thread_id, self._adapter.run_id
+        thread_id, run_id = self.thread_id, self.run_id
         if run_id is None or thread_id is None:
             raise StreamrunError(
                 "cannot recover: the stream ended before it named its run and thread"
@@ -375,12 +375,12 @@ class RunStream:
     @property
     def run_id(self) -> str | None:
         """The run's id, once known."""
-        return self._adapter.run_id
+        return self._pipeline.adapter.run_id
 
     @property
     def thread_id(self) -> str | None:
         """The thread's id, once known."""
-        return self._adapter.thread_id
+        return self._pipeline.adapter.thread_id
 
     @property
     def current_event(self) -> Event | None:

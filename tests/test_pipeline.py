@@ -313,3 +313,42 @@ async def test_aclose_then_exit_cancels_the_abandoned_run_once(
         assert repr(stream).endswith(" closed>")
     cancels = [r for r in replay_server.requests if r["path"].endswith("/cancel")]
     assert len(cancels) == 1
+
+
+@pytest.mark.asyncio
+async def test_follow_reads_the_next_segment_with_the_same_hooks_and_one_on_end() -> None:
+    handler = Trace()
+    closed: list[tuple[str, bool]] = []
+    segments = [(LineProtocol(), _source(b"b 2\nend\n"), "second")]
+
+    async def follow() -> Any:
+        if not segments:
+            return None
+        adapter, source, name = segments.pop()
+        return adapter, source, lambda ended: closed.append((name, ended))
+
+    pipeline = Pipeline(LineProtocol(), Accumulator(), handler, follow=follow)
+    pipeline.open(_source(b"a 1\nend\n"), lambda ended: closed.append(("first", ended)))
+    names = []
+    while (item := await pipeline.next()) is not None:
+        names.append(item[0].event)
+    assert names == ["a", "b"]
+    assert [n for n, _ in handler.calls] == ["on_event", "on_event", "on_end"]
+    assert closed == [("first", True)]  # the second is closed by whoever closes the stream
+    assert pipeline.state.value == "ended"
+
+
+@pytest.mark.asyncio
+async def test_follow_failing_fails_the_stream() -> None:
+    handler = Trace()
+
+    async def follow() -> Any:
+        raise StreamInterrupted("could not submit the tool outputs")
+
+    pipeline = Pipeline(LineProtocol(), Accumulator(), handler, follow=follow)
+    pipeline.open(_source(b"a 1\nend\n"))
+    assert await pipeline.next() is not None
+    with pytest.raises(StreamInterrupted, match="could not submit") as info:
+        await pipeline.next()
+    assert info.value.run_id == "run_lines"
+    assert [n for n, _ in handler.calls] == ["on_event", "on_exception", "on_end"]
