@@ -656,6 +656,16 @@ class Accumulator:
                 message.open = None
         return out
 
+    def resume(self) -> None:
+        """Another stream of the same run follows (a ``submit_tool_outputs`` continuation).
+
+        The snapshots go on: steps, tool calls and messages already seen do not
+        fire their created/done callbacks again (the continuation's completed tool
+        step fires ``on_run_step_done`` only), and :meth:`end` applies again at the
+        end of the new stream.
+        """
+        self._ended = False
+
     def final_messages(self) -> list[Message]:
         """The messages the stream ended (the completed / incomplete objects), in order."""
         return list(self._final_messages.values())
@@ -887,6 +897,8 @@ class Accumulator:
         for position, final in enumerate(final_calls):
             index = self._match_call(state, position, final)
             if index is None:
+                if final.id and final.id in self._synthesized:
+                    continue  # announced (created + done) when requires_action listed it
                 out.append(("on_tool_call_created", (final,)))
                 out.append(("on_tool_call_done", (final,)))
                 continue

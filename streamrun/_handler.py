@@ -14,7 +14,8 @@ assigning functions to instances.
 
 Differences from the official SDK's ``AsyncAssistantEventHandler``: the
 handler is not itself the stream (it neither iterates nor accumulates: the
-stream does both and calls the hooks), it serves one stream only, and it has
+stream does both and calls the hooks), it follows one run (its streams, a
+submit_tool_outputs continuation included, share one accumulator), and it has
 the extra hooks ``on_refusal_created`` / ``on_refusal_delta`` /
 ``on_refusal_done`` and ``on_image_url_done``. When the hooks fire differs
 too: see :mod:`streamrun._accumulate`.
@@ -87,8 +88,9 @@ class AsyncEventHandler:
     def _attach(self, accumulator: Accumulator) -> None:
         """Bind the handler to the accumulator of the stream that drives it.
 
-        A handler serves one stream: attaching it again raises
-        :class:`~streamrun.StreamConsumedError`.
+        Attaching it to a second accumulator raises
+        :class:`~streamrun.StreamConsumedError` (a continuation of the handler's
+        run reuses its accumulator instead of attaching again).
         """
         if self._accumulator is not None:
             raise StreamConsumedError("this handler is already attached to a stream")

@@ -143,7 +143,7 @@ class Pipeline:
 
     The accumulator is given, not owned: the caller decides how long it lives
     (one stream, or several streams of one run). The handler, if any, is
-    attached to it.
+    attached to it (unless it already is: a handler following its run).
     """
 
     __slots__ = (
@@ -183,7 +183,7 @@ class Pipeline:
         """The failure the stream failed with (state FAILED)."""
         self.last_event: Event | None = None
         """The last event delivered."""
-        if handler is not None:
+        if handler is not None and handler._accumulator is not accumulator:
             handler._attach(accumulator)
 
     # -- lifecycle -----------------------------------------------------------

@@ -118,7 +118,7 @@ class RunStream:
         adapter = RunStreamProtocol(
             max_event_size=settings.max_event_size, thread_id=thread_id, run_id=run_id
         )
-        self._accumulator = Accumulator()
+        self._accumulator = _accumulator_for(handler, run_id)
         self._pipeline = Pipeline(adapter, self._accumulator, handler)
         self._next: _Next = self._pipeline.next
         self._response: _ResponseBytes | None = None
@@ -419,6 +419,27 @@ class RunStream:
 
 
 _SHOWN_STATES = frozenset({State.ENDED, State.FAILED, State.CLOSED})
+
+
+def _accumulator_for(handler: AsyncEventHandler | None, run_id: str | None) -> Accumulator:
+    """The accumulator of a new stream: the handler's when the stream continues the run
+    the handler follows (``run_id``: a submit_tool_outputs continuation), else a new one.
+
+    A handler follows one run: attached to another run's stream (or to a stream
+    of a new run) it raises :class:`~streamrun.StreamConsumedError`.
+    """
+    accumulator = None if handler is None else handler._accumulator
+    if accumulator is None:
+        return Accumulator()
+    run = accumulator.current_run
+    if run_id is not None and run is not None and run.id == run_id:
+        accumulator.resume()
+        return accumulator
+    followed = f" (it follows run {run.id})" if run is not None and run.id else ""
+    raise StreamConsumedError(
+        f"this handler is already attached to a stream{followed}: a handler follows one run, "
+        "so pass it only to that run's submit_tool_outputs_stream, or make a new handler"
+    )
 
 
 class _ResponseBytes:
