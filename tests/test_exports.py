@@ -57,7 +57,7 @@ LAYERS = [
     {"_models", "_converter", "_events", "_requests"},
     {"_accumulate"},
     {"_retry", "_transport", "_recover"},
-    {"_handler", "_stream", "_client"},
+    {"_compat", "_handler", "_stream", "_client"},
     {"_recording", "_display", "_cli", "__main__"},
 ]
 
