@@ -67,7 +67,7 @@ from ._exceptions import (
 from ._handler import AsyncEventHandler, call_hook, dispatch
 from ._models import Message, Run, RunStep
 from ._recover import RecoveredRun, recover_run, run_path
-from ._transport import Timeouts, Transport, timeout_error
+from ._transport import Timeouts, Transport, page_excerpt, timeout_error
 from .sse import ServerSentEvent, SSEDecoder
 
 __all__ = ["RunStream"]
@@ -162,7 +162,7 @@ class RunStream(OpenAIStreamAliases):
             except (aiohttp.ClientError, asyncio.TimeoutError):
                 raw = b""
             response.release()
-            excerpt = self._transport.redact(repr(raw[:200]))
+            excerpt = self._transport.redact(page_excerpt(raw)) or "(empty body)"
             raise APIStatusError(
                 f"expected an event stream (text/event-stream), got {content_type or 'no'} "
                 f"content type: {excerpt}",
