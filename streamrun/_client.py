@@ -62,10 +62,17 @@ class AsyncClient:
 
     Args:
         api_key: the API key; defaults to ``$OPENAI_API_KEY``. Never shown in
-            a repr, log line or exception.
+            a repr, log line or exception. Required (at construction) on
+            OpenAI's own host; a custom ``base_url`` needs none.
         base_url: the API root; defaults to ``$OPENAI_BASE_URL``, then
-            ``https://api.openai.com/v1``. Point it at any compatible server
-            (a query string on it, e.g. ``?api-version=...``, is kept).
+            ``https://api.openai.com/v1`` — where the hosted Assistants
+            endpoints are retired, so the Assistants calls then raise
+            :class:`~streamrun.ValidationError` before any I/O. Point it at
+            any compatible server (a query string on it, e.g.
+            ``?api-version=...``, is kept).
+        The streaming methods also answer to openai-python's spellings
+        (``client.beta.threads...``, ``event_handler=``): see
+        :mod:`streamrun._compat`.
         organization, project: sent as ``OpenAI-Organization`` / ``OpenAI-Project``.
         default_headers: extra headers on every request (override the defaults).
         default_query: extra query parameters on every request (e.g. Azure's
