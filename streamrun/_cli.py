@@ -25,29 +25,95 @@ import os
 import re
 import signal
 import sys
+import types
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from typing import Any, Optional, TextIO
+from typing import TYPE_CHECKING, Any, Optional, TextIO, TypeAlias
 
-from ._client import AsyncClient
-from ._display import Display, choose_mode, run_outcome
 from ._exceptions import StreamInterrupted, StreamrunError
-from ._handler import AsyncEventHandler
-from ._models import RequiredActionFunctionToolCall, Run
-from ._recording import RecordedStream, Recorder, ReplayServer, read_recording
-from ._stream import RunStream
 from ._version import __version__
-from .testing import (
-    READY_SCENARIOS,
-    FakeAssistantsServer,
-    Faults,
-    FunctionCall as FakeFunctionCall,
-    FunctionCalls as FakeFunctionCalls,
-    Pause as FakePause,
-    Scenario as FakeScenario,
-    TextReply as FakeTextReply,
-    ToolOutput as FakeToolOutput,
+
+# ``--help``, ``--version`` and usage errors need none of the modules below
+# (aiohttp, attrs and cattrs take most of a second to import on a cold start):
+# _import_runtime() imports them once, when main() has parsed a command, or
+# when anything other than main() is read from this module (tests, Session).
+if TYPE_CHECKING:
+    from ._client import AsyncClient
+    from ._display import Display, choose_mode, run_outcome
+    from ._handler import AsyncEventHandler
+    from ._models import RequiredActionFunctionToolCall, Run
+    from ._recording import RecordedStream, Recorder, ReplayServer, read_recording
+    from ._stream import RunStream
+    from .testing import (
+        FakeAssistantsServer,
+        Faults,
+        FunctionCall as FakeFunctionCall,
+        FunctionCalls as FakeFunctionCalls,
+        Pause as FakePause,
+        Scenario as FakeScenario,
+        TextReply as FakeTextReply,
+        ToolOutput as FakeToolOutput,
+    )
+
+# The names of streamrun.testing's ready scenarios (for --help without
+# importing the fake server; tests/test_cli.py checks that they match).
+READY_SCENARIOS = (
+    "code_interpreter",
+    "error_event",
+    "error_event_wrapped",
+    "failed_run",
+    "file_search",
+    "function_call",
+    "incomplete_run",
+    "parallel_function_calls",
+    "plain_text",
+    "refusal",
+    "text_with_annotations",
 )
+
+
+_runtime_imported = False
+
+
+def _import_runtime() -> None:
+    """Import what the commands need (idempotent: later calls are a lookup)."""
+    global AsyncClient, Display, choose_mode, run_outcome, AsyncEventHandler
+    global RequiredActionFunctionToolCall, Run, RecordedStream, Recorder, ReplayServer
+    global read_recording, RunStream, FakeAssistantsServer, Faults, FakeFunctionCall
+    global FakeFunctionCalls, FakePause, FakeScenario, FakeTextReply, FakeToolOutput
+    global _runtime_imported
+    if _runtime_imported:
+        return
+    from ._client import AsyncClient
+    from ._display import Display, choose_mode, run_outcome
+    from ._handler import AsyncEventHandler
+    from ._models import RequiredActionFunctionToolCall, Run
+    from ._recording import RecordedStream, Recorder, ReplayServer, read_recording
+    from ._stream import RunStream
+    from .testing import (
+        FakeAssistantsServer,
+        Faults,
+        FunctionCall as FakeFunctionCall,
+        FunctionCalls as FakeFunctionCalls,
+        Pause as FakePause,
+        Scenario as FakeScenario,
+        TextReply as FakeTextReply,
+        ToolOutput as FakeToolOutput,
+    )
+
+    _runtime_imported = True
+
+
+class _Module(types.ModuleType):
+    """This module, importing the runtime on the first read of anything but ``main``."""
+
+    def __getattribute__(self, name: str) -> Any:
+        if not name.startswith("__") and name not in ("main", "build_parser"):
+            _import_runtime()
+        return super().__getattribute__(name)
+
+
+sys.modules[__name__].__class__ = _Module
 
 __all__ = [
     "LOCAL_TOOLS",
@@ -298,8 +364,8 @@ class LineReader:
 # A conversation: streams, tool outputs, recording
 
 Tap = Callable[[bytes], None]
-OpenStream = Callable[[AsyncEventHandler, Optional[Tap]], RunStream]
-AskOutput = Callable[[RequiredActionFunctionToolCall], Awaitable[str]]
+OpenStream: TypeAlias = "Callable[[AsyncEventHandler, Optional[Tap]], RunStream]"
+AskOutput: TypeAlias = "Callable[[RequiredActionFunctionToolCall], Awaitable[str]]"
 
 
 def _user_message(text: str) -> dict[str, Any]:
@@ -1045,6 +1111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    _import_runtime()
     _tolerant(sys.stdout)
     _tolerant(sys.stderr)
     problem = usage_problem(args)

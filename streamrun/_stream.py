@@ -44,6 +44,7 @@ from typing import Any
 import aiohttp
 
 from ._accumulate import Accumulator, Callback
+from ._compat import OpenAIStreamAliases
 from ._converter import structure
 from ._events import (
     TERMINAL_RUN_EVENTS,
@@ -63,10 +64,10 @@ from ._exceptions import (
     StreamrunError,
     StreamTimeout,
 )
-from ._handler import AsyncEventHandler, dispatch
+from ._handler import AsyncEventHandler, call_hook, dispatch
 from ._models import Message, Run, RunStep
 from ._recover import RecoveredRun, recover_run, run_path
-from ._transport import Timeouts, Transport, timeout_error
+from ._transport import Timeouts, Transport, page_excerpt, timeout_error
 from .sse import ServerSentEvent, SSEDecoder
 
 __all__ = ["RunStream"]
@@ -74,7 +75,7 @@ __all__ = ["RunStream"]
 logger = logging.getLogger("streamrun")
 
 
-class RunStream:
+class RunStream(OpenAIStreamAliases):
     """The events of one run, as an async iterator and through a handler.
 
     Obtain it with ``async with client.runs.stream(...) as stream`` (or
@@ -82,8 +83,8 @@ class RunStream:
     once, in any one of these ways: ``async for event in stream``,
     ``async for text in stream.text_deltas``, ``await stream.until_done()``
     or a ``final_*`` method (these also finish a stream that was partly
-    iterated). The handler's callbacks fire for every event whichever way is
-    used.
+    iterated; openai-python's ``get_final_*`` names are aliases). The
+    handler's callbacks fire for every event whichever way is used.
     """
 
     def __init__(
@@ -161,7 +162,7 @@ class RunStream:
             except (aiohttp.ClientError, asyncio.TimeoutError):
                 raw = b""
             response.release()
-            excerpt = self._transport.redact(repr(raw[:200]))
+            excerpt = self._transport.redact(page_excerpt(raw)) or "(empty body)"
             raise APIStatusError(
                 f"expected an event stream (text/event-stream), got {content_type or 'no'} "
                 f"content type: {excerpt}",
@@ -363,7 +364,7 @@ class RunStream:
         """Call the handler's ``on_end`` once: at the end, after a failure, or on close."""
         if self._handler is not None and not self._end_notified:
             self._end_notified = True
-            await self._handler.on_end()
+            await call_hook(self._handler, "on_end")
 
     async def _fail(self, error: StreamFailure, cause: BaseException | None) -> Any:
         """Record ``error``, close the response, tell the handler, raise ``error``."""
@@ -373,8 +374,8 @@ class RunStream:
         self._close_response()
         if self._handler is not None:
             if isinstance(error, StreamTimeout):
-                await self._handler.on_timeout()
-            await self._handler.on_exception(error)
+                await call_hook(self._handler, "on_timeout")
+            await call_hook(self._handler, "on_exception", error)
             await self._notify_end()
         raise error from cause
 

@@ -17,8 +17,11 @@ total timeout is asked for, ``sock_connect`` for the connect timeout and
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 import os
+import re
+import socket
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -38,7 +41,14 @@ from ._exceptions import (
 from ._retry import RETRY_STATUSES, retry_delay
 from ._version import __version__
 
-__all__ = ["DEFAULT_BASE_URL", "AuthStyle", "Timeouts", "Transport", "timeout_error"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "AuthStyle",
+    "Timeouts",
+    "Transport",
+    "page_excerpt",
+    "timeout_error",
+]
 
 logger = logging.getLogger("streamrun")
 
@@ -103,6 +113,48 @@ def timeout_error(exc: BaseException, timeouts: Timeouts, doing: str) -> StreamT
     else:
         kind, seconds = "total", timeouts.total
     return StreamTimeout(f"{kind} timeout ({seconds}s) {doing}", kind=kind, seconds=seconds)
+
+
+_EXCERPT_LIMIT = 200
+_LOOKS_LIKE_HTML = re.compile(r"<(?:!doctype|html|head|body|title|h[1-6]|p|div|pre|center)\b", re.I)
+_INVISIBLE = re.compile(r"<(head|script|style)\b.*?</\1\s*>", re.I | re.S)
+_TITLE = re.compile(r"<title\b[^>]*>(.*?)</title\s*>", re.I | re.S)
+_TAG = re.compile(r"<[^>]*>")
+
+
+def page_excerpt(body: bytes | str, limit: int = _EXCERPT_LIMIT) -> str:
+    """A reply body that is not the API's JSON, as one short line for a message.
+
+    An HTML page (a proxy's or a plain web server's error page) loses its
+    head, scripts, styles and tags; entities are decoded, whitespace runs
+    become one space, and the result is cut to ``limit`` characters.
+    """
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    if _LOOKS_LIKE_HTML.search(text):
+        title = _TITLE.search(text)
+        text = _TAG.sub(" ", _INVISIBLE.sub(" ", text))
+        if not text.strip() and title:
+            text = title.group(1)
+        text = html.unescape(text)
+    text = " ".join(text.split())
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return text
+
+
+def _connect_failure(exc: aiohttp.ClientConnectorError) -> str:
+    """Why a connection failed, once ("Connection refused"), without aiohttp's
+    "Cannot connect to host ... ssl:default [...]" wrapping."""
+    error = exc.os_error
+    reason = error.strerror or str(error) or type(error).__name__
+    if (
+        error.errno
+        and not isinstance(error, socket.gaierror)
+        and (not error.strerror or error.strerror.startswith("Connect call failed"))
+    ):
+        # asyncio's "Connect call failed ('127.0.0.1', 9)" repeats the address: say why.
+        reason = os.strerror(error.errno)
+    return f"{exc.host}:{exc.port}: {reason}"
 
 
 def _redact(text: str, secret: str | None) -> str:
@@ -292,7 +344,7 @@ class Transport:
                         exc, timeouts, f"connecting to {self.base_url.host}"
                     ) from exc
                 raise APIConnectionError(
-                    f"cannot connect to {self.base_url.host}: {self.redact(str(exc))}"
+                    f"cannot connect to {self.redact(_connect_failure(exc))}"
                 ) from exc
             except asyncio.TimeoutError as exc:  # distinct from TimeoutError on 3.10
                 raise timeout_error(
@@ -373,7 +425,7 @@ class Transport:
             return _json.loads(body)
         except _json.JSONDecodeError as exc:
             raise APIStatusError(
-                f"{method} {path}: the reply is not JSON: {body[:200]!r}",
+                f"{method} {path}: the reply is not JSON: {self.redact(page_excerpt(body))}",
                 status=response.status,
                 request_id=response.headers.get("X-Request-Id"),
                 headers=dict(response.headers),
@@ -401,7 +453,7 @@ def build_status_error(
     elif isinstance(error, str):
         message = error
     elif isinstance(body, str):
-        message = body[:500]
+        message = page_excerpt(body)
     if not message:
         message = reason or "error"
     cls = status_error_class(status)
