@@ -587,6 +587,8 @@ def _class_parser(cls: type) -> _Parser:
         if a.name in ("type", "raw"):
             continue
         default = a.default
+        if isinstance(default, _FACTORY):
+            default = default.factory  # type: ignore[attr-defined]
         plan.append((a.name, converter.get_structure_hook(a.type), a.type, default))
 
     def parse(raw: dict[str, Any], kind: str) -> Any:
@@ -595,7 +597,7 @@ def _class_parser(cls: type) -> _Parser:
         for name, hook, type_, default in plan:
             value = get(name, _MISSING)
             if value is _MISSING:
-                value = default.factory() if isinstance(default, _FACTORY) else default
+                value = default() if callable(default) else default
             else:
                 value = hook(value, type_)
             _set(obj, name, value)
