@@ -369,17 +369,20 @@ class ResponsesMapper:
         Every event returned has ``raw`` set to ``event``. A ``DoneEvent``
         (``data: [DONE]`` from a compatible server) maps to nothing.
         """
-        if isinstance(event, DoneEvent):
-            return []
-        seq = event.sequence_number
-        if seq is not None:
-            self.last_sequence_number = seq
         handler = _HANDLERS.get(type(event))
         if handler is None:
-            return [self._unknown(event)]
+            if isinstance(event, DoneEvent):
+                return []
+            handler = ResponsesMapper._on_unknown
+        seq = event.sequence_number  # type: ignore[union-attr]
+        if seq is not None:
+            self.last_sequence_number = seq
         return handler(self, event)
 
     # -- helpers -----------------------------------------------------------
+
+    def _on_unknown(self, event: Any) -> list[Event]:
+        return [self._unknown(event)]
 
     @staticmethod
     def _unknown(event: Any) -> UnknownEvent:
@@ -656,10 +659,11 @@ class ResponsesMapper:
         return out  # type: ignore[no-any-return]
 
     def _on_text_delta(self, event: ResponseOutputTextDeltaEvent) -> list[Event]:
-        item_id = event.item_id
-        item = self._items.get(item_id)
+        # The hot path: the objects are built slot by slot (as parse_event does);
+        # tests check they equal the ones the constructors build.
+        item = self._items.get(event.item_id)
         if item is None:
-            item = self._lookup(item_id, "message", "message")
+            item = self._lookup(event.item_id, "message", "message")
         index = event.content_index
         item.streamed.add(index)
         text = _new(TextDelta)
@@ -669,7 +673,18 @@ class ResponsesMapper:
         _set(block, "index", index)
         _set(block, "type", "text")
         _set(block, "text", text)
-        return [self._message_delta(item.message_id, block, event)]
+        delta = _new(MessageDelta)
+        _set(delta, "role", None)
+        _set(delta, "content", [block])
+        data = _new(MessageDeltaEvent)
+        _set(data, "id", item.message_id)
+        _set(data, "object", "thread.message.delta")
+        _set(data, "delta", delta)
+        out: Any = _new(ThreadMessageDelta)
+        _set(out, "data", data)
+        _set(out, "raw", event)
+        _set(out, "event", "thread.message.delta")
+        return [out]
 
     def _on_refusal_delta(self, event: ResponseRefusalDeltaEvent) -> list[Event]:
         item = self._lookup(event.item_id, "message", "message")

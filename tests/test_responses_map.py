@@ -666,3 +666,32 @@ def test_every_mapped_class_is_one_the_accumulator_knows() -> None:
     }
     for path in FILES:
         assert {type(e) for e in from_fixture(path.name).events} <= known
+
+
+def test_text_delta_hot_path_builds_what_the_constructors_build() -> None:
+    from streamrun._models import MessageDelta, MessageDeltaEvent, TextDelta, TextDeltaBlock
+
+    mapper = ResponsesMapper()
+    event = parse_responses_event(
+        "response.output_text.delta",
+        '{"type":"response.output_text.delta","item_id":"m","content_index":2,"delta":"x"}',
+    )
+    (mapped,) = mapper.feed(event)
+    expected = ThreadMessageDelta(
+        data=MessageDeltaEvent(
+            id="m",
+            delta=MessageDelta(content=[TextDeltaBlock(index=2, text=TextDelta(value="x"))]),
+        ),
+        raw=event,
+    )
+    assert mapped == expected
+    assert repr(mapped) == repr(expected)
+    assert mapped.raw is event
+
+
+def test_done_sentinel_maps_to_nothing() -> None:
+    from streamrun._events import DoneEvent
+
+    mapper = ResponsesMapper()
+    assert mapper.feed(DoneEvent()) == []
+    assert mapper.last_sequence_number is None
