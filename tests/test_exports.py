@@ -55,7 +55,7 @@ LAYERS = [
     {"_version", "_exceptions", "_json"},
     {"sse"},
     {"_models", "_responses_models", "_converter", "_events", "_requests"},
-    {"_responses_events"},
+    {"_responses_events", "_responses_requests"},
     {"_accumulate", "_responses_map"},
     {"_retry", "_transport", "_recover"},
     {"_handler", "_stream", "_client"},
