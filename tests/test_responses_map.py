@@ -695,3 +695,27 @@ def test_done_sentinel_maps_to_nothing() -> None:
     mapper = ResponsesMapper()
     assert mapper.feed(DoneEvent()) == []
     assert mapper.last_sequence_number is None
+
+
+def test_readme_table_names_every_mapped_event_and_class() -> None:
+    from streamrun import _responses_map
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    start = readme.index("| Responses event | run-stream event(s) |")
+    table = readme[start : readme.index("\n\n", start)]
+    for cls in _responses_map._HANDLERS:
+        name = attrs_default_type(cls)
+        assert f"`{name}`" in table, name
+    produced = {
+        name for name in vars(_responses_map) if name.startswith("Thread") or name == "ErrorEvent"
+    }
+    for name in produced:
+        assert f"`{name}`" in table, name
+
+
+def attrs_default_type(cls: type) -> str:
+    import attrs
+
+    default = attrs.fields_dict(cls)["type"].default
+    assert isinstance(default, str)
+    return default
