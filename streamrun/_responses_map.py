@@ -30,7 +30,10 @@ Responses event                            run-stream events
 ``output_item.done`` message               deltas for parts never streamed (4),
                                            ``ThreadMessageCompleted`` (or
                                            ``…Incomplete``) + ``ThreadRunStepCompleted``
-``output_item.done`` call item             ``ThreadRunStepCompleted`` with the call
+``output_item.done`` hosted call item      ``ThreadRunStepCompleted`` with the call
+``output_item.done`` client-side call (2)  the arguments as one delta if never
+                                           streamed (else ``UnknownEvent``); its step
+                                           waits (5)
 ``output_text.delta``                      ``ThreadMessageDelta`` (text)
 ``refusal.delta``                          ``ThreadMessageDelta`` (refusal)
 ``output_text.annotation.added``           ``ThreadMessageDelta`` (annotation)
@@ -58,6 +61,13 @@ the item's JSON. Reasoning items make no step.
 or code) whose text first arrives in its ``.done`` event, ``content_part``
 event or completed item yields one delta with the whole text there.
 
+(5) As an Assistants step waits for ``submit_tool_outputs``: the step of a
+call the client must answer ends when the next response fed to the mapper
+starts (``ThreadRunStepCompleted`` after its ``ThreadRunCreated``, function
+outputs from :meth:`ResponsesMapper.set_tool_outputs`), or, when its own
+response ends without waiting, before the run event
+(``ThreadRunStepFailed`` / ``…Cancelled`` / ``…Completed``).
+
 Identities: the run id is the response id (after a tool round, the run is
 the newest response: feed the next response's events to the same mapper);
 the thread id is the conversation id when the response has one, else the
@@ -69,7 +79,7 @@ the step of an item is ``"step_" + <item id>``; a tool call's id is its
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ._converter import converter
@@ -89,9 +99,11 @@ from ._events import (
     ThreadRunInProgress,
     ThreadRunQueued,
     ThreadRunRequiresAction,
+    ThreadRunStepCancelled,
     ThreadRunStepCompleted,
     ThreadRunStepCreated,
     ThreadRunStepDelta,
+    ThreadRunStepFailed,
     UnknownEvent,
 )
 from ._models import (
@@ -243,6 +255,17 @@ _STATUS_OF = {
     ThreadRunCancelled: "cancelled",
 }
 
+_STEP_END: dict[str, Any] = {
+    "failed": ThreadRunStepFailed,
+    "incomplete": ThreadRunStepFailed,
+    "cancelled": ThreadRunStepCancelled,
+}
+_STEP_STATUS_OF: dict[Any, str] = {
+    ThreadRunStepCompleted: "completed",
+    ThreadRunStepFailed: "failed",
+    ThreadRunStepCancelled: "cancelled",
+}
+
 _new = object.__new__
 _set = object.__setattr__
 
@@ -278,7 +301,17 @@ def _event_json(event: Any) -> Any:
 class _Item:
     """What the mapper remembers about one output item of the current response."""
 
-    __slots__ = ("call_id", "kind", "message_id", "step_id", "streamed", "type")
+    __slots__ = (
+        "call_id",
+        "created_at",
+        "final",
+        "kind",
+        "message_id",
+        "run_id",
+        "step_id",
+        "streamed",
+        "type",
+    )
 
     def __init__(self, kind: str, type_: str, item_id: str, call_id: str) -> None:
         self.kind = kind  # "message" | "call" | "reasoning"
@@ -286,6 +319,9 @@ class _Item:
         self.message_id = item_id
         self.step_id = "step_" + item_id
         self.call_id = call_id
+        self.run_id = ""  # the response the item belongs to (set by the mapper)
+        self.created_at = 0
+        self.final: ToolCall | None = None  # a client-side call, once its item is done
         # message: content indexes whose text reached a delta; call: {0} once
         # arguments / code reached a delta.
         self.streamed: set[int] = set()
@@ -322,6 +358,8 @@ class ResponsesMapper:
 
     __slots__ = (
         "_items",
+        "_outputs",
+        "_pending",
         "_run",
         "_thread_id",
         "client_calls",
@@ -334,6 +372,8 @@ class ResponsesMapper:
         self._thread_id = thread_id
         self._run: Run | None = None
         self._items: dict[str, _Item] = {}
+        self._pending: list[_Item] = []  # client-side calls whose step waits
+        self._outputs: dict[str, str] = {}
         self.response: ResponseObject | None = None
         """The response of the last ``response.*`` status event (the newest round)."""
         self.last_sequence_number: int | None = None
@@ -362,6 +402,16 @@ class ResponsesMapper:
     def settled(self) -> bool:
         """True once the current response reached a terminal ``response.*`` event."""
         return self.terminal_event is not None
+
+    def set_tool_outputs(self, outputs: Mapping[str, str]) -> None:
+        """Record the outputs sent for waiting calls (``call_id`` → output).
+
+        The steps of the calls a response waited on complete when the next
+        response (the continuation) starts, with these outputs in their
+        function calls, as an Assistants step completes after
+        ``submit_tool_outputs``.
+        """
+        self._outputs.update(outputs)
 
     def feed(self, event: ResponseEvent | DoneEvent) -> list[Event]:
         """Map one Responses event; the run-stream events it stands for, in order.
@@ -400,9 +450,9 @@ class ResponsesMapper:
     def _step(self, item: _Item, status: str, details: StepDetails) -> RunStep:
         return RunStep(
             id=item.step_id,
-            created_at=self._created_at(),
+            created_at=item.created_at,
             thread_id=self._tid(),
-            run_id=self._run_id(),
+            run_id=item.run_id,
             type="message_creation" if item.kind == "message" else "tool_calls",
             status=status,
             step_details=details,
@@ -418,11 +468,16 @@ class ResponsesMapper:
             run_id=self._run_id(),
         )
 
+    def _new_item(self, kind: str, type_: str, item_id: str, call_id: str) -> _Item:
+        item = self._items[item_id] = _Item(kind, type_, item_id, call_id)
+        item.run_id, item.created_at = self._run_id(), self._created_at()
+        return item
+
     def _lookup(self, item_id: str, kind: str, type_: str) -> _Item:
         """The item ``item_id``; an item never announced is created on the fly."""
         item = self._items.get(item_id)
         if item is None:
-            item = self._items[item_id] = _Item(kind, type_, item_id, item_id)
+            item = self._new_item(kind, type_, item_id, item_id)
         return item
 
     # -- the response ------------------------------------------------------
@@ -467,9 +522,32 @@ class ResponsesMapper:
             self._run = first
             out.append(ThreadRunCreated(data=first, raw=event))
         run = self._run_from(response, status, required)
+        if new and self._pending:
+            # The continuation started: the calls of the previous round are answered.
+            if cls is ThreadRunCreated:
+                self._run = run
+                out.append(cls(data=run, raw=event))
+                self._end_pending(out, event, ThreadRunStepCompleted)
+                return out
+            self._end_pending(out, event, ThreadRunStepCompleted)
+        if terminal and cls is not ThreadRunRequiresAction:
+            self._end_pending(out, event, _STEP_END.get(status, ThreadRunStepCompleted))
         self._run = run
         out.append(cls(data=run, raw=event))
         return out
+
+    def _end_pending(self, out: list[Event], event: Any, cls: Any) -> None:
+        """End the steps of the waiting calls (with the outputs sent, if known)."""
+        status = _STEP_STATUS_OF[cls]
+        for item in self._pending:
+            call = item.final
+            assert call is not None
+            if isinstance(call, FunctionToolCall) and call.id in self._outputs:
+                call.function.output = self._outputs[call.id]
+            step = self._step(item, status, ToolCallsStepDetails(tool_calls=[call]))
+            out.append(cls(data=step, raw=event))
+        self._pending = []
+        self._outputs = {}
 
     def _run_from(
         self, response: ResponseObject, status: str, required: RequiredAction | None
@@ -525,7 +603,7 @@ class ResponsesMapper:
             return [self._unknown(event)]
         raw = _json_of(event, "item")
         item_id, call_id = _item_ids(item, raw)
-        state = self._items[item_id] = _Item(kind, item.type, item_id, call_id)
+        state = self._new_item(kind, item.type, item_id, call_id)
         if isinstance(item, ResponseOutputMessage):
             return [
                 ThreadRunStepCreated(
@@ -575,7 +653,7 @@ class ResponsesMapper:
         item_id, call_id = _item_ids(item, raw)
         state = self._items.get(item_id)
         if state is None:
-            state = self._items[item_id] = _Item(kind, item.type, item_id, call_id)
+            state = self._new_item(kind, item.type, item_id, call_id)
         if isinstance(item, ResponseOutputMessage):
             return self._message_done(state, item, event)
         out: list[Event] = []
@@ -610,6 +688,13 @@ class ResponsesMapper:
             )
         else:
             call = UnknownToolCall(id=call_id, type=item.type, raw=dict(raw))
+        if item.type in CLIENT_CALL_TYPES and _step_status(item) == "completed":
+            # The call waits for the client: its step stays in progress, as an
+            # Assistants step does until the outputs are submitted.
+            state.final = call
+            if state not in self._pending:
+                self._pending.append(state)
+            return out or [self._unknown(event)]
         step = self._step(state, _step_status(item), ToolCallsStepDetails(tool_calls=[call]))
         out.append(ThreadRunStepCompleted(data=step, raw=event))
         return out

@@ -142,11 +142,14 @@ def test_fixture_through_parse_map_accumulate(path: Path) -> None:
         ]
     else:
         assert run.required_action is None
-    # One step per non-reasoning item, and each created/done callback balanced.
+    # One step per non-reasoning item; the steps of calls that wait for the
+    # client stay in progress (as Assistants steps until the outputs are sent).
     items = [i for i in response["output"] if i["type"] != "reasoning"]
-    assert len(trace.acc.final_run_steps()) == len(items)
+    assert len(trace.acc.run_steps()) == len(items)
     assert len(trace.hooks("on_run_step_created")) == len(items)
-    assert len(trace.hooks("on_run_step_done")) == len(items)
+    assert len(trace.hooks("on_run_step_done")) == len(items) - len(calls)
+    waiting = [s for s in trace.acc.run_steps() if s.status == "in_progress"]
+    assert len(waiting) == len(calls)
     messages = [i for i in items if i["type"] == "message"]
     assert len(trace.hooks("on_message_done")) == len(messages)
     assert len(trace.hooks("on_tool_call_created")) == len(trace.hooks("on_tool_call_done"))
@@ -191,7 +194,7 @@ def test_arguments_only_in_done_yield_one_delta() -> None:
 
 def test_parallel_calls_become_two_steps_and_one_requires_action() -> None:
     trace = from_fixture("edited_parallel_function_calls.sse")
-    steps = trace.acc.final_run_steps()
+    steps = trace.acc.run_steps()
     assert len(steps) == 2
     names = [
         c.function.name
@@ -317,6 +320,56 @@ def test_tool_round_continues_in_the_same_thread() -> None:
     runs = [e for e in acc_trace.events if isinstance(e, ThreadRunCreated)]
     assert [r.data.id for r in runs] == [first.id, second.id]
     assert acc_trace.text() == "Current weather in New York City, USA: Sunny."
+
+
+def test_waiting_call_steps_complete_when_the_continuation_starts() -> None:
+    mapper = ResponsesMapper()
+    trace = Trace(mapper).feed_pairs(sse_events(RESPONSES / "16_function_call_gpt-4o-mini.sse"))
+    (step,) = trace.acc.run_steps()
+    assert step.status == "in_progress"
+    assert trace.hooks("on_run_step_done") == []
+    assert len(trace.hooks("on_tool_call_done")) == 1  # done at requires_action
+    call_id = "call_0UFGPwrziw5rbinYp7rthrTb"
+    mapper.set_tool_outputs({call_id: "Sunny, 18 C"})
+    trace.feed_pairs(sse_events(RESPONSES / "22_text_after_tool_gpt-5.sse"))
+    first = trace.per_event[len(sse_events(RESPONSES / "16_function_call_gpt-4o-mini.sse"))]
+    assert [type(e).__name__ for e in first] == ["ThreadRunCreated", "ThreadRunStepCompleted"]
+    completed = first[1]
+    assert isinstance(completed, ThreadRunStepCompleted)
+    assert completed.data.id == step.id
+    assert completed.data.run_id == step.run_id != first[0].data.id  # type: ignore[union-attr]
+    (call,) = completed.data.step_details.tool_calls  # type: ignore[union-attr]
+    assert isinstance(call, FunctionToolCall)
+    assert (call.id, call.function.output) == (call_id, "Sunny, 18 C")
+    done = trace.hooks("on_run_step_done")
+    assert [args[0] for args in done] == [completed.data, trace.acc.run_steps()[-1]]
+    assert len(trace.hooks("on_tool_call_done")) == 1  # not twice
+
+
+@pytest.mark.parametrize(
+    ("status", "cls"),
+    [("failed", "ThreadRunStepFailed"), ("cancelled", "ThreadRunStepCancelled")],
+)
+def test_waiting_call_steps_end_with_a_response_that_does_not_wait(status: str, cls: str) -> None:
+    fn = {
+        "type": "function_call",
+        "id": "fc_1",
+        "call_id": "call_1",
+        "name": "f",
+        "arguments": "{}",
+        "status": "completed",
+    }
+    trace = Trace().feed_json(
+        stream(
+            {"type": "response.output_item.added", "item": {**fn, "arguments": ""}},
+            {"type": "response.output_item.done", "item": fn},
+            status=status,
+            output=[fn],
+        )
+    )
+    assert trace.names()[-2:] == [cls, "ThreadRun" + status.capitalize()]
+    (step,) = trace.acc.run_steps()
+    assert step.status == status
 
 
 def test_conversation_id_is_the_thread_id() -> None:
@@ -574,9 +627,11 @@ def test_client_side_calls_other_than_functions_require_action() -> None:
         ("mcpr_1", "mcp_approval_request", "deploy", '{"env":"prod"}'),
         ("call_fn", "function", "f", "{}"),
     ]
-    steps = trace.acc.final_run_steps()
+    steps = trace.acc.run_steps()
     kinds = [type(s.step_details.tool_calls[0]) for s in steps]  # type: ignore[union-attr]
     assert kinds == [UnknownToolCall, UnknownToolCall, UnknownToolCall, FunctionToolCall]
+    # The hosted call's step completed; the three client-side ones wait.
+    assert [s.status for s in steps] == ["completed", "in_progress", "in_progress", "in_progress"]
     # Every listed call is done exactly once for the handler.
     done_ids = [args[0].id for args in trace.hooks("on_tool_call_done")]
     assert sorted(done_ids) == ["call_fn", "call_sh", "mcpr_1", "ws_1"]
