@@ -575,6 +575,18 @@ _set = object.__setattr__
 _Parser = Callable[[dict[str, Any], str], Any]
 
 
+def _object_only(hook: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """``hook`` for an attrs class, refusing anything but a JSON object (cattrs'
+    generated hooks would read a list or a string as an object with defaults)."""
+
+    def structure(value: Any, type_: Any) -> Any:
+        if type(value) is not dict:
+            raise TypeError(f"expected a JSON object, got {type(value).__name__}")
+        return hook(value, type_)
+
+    return structure
+
+
 def _class_parser(cls: type) -> _Parser:
     """A parser setting each field of ``cls`` from the JSON key of the same name.
 
@@ -589,7 +601,10 @@ def _class_parser(cls: type) -> _Parser:
         default = a.default
         if isinstance(default, _FACTORY):
             default = default.factory  # type: ignore[attr-defined]
-        plan.append((a.name, converter.get_structure_hook(a.type), a.type, default))
+        hook = converter.get_structure_hook(a.type)
+        if attrs.has(a.type):
+            hook = _object_only(hook)
+        plan.append((a.name, hook, a.type, default))
 
     def parse(raw: dict[str, Any], kind: str) -> Any:
         obj: Any = _new(cls)
