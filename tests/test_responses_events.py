@@ -374,3 +374,17 @@ def test_random_json_gives_protocol_error_or_events_the_mapper_accepts(
             assert mapped.raw is event
             acc.feed(mapped)
     acc.end()
+
+
+@pytest.mark.parametrize(
+    "name", ["edited_parallel_function_calls.sse", "20_error_insufficient_quota_gpt-5.sse"]
+)
+def test_every_split_point_gives_the_same_events(name: str) -> None:
+    data = (RESPONSES / name).read_bytes()
+    whole = parsed(RESPONSES / name)
+    for cut in range(1, len(data), 7):
+        decoder = SSEDecoder()
+        events = decoder.feed(data[:cut]) + decoder.feed(data[cut:]) + decoder.close()
+        again = [parse_responses_event(e.event, e.data) for e in events]
+        assert again == whole
+        assert [e.raw for e in again] == [e.raw for e in whole]
