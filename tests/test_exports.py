@@ -104,8 +104,9 @@ def _imports(module: str) -> set[str]:
 LAYERS = [
     {"_version", "_exceptions", "_json"},
     {"sse"},
-    {"_models", "_converter", "_events", "_requests"},
-    {"_accumulate"},
+    {"_models", "_responses_models", "_converter", "_events", "_requests"},
+    {"_responses_events", "_responses_requests"},
+    {"_accumulate", "_responses_map"},
     {"_retry", "_transport", "_recover"},
     {"_compat", "_handler", "_stream", "_client"},
     {"_recording", "_display", "_cli", "__main__"},
@@ -127,6 +128,11 @@ def test_sse_has_no_aiohttp_or_asyncio() -> None:
 
 def test_accumulate_has_no_io() -> None:
     assert not {"aiohttp", "asyncio"} & _imports("_accumulate")
+
+
+def test_responses_mapping_has_no_io() -> None:
+    for module in ("_responses_models", "_responses_events", "_responses_map"):
+        assert not {"aiohttp", "asyncio"} & _imports(module), module
 
 
 def test_submodules_import() -> None:
