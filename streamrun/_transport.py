@@ -17,8 +17,10 @@ total timeout is asked for, ``sock_connect`` for the connect timeout and
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -133,21 +135,39 @@ def redact_secret(text: str, secret: str | None, *, limit: int | None = None) ->
     key), and an end of ``text`` that is the start of the key (at least 4
     characters: the text was cut in the middle of the key) is redacted too.
     """
-    if secret and secret in text:
-        text = text.replace(secret, "***")
+    if secret:
+        if secret in text:
+            text = text.replace(secret, "***")
+        if "\\u" in text:  # raw JSON text: the key may be written with \uXXXX escapes
+            text = _escaped_pattern(secret).sub("***", text)
     if limit is not None and len(text) > limit:
         return _strip_key_prefix(text[:limit], secret) + "..."
     return _strip_key_prefix(text, secret)
 
 
+@functools.lru_cache(maxsize=8)
+def _escaped_pattern(secret: str) -> re.Pattern[str]:
+    """Matches ``secret`` with any of its characters written as a JSON ``\\uXXXX`` escape."""
+    return re.compile("".join(f"(?:{re.escape(c)}|\\\\u(?i:{ord(c):04x}))" for c in secret))
+
+
+# What may follow a cut: an ellipsis, then the closing quote of a repr.
+_CUT_SUFFIXES = ("", "...", "\u2026", "'", '"', "...'", '..."', "\u2026'", '\u2026"')
+
+
 def _strip_key_prefix(text: str, secret: str | None) -> str:
-    """``text`` with a trailing start of ``secret`` (>= 4 characters) replaced by ``***``."""
-    if not secret or not text:
+    """``text`` with a start of ``secret`` (>= 4 characters) at its end — before an
+    ellipsis or closing quote a truncation added — replaced by ``***``."""
+    if not secret or len(text) < _MIN_PREFIX:
         return text
-    longest = min(len(secret) - 1, len(text))
-    for size in range(longest, _MIN_PREFIX - 1, -1):
-        if text.endswith(secret[:size]):
-            return text[:-size] + "***"
+    for suffix in _CUT_SUFFIXES:
+        if not text.endswith(suffix):
+            continue
+        core = text[: len(text) - len(suffix)]
+        longest = min(len(secret) - 1, len(core))
+        for size in range(longest, _MIN_PREFIX - 1, -1):
+            if core.endswith(secret[:size]):
+                return core[:-size] + "***" + suffix
     return text
 
 
@@ -489,6 +509,7 @@ class Transport:
         body, size = await _read_limited(response, limit)
         if size is not None:
             assert limit is not None
+            response.close()  # do not drain the rest: drop the connection
             raise ResponseTooLargeError(
                 f"{method} {path}: the reply exceeds max_response_size={limit} bytes "
                 f"(at least {size} bytes); reading stopped there",
