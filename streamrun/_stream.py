@@ -170,8 +170,8 @@ class RunStream:
                 f"expected an event stream (text/event-stream), got {content_type or 'no'} "
                 f"content type: {excerpt}",
                 status=response.status,
-                request_id=response.headers.get("x-request-id"),
-                headers=dict(response.headers),
+                request_id=self._transport.redact(response.headers.get("x-request-id", "")) or None,
+                headers=self._transport.redact_headers(response.headers),
             )
         self._response = response
         return self

@@ -295,6 +295,10 @@ class Transport:
         """``text`` with the API key replaced by ``***`` (see :func:`redact_secret`)."""
         return redact_secret(text, self._api_key, limit=limit)
 
+    def redact_headers(self, headers: Mapping[str, str]) -> dict[str, str]:
+        """A copy of reply headers with the API key redacted from every value."""
+        return {k: self.redact(v) for k, v in headers.items()}
+
     def redact_bytes(self, raw: bytes, *, limit: int = 200) -> str:
         """A readable excerpt of a reply body: decoded, redacted, then cut to ``limit``."""
         return self.redact(raw.decode("utf-8", "replace"), limit=limit)
@@ -480,13 +484,13 @@ class Transport:
             shown = str(target.origin()) if target.is_absolute() else "the same origin"
         except (ValueError, UnicodeError):
             shown = "an invalid location"
-        headers = {k: self.redact(v) for k, v in response.headers.items()}
+        headers = self.redact_headers(response.headers)
         return status_error_class(response.status)(
             f"{method} {path} was redirected to {self.redact(shown, limit=200)}: streamrun "
             "never follows redirects (they could carry the API key and the OpenAI-* headers "
             "to another host, or repeat a run-creating POST); set base_url to the final URL",
             status=response.status,
-            request_id=headers.get("X-Request-Id"),
+            request_id=self.redact(response.headers.get("X-Request-Id", "")) or None,
             headers=headers,
         )
 
@@ -516,8 +520,8 @@ class Transport:
                 size=size,
                 limit=limit,
                 status=response.status,
-                request_id=response.headers.get("X-Request-Id"),
-                headers={k: self.redact(v) for k, v in response.headers.items()},
+                request_id=self.redact(response.headers.get("X-Request-Id", "")) or None,
+                headers=self.redact_headers(response.headers),
             )
         return body
 
@@ -564,8 +568,8 @@ class Transport:
             raise APIStatusError(
                 f"{method} {path}: the reply is not JSON: {self.redact_bytes(body)!r}",
                 status=response.status,
-                request_id=response.headers.get("X-Request-Id"),
-                headers=dict(response.headers),
+                request_id=self.redact(response.headers.get("X-Request-Id", "")) or None,
+                headers=self.redact_headers(response.headers),
             ) from exc
 
 

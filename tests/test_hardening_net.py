@@ -663,7 +663,8 @@ async def test_a_key_in_a_non_json_reply_is_redacted_whole_wherever_the_cut_fall
     async def handle(request: web.Request) -> web.StreamResponse:
         await request.read()
         status = 400 if request.path.endswith("/cancel") else 200
-        return web.Response(status=status, text=text, content_type="text/html")
+        echo = {"X-Echo": KEY, "X-Request-Id": "req_" + KEY}
+        return web.Response(status=status, text=text, content_type="text/html", headers=echo)
 
     async with serve(handle) as base:
         async with AsyncClient(api_key=KEY, base_url=base + "/v1", max_retries=0) as client:
