@@ -17,11 +17,17 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from ._converter import structure
 from ._exceptions import ValidationError
 from ._handler import AsyncEventHandler
 from ._models import Message, Run
-from ._recover import RecoveredRun, fetch_run_messages, recover_run, retrieve_run, run_path
+from ._recover import (
+    RecoveredRun,
+    fetch_run_messages,
+    recover_run,
+    retrieve_run,
+    run_path,
+    structure_reply,
+)
 from ._requests import (
     build_run_create,
     build_submit_tool_outputs,
@@ -312,7 +318,7 @@ class Runs:
         raw = await self._client._transport.request_json(
             "POST", run_path(thread_id, run_id) + "/cancel"
         )
-        return structure(raw, Run)
+        return structure_reply(raw, Run, f"POST cancel run {run_id}", run_id)
 
     async def recover(
         self, thread_id: str, run_id: str, *, timeout: float = 600.0, poll_interval: float = 0.25

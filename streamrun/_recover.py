@@ -24,14 +24,20 @@ from typing import Any, TypeVar
 import attrs
 
 from ._converter import structure
-from ._exceptions import ProtocolError, StreamTimeout
+from ._exceptions import ProtocolError, StreamrunError, StreamTimeout
 from ._models import Message, Run
 from ._requests import path_id
 from ._transport import Transport
 
 _T = TypeVar("_T")
 
-__all__ = ["RecoveredRun", "fetch_run_messages", "recover_run", "retrieve_run"]
+__all__ = [
+    "RecoveredRun",
+    "fetch_run_messages",
+    "recover_run",
+    "retrieve_run",
+    "structure_reply",
+]
 
 SETTLED_STATUSES = frozenset(
     {"completed", "incomplete", "failed", "cancelled", "expired", "requires_action"}
@@ -56,6 +62,25 @@ def run_path(thread_id: str, run_id: str) -> str:
     return f"/threads/{path_id('thread_id', thread_id)}/runs/{path_id('run_id', run_id)}"
 
 
+def structure_reply(raw: Any, cls: type[_T], what: str, run_id: str | None) -> _T:
+    """``raw`` (a decoded JSON reply) as ``cls``; a reply of the wrong shape is a
+    :class:`~streamrun.ProtocolError` (never a raw ``TypeError``)."""
+    if not isinstance(raw, dict):
+        raise ProtocolError(
+            f"{what}: expected a JSON object, got {type(raw).__name__}", run_id=run_id
+        )
+    try:
+        return structure(raw, cls)
+    except StreamrunError:
+        raise
+    except Exception as exc:  # the converter's TypeError/ValueError/RecursionError/...
+        # Only the type: the text may quote server data (which may echo the key).
+        raise ProtocolError(
+            f"{what}: the reply has the wrong shape for {cls.__name__} ({type(exc).__name__})",
+            run_id=run_id,
+        ) from None
+
+
 async def _within(work: Awaitable[_T], timeout: float | None, what: str, run_id: str) -> _T:
     """``await work``, bounded by ``timeout`` seconds as a whole (``StreamTimeout``)."""
     if timeout is None:
@@ -76,7 +101,7 @@ async def _within(work: Awaitable[_T], timeout: float | None, what: str, run_id:
 async def retrieve_run(transport: Transport, thread_id: str, run_id: str) -> Run:
     """``GET`` a run."""
     raw = await transport.request_json("GET", run_path(thread_id, run_id))
-    return structure(raw, Run)
+    return structure_reply(raw, Run, f"GET run {run_id}", run_id)
 
 
 async def fetch_run_messages(
@@ -113,7 +138,10 @@ async def _list_messages(transport: Transport, thread_id: str, run_id: str) -> l
                 f"messages page {number} of {path}: 'data' is not a list",
                 run_id=run_id,
             )
-        messages.extend(structure(item, Message) for item in data)
+        messages.extend(
+            structure_reply(item, Message, f"messages page {number} of {path}", run_id)
+            for item in data
+        )
         if not (isinstance(page, dict) and page.get("has_more") and data):
             return messages
         last = data[-1]

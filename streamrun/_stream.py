@@ -206,7 +206,10 @@ class RunStream:
             source=self,
         )
         cancel = self._should_cancel_on_exit()
-        self._close_response()
+        try:
+            self._close_response()
+        except Exception:  # e.g. its loop is closed already: nothing more to free
+            pass
         if cancel:
             assert self._thread_id is not None and self._run_id is not None
             _schedule_abandon_cancel(

@@ -482,6 +482,36 @@ async def test_a_repeated_page_is_a_protocol_error(via: str) -> None:
 
 
 @pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("endpoint", "reply"),
+    [
+        ("retrieve", [1]),
+        ("retrieve", "run"),
+        ("cancel", 5),
+        ("list_messages", {"object": "list", "data": [5], "has_more": False}),
+        ("list_messages", {"object": "list", "data": [{"id": 5, "content": 7}]}),
+        ("list_messages", {"object": "list", "data": {"id": "x"}, "has_more": True}),
+    ],
+)
+async def test_a_json_reply_of_the_wrong_shape_is_a_protocol_error(
+    endpoint: str, reply: Any
+) -> None:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        return web.json_response(reply)
+
+    async with serve(handle) as base:
+        async with AsyncClient(api_key=KEY, base_url=base + "/v1", max_retries=0) as client:
+            calls: dict[str, Callable[[], Awaitable[Any]]] = {
+                "retrieve": lambda: client.runs.retrieve("thread_1", "run_1"),
+                "cancel": lambda: client.runs.cancel("thread_1", "run_1"),
+                "list_messages": lambda: client.threads.list_messages("thread_1", run_id="run_1"),
+            }
+            with pytest.raises(streamrun.ProtocolError) as info:
+                await calls[endpoint]()
+    assert info.value.run_id == "run_1"
+
+
+@pytest.mark.asyncio
 @pytest.mark.parametrize("via", ["list_messages", "recover"])
 async def test_timeout_bounds_the_whole_recovery_paging_included(via: str) -> None:
     pages = [0]
