@@ -25,6 +25,7 @@ from yarl import URL
 import streamrun
 from streamrun import AsyncClient, _stream as stream_module
 from streamrun._recover import run_path
+from streamrun._requests import encode_body
 from streamrun._transport import DEFAULT_MAX_RESPONSE_SIZE, AuthStyle, redact_secret
 
 KEY = "sk-test-0123456789abcdefXYZ"
@@ -166,6 +167,36 @@ async def test_unsendable_request_parts_are_validation_errors_before_sending(
     assert info.value.path.startswith(path), info.value
     assert KEY not in str(info.value)
     assert seen.requests == []  # nothing was sent
+
+
+ANY_TEXT = st.text(st.characters(codec=None, exclude_categories=()), max_size=8)
+JSONISH = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.integers(min_value=2**63 - 2, max_value=2**70)
+    | st.builds(lambda: 10**5000)  # past int -> str limit (st.just would repr it)
+    | st.floats()
+    | ANY_TEXT,
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(ANY_TEXT, children, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=JSONISH, field=st.sampled_from(["extra_body", "metadata", "instructions", "tools"]))
+def test_any_request_value_is_sent_or_a_validation_error(value: Any, field: str) -> None:
+    client = AsyncClient(api_key=KEY, base_url="http://127.0.0.1:9/v1")
+    kwargs: dict[str, Any] = {field: {"x": value} if field == "extra_body" else value}
+    try:
+        stream = client.runs.stream("thread_1", assistant_id="asst_1", **kwargs)
+    except streamrun.ValidationError as error:
+        str(error)  # printable, whatever the value
+        return
+    # Accepted: the exact bytes that will be sent can be produced.
+    json.loads(encode_body(stream._body))
 
 
 @pytest.mark.parametrize(
