@@ -377,6 +377,9 @@ class RunStream:
             self._thread_id = event.data.thread_id or self._thread_id
             if name in TERMINAL_RUN_EVENTS:
                 self._settled = True
+        elif isinstance(event.data, RunStep) and name.startswith("thread.run.step."):
+            await self._check_owner("run", event.data.run_id, name, position)
+            await self._check_owner("thread", event.data.thread_id, name, position)
         elif isinstance(event, ThreadCreated):
             await self._check_owner("thread", event.data.id, name, position)
             self._thread_id = event.data.id or self._thread_id

@@ -621,6 +621,32 @@ async def test_a_second_run_in_one_stream_is_a_protocol_error_and_cancel_keeps_t
 
 
 @pytest.mark.asyncio
+async def test_a_run_step_of_another_run_is_a_protocol_error() -> None:
+    step = {
+        "id": "step_1",
+        "object": "thread.run.step",
+        "thread_id": "thread_1",
+        "run_id": "run_OTHER",
+        "type": "message_creation",
+        "status": "in_progress",
+    }
+    server = RunServer(
+        sse("thread.run.created", run_json("run_1"))
+        + sse("thread.run.step.created", step)
+        + sse("thread.run.completed", run_json("run_1", status="completed"))
+        + DONE
+    )
+    async with serve(server.handle) as base:
+        async with AsyncClient(api_key=KEY, base_url=base + "/v1", max_retries=0) as client:
+            stream = client.runs.stream("thread_1", assistant_id="asst_1")
+            with pytest.raises(streamrun.ProtocolError, match="run_OTHER") as info:
+                async with stream:
+                    await stream.until_done()
+    assert info.value.event == "thread.run.step.created"
+    assert server.cancels == ["/v1/threads/thread_1/runs/run_1/cancel"]
+
+
+@pytest.mark.asyncio
 async def test_a_second_thread_in_create_and_run_is_a_protocol_error() -> None:
     thread_a = {"id": "thread_A", "object": "thread", "created_at": 1, "metadata": {}}
     server = RunServer(
