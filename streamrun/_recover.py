@@ -151,7 +151,8 @@ async def _list_messages(transport: Transport, thread_id: str, run_id: str) -> l
         if after in seen:
             raise ProtocolError(
                 f"messages page {number} of {path} does not advance: it ends at "
-                f"{after[:80]!r} again with has_more: true (a server repeating a page)",
+                f"{transport.redact(after, limit=80)!r} again with has_more: true "
+                "(a server repeating a page)",
                 run_id=run_id,
             )
         seen.add(after)

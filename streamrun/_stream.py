@@ -262,9 +262,11 @@ class RunStream:
             raise
         except StreamrunError as exc:
             # str(exc): a log record holding the exception would keep the stream alive.
-            logger.warning("could not cancel abandoned run %s: %s", run_id, str(exc))
+            logger.warning(
+                "could not cancel abandoned run %s: %s", self._transport.redact(run_id), str(exc)
+            )
         else:
-            logger.info("cancelled abandoned run %s", run_id)
+            logger.info("cancelled abandoned run %s", self._transport.redact(run_id))
 
     # -- the event pipeline ----------------------------------------------
 
@@ -615,6 +617,7 @@ async def _abandon_cancel(
     transport: Transport, thread_id: str, run_id: str, seconds: float
 ) -> None:
     """The best-effort cancel of a run whose stream was garbage-collected unclosed."""
+    shown = transport.redact(run_id)  # a server chose the id: it could echo the key
     try:
         await transport.request_json(
             "POST",
@@ -623,11 +626,11 @@ async def _abandon_cancel(
             timeouts=Timeouts(connect=seconds, idle=seconds, total=seconds),
         )
     except StreamrunError as exc:
-        logger.warning("could not cancel abandoned run %s: %s", run_id, str(exc))
+        logger.warning("could not cancel abandoned run %s: %s", shown, str(exc))
     except Exception as exc:  # a session closed meanwhile, ...: never unhandled
-        logger.warning("could not cancel abandoned run %s: %s", run_id, type(exc).__name__)
+        logger.warning("could not cancel abandoned run %s: %s", shown, type(exc).__name__)
     else:
-        logger.info("cancelled abandoned run %s (its stream was never closed)", run_id)
+        logger.info("cancelled abandoned run %s (its stream was never closed)", shown)
 
 
 def _retrieve(task: asyncio.Future[Any]) -> None:
