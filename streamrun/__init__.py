@@ -68,6 +68,7 @@ if typing.TYPE_CHECKING:
         PermissionDeniedError as PermissionDeniedError,
         ProtocolError as ProtocolError,
         RateLimitError as RateLimitError,
+        ResponseTooLargeError as ResponseTooLargeError,
         StreamConsumedError as StreamConsumedError,
         StreamError as StreamError,
         StreamFailure as StreamFailure,
@@ -254,8 +255,8 @@ _EXPORTS: dict[str, str] = {
     "._exceptions": (
         "APIConnectionError APIStatusError AuthenticationError BadRequestError ConflictError "
         "EventTooLargeError InternalServerError NotFoundError PermissionDeniedError "
-        "ProtocolError RateLimitError StreamConsumedError StreamError StreamFailure "
-        "StreamInterrupted StreamrunError StreamTimeout UnprocessableEntityError "
+        "ProtocolError RateLimitError ResponseTooLargeError StreamConsumedError StreamError "
+        "StreamFailure StreamInterrupted StreamrunError StreamTimeout UnprocessableEntityError "
         "ValidationError"
     ),
     "._handler": "AsyncEventHandler",
@@ -429,6 +430,7 @@ __all__ = [
     "ResponseFormat",
     "ResponseFormatJSONSchema",
     "ResponseFormatParam",
+    "ResponseTooLargeError",
     "Run",
     "RunCreateParams",
     "RunEvent",

@@ -13,17 +13,22 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
-from urllib.parse import quote
 
 import aiohttp
 from yarl import URL
 
 from ._compat import Beta, check_keywords, check_tap, take_handler
-from ._converter import structure
 from ._exceptions import ValidationError
 from ._handler import AsyncEventHandler
 from ._models import Message, Run
-from ._recover import RecoveredRun, fetch_run_messages, recover_run, retrieve_run, run_path
+from ._recover import (
+    RecoveredRun,
+    fetch_run_messages,
+    recover_run,
+    retrieve_run,
+    run_path,
+    structure_reply,
+)
 from ._requests import (
     RunCreateParams,
     SubmitToolOutputsParams,
@@ -31,20 +36,16 @@ from ._requests import (
     build_run_create,
     build_submit_tool_outputs,
     build_thread_create_and_run,
+    encode_body,
+    path_id,
     validate_include,
 )
 from ._stream import RunStream
-from ._transport import UNSET, AuthStyle, Timeouts, Transport
+from ._transport import DEFAULT_MAX_RESPONSE_SIZE, UNSET, AuthStyle, Timeouts, Transport
 
 __all__ = ["AsyncClient", "Runs", "Threads"]
 
 DEFAULT_MAX_EVENT_SIZE = 16 * 1024 * 1024
-
-
-def _path_id(name: str, value: object) -> str:
-    if not isinstance(value, str) or not value:
-        raise ValidationError(name, f"must be a non-empty string, got {value!r}")
-    return quote(value, safe="")
 
 
 # OpenAI's own host: it still serves other APIs, but no longer the Assistants endpoints.
@@ -53,8 +54,8 @@ _RETIRED_ASSISTANTS_HOST = "api.openai.com"
 
 def _check_ids(thread_id: object, run_id: object) -> None:
     """Validate a thread id and a run id before they go into a path."""
-    _path_id("thread_id", thread_id)
-    _path_id("run_id", run_id)
+    path_id("thread_id", thread_id)
+    path_id("run_id", run_id)
 
 
 class AsyncClient:
@@ -88,6 +89,9 @@ class AsyncClient:
             before the run settled.
         cancel_timeout: how long that best-effort cancel request may take.
         max_event_size: the largest single event accepted, in bytes.
+        max_response_size: the largest JSON reply accepted (retrieve, cancel,
+            a messages page), in bytes (16 MiB by default; ``None`` = no cap);
+            a longer one raises :class:`~streamrun.ResponseTooLargeError`.
         max_connections: the connection pool size of the client's own session.
     """
 
@@ -110,6 +114,7 @@ class AsyncClient:
         cancel_timeout: float = 5.0,
         max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE,
         max_connections: int = 100,
+        max_response_size: int | None = DEFAULT_MAX_RESPONSE_SIZE,
     ) -> None:
         self._transport = Transport(
             api_key=api_key,
@@ -123,6 +128,7 @@ class AsyncClient:
             max_retries=max_retries,
             timeouts=Timeouts(connect=connect_timeout, idle=idle_timeout, total=total_timeout),
             max_connections=max_connections,
+            max_response_size=max_response_size,
         )
         self.cancel_on_abandon = cancel_on_abandon
         self.cancel_timeout = cancel_timeout
@@ -225,6 +231,9 @@ class AsyncClient:
         max_retries = options.get("max_retries")
         cancel_on_abandon = options.get("cancel_on_abandon")
         extra_query = options.get("extra_query") or {}
+        # Everything that goes on the wire is checked now, before anything is sent.
+        self._transport.check_options(options.get("extra_headers"), extra_query)
+        encode_body(body)
         return RunStream(
             transport=transport,
             path=path,
@@ -311,7 +320,7 @@ class Runs:
         handler = take_handler(handler, body)
         check_keywords(body, RunCreateParams, _RUN_NAMES, "runs.stream")
         options = _split_options(body)
-        thread = _path_id("thread_id", thread_id)
+        thread = path_id("thread_id", thread_id)
         params = build_run_create(assistant_id, body)
         query = [("include[]", value) for value in validate_include(include or [])]
         return self._client._open(
@@ -365,7 +374,7 @@ class Runs:
         raw = await self._client._assistants().request_json(
             "POST", run_path(thread_id, run_id) + "/cancel"
         )
-        return structure(raw, Run)
+        return structure_reply(raw, Run, f"POST cancel run {run_id}", run_id)
 
     async def recover(
         self, thread_id: str, run_id: str, *, timeout: float = 600.0, poll_interval: float = 0.25
@@ -416,7 +425,16 @@ class Threads:
             options=options,
         )
 
-    async def list_messages(self, thread_id: str, *, run_id: str) -> list[Message]:
-        """The messages a run created on a thread, oldest first."""
+    async def list_messages(
+        self, thread_id: str, *, run_id: str, timeout: float | None = 600.0
+    ) -> list[Message]:
+        """The messages a run created on a thread, oldest first.
+
+        ``timeout`` bounds the whole listing, every page included
+        (:class:`~streamrun.StreamTimeout`, ``kind="total"``); a page that does
+        not advance the listing is a :class:`~streamrun.ProtocolError`.
+        """
         _check_ids(thread_id, run_id)
-        return await fetch_run_messages(self._client._assistants(), thread_id, run_id)
+        return await fetch_run_messages(
+            self._client._assistants(), thread_id, run_id, timeout=timeout
+        )

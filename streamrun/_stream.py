@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from types import TracebackType
@@ -133,6 +134,7 @@ class RunStream(OpenAIStreamAliases):
         self._reading = False
         self._entered = False
         self._closed = False
+        self._owners: dict[str, str] = {}  # "run"/"thread" -> the id the stream first named
         if handler is not None:
             handler._attach(self._accumulator)
 
@@ -142,6 +144,7 @@ class RunStream(OpenAIStreamAliases):
         if self._entered:
             raise StreamConsumedError("this RunStream was already opened; make a new one")
         self._entered = True
+        self._loop = asyncio.get_running_loop()
         try:
             response = await self._transport.send(
                 "POST",
@@ -152,6 +155,7 @@ class RunStream(OpenAIStreamAliases):
                 max_retries=self._max_retries,
                 timeouts=self._timeouts,
                 extra_headers=self._extra_headers,
+                creates_run=True,
             )
         except StreamTimeout as exc:
             await self._fail(exc, exc.__cause__)
@@ -162,13 +166,14 @@ class RunStream(OpenAIStreamAliases):
             except (aiohttp.ClientError, asyncio.TimeoutError):
                 raw = b""
             response.release()
-            excerpt = self._transport.redact(page_excerpt(raw)) or "(empty body)"
+            text = self._transport.redact(raw.decode("utf-8", "replace"))
+            excerpt = page_excerpt(text) or "(empty body)"
             raise APIStatusError(
                 f"expected an event stream (text/event-stream), got {content_type or 'no'} "
                 f"content type: {excerpt}",
                 status=response.status,
-                request_id=response.headers.get("x-request-id"),
-                headers=dict(response.headers),
+                request_id=self._transport.redact(response.headers.get("x-request-id", "")) or None,
+                headers=self._transport.redact_headers(response.headers),
             )
         self._response = response
         return self
@@ -191,6 +196,27 @@ class RunStream(OpenAIStreamAliases):
     async def aclose(self) -> None:
         """Close the response (same as leaving the ``async with`` block)."""
         await self.__aexit__(None, None, None)
+
+    def __del__(self, _warn: Any = warnings.warn) -> None:
+        # Entered, then dropped without leaving the block: warn, free the connection,
+        # and (the run not settled) schedule the abandon-cancel on a running loop.
+        if not getattr(self, "_entered", False) or self._closed or self._response is None:
+            return
+        _warn(
+            f"unclosed {self!r}: leave its 'async with' block or call aclose()",
+            ResourceWarning,
+            source=self,
+        )
+        cancel = self._should_cancel_on_exit()
+        try:
+            self._close_response()
+        except Exception:  # e.g. its loop is closed already: nothing more to free
+            pass
+        if cancel:
+            assert self._thread_id is not None and self._run_id is not None
+            _schedule_abandon_cancel(
+                self._loop, self._transport, self._thread_id, self._run_id, self._cancel_timeout
+            )
 
     def _should_cancel_on_exit(self) -> bool:
         if not self._cancel_on_abandon or self._ended or self._settled or self._response is None:
@@ -238,9 +264,11 @@ class RunStream(OpenAIStreamAliases):
             raise
         except StreamrunError as exc:
             # str(exc): a log record holding the exception would keep the stream alive.
-            logger.warning("could not cancel abandoned run %s: %s", run_id, str(exc))
+            logger.warning(
+                "could not cancel abandoned run %s: %s", self._transport.redact(run_id), str(exc)
+            )
         else:
-            logger.info("cancelled abandoned run %s", run_id)
+            logger.info("cancelled abandoned run %s", self._transport.redact(run_id))
 
     # -- the event pipeline ----------------------------------------------
 
@@ -335,23 +363,53 @@ class RunStream(OpenAIStreamAliases):
             return None
         if isinstance(event, ErrorEvent):
             data = event.data
+            redact = self._transport.redact
             await self._fail(
-                StreamError(data.message, code=data.code, type=data.type, param=data.param),
+                StreamError(
+                    redact(data.message),
+                    code=data.code and redact(data.code),
+                    type=data.type and redact(data.type),
+                    param=data.param and redact(data.param),
+                ),
                 None,
             )
         name = event.event
         if name.startswith("thread.run.") and isinstance(event.data, Run):
+            await self._check_owner("run", event.data.id, name, position)
+            await self._check_owner("thread", event.data.thread_id, name, position)
             self._run_id = event.data.id or self._run_id
             self._thread_id = event.data.thread_id or self._thread_id
             if name in TERMINAL_RUN_EVENTS:
                 self._settled = True
+        elif isinstance(event.data, RunStep) and name.startswith("thread.run.step."):
+            await self._check_owner("run", event.data.run_id, name, position)
+            await self._check_owner("thread", event.data.thread_id, name, position)
         elif isinstance(event, ThreadCreated):
+            await self._check_owner("thread", event.data.id, name, position)
             self._thread_id = event.data.id or self._thread_id
         callbacks = self._accumulator.feed(event)
         self._last_event = event
         if self._handler is not None:
             await dispatch(self._handler, callbacks)
         return event, callbacks
+
+    async def _check_owner(self, kind: str, got: str | None, name: str, position: int) -> None:
+        """A stream belongs to one run and one thread: an event naming another one than
+        the stream's first is a ProtocolError (raised before the id is adopted, so
+        cancel-on-abandon keeps the first run)."""
+        if not got:
+            return
+        known = self._owners.setdefault(kind, got)
+        if got != known:
+            await self._fail(
+                ProtocolError(
+                    f"{name} (#{position} in the stream) names {kind} {got[:80]!r}, but this "
+                    f"stream belongs to {kind} {known!r}",
+                    event=name,
+                    position=position,
+                ),
+                None,
+            )
 
     async def _end(self) -> None:
         self._ended = True
@@ -370,6 +428,10 @@ class RunStream(OpenAIStreamAliases):
         """Record ``error``, close the response, tell the handler, raise ``error``."""
         error.run_id = self._run_id
         error.last_event = self._last_event
+        if error.args and isinstance(error.args[0], str):
+            error.args = (self._transport.redact(error.args[0]), *error.args[1:])
+        if isinstance(error, ProtocolError) and error.excerpt:
+            error.excerpt = self._transport.redact(error.excerpt)
         self._error = error
         self._close_response()
         if self._handler is not None:
@@ -525,6 +587,52 @@ class RunStream(OpenAIStreamAliases):
     def __repr__(self) -> str:
         state = "ended" if self._ended else "failed" if self._error else "open"
         return f"<RunStream run_id={self._run_id!r} thread_id={self._thread_id!r} {state}>"
+
+
+_ABANDON_TASKS: set[asyncio.Task[None]] = set()
+"""Abandon-cancels started by garbage collection, held until done (no task is lost)."""
+
+
+def _schedule_abandon_cancel(
+    loop: asyncio.AbstractEventLoop,
+    transport: Transport,
+    thread_id: str,
+    run_id: str,
+    seconds: float,
+) -> None:
+    """Start ``_abandon_cancel`` on ``loop`` if it still runs (from any thread)."""
+
+    def start() -> None:
+        task = loop.create_task(_abandon_cancel(transport, thread_id, run_id, seconds))
+        _ABANDON_TASKS.add(task)
+        task.add_done_callback(_ABANDON_TASKS.discard)
+
+    if loop.is_closed() or not loop.is_running():
+        return
+    try:
+        loop.call_soon_threadsafe(start)
+    except RuntimeError:  # closed in between
+        pass
+
+
+async def _abandon_cancel(
+    transport: Transport, thread_id: str, run_id: str, seconds: float
+) -> None:
+    """The best-effort cancel of a run whose stream was garbage-collected unclosed."""
+    shown = transport.redact(run_id)  # a server chose the id: it could echo the key
+    try:
+        await transport.request_json(
+            "POST",
+            run_path(thread_id, run_id) + "/cancel",
+            max_retries=0,
+            timeouts=Timeouts(connect=seconds, idle=seconds, total=seconds),
+        )
+    except StreamrunError as exc:
+        logger.warning("could not cancel abandoned run %s: %s", shown, str(exc))
+    except Exception as exc:  # a session closed meanwhile, ...: never unhandled
+        logger.warning("could not cancel abandoned run %s: %s", shown, type(exc).__name__)
+    else:
+        logger.info("cancelled abandoned run %s (its stream was never closed)", shown)
 
 
 def _retrieve(task: asyncio.Future[Any]) -> None:
