@@ -56,9 +56,9 @@ LAYERS = [
     {"sse"},
     {"_models", "_converter", "_events", "_requests"},
     {"_accumulate"},
-    {"_retry", "_transport", "_recover"},
+    {"_retry", "_transport", "_recover", "_relaying"},
     {"_handler", "_stream", "_client"},
-    {"_recording", "_display", "_cli", "__main__"},
+    {"_recording", "_display", "_cli", "__main__", "relay", "_web"},
 ]
 
 
