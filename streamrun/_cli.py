@@ -620,6 +620,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="playback speed (default 1.0; 0 = as fast as possible)",
     )
     _add_output_options(replay)
+    from ._web import add_parser as add_web_parser  # lazy: _web imports this module
+
+    add_web_parser(sub)
     return parser
 
 
@@ -1047,6 +1050,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     _tolerant(sys.stdout)
     _tolerant(sys.stderr)
+    if args.command == "web":
+        from ._web import run_command
+
+        return run_command(args, scenario_for=fake_reply, tools=LOCAL_TOOLS)
     problem = usage_problem(args)
     if problem:
         sys.stderr.write(f"{PROG} {args.command}: error: {problem}\n")
