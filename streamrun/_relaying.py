@@ -16,6 +16,7 @@ event was dispatched with).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
@@ -26,6 +27,7 @@ from ._exceptions import APIStatusError, StreamConsumedError, StreamError, Strea
 __all__ = ["error_data", "sse_block", "to_ndjson", "to_sse"]
 
 _LINE_ENDS = re.compile(r"\r\n|\r|\n")
+_SURROGATES = re.compile("[\ud800-\udfff]")
 _DONE_SSE = b"event: done\ndata: [DONE]\n\n"
 _DONE_NDJSON = b'{"event":"done","data":"[DONE]"}\n'
 
@@ -58,9 +60,26 @@ def sse_block(event: str, data: str) -> bytes:
     if _LINE_ENDS.search(event):
         raise ValueError(f"an SSE event name cannot hold a line end: {event!r}")
     if "\n" not in data and "\r" not in data:
-        return f"event: {event}\ndata: {data}\n\n".encode()
-    body = "".join(f"data: {line}\n" for line in _LINE_ENDS.split(data))
-    return f"event: {event}\n{body}\n".encode()
+        block = f"event: {event}\ndata: {data}\n\n"
+    else:
+        body = "".join(f"data: {line}\n" for line in _LINE_ENDS.split(data))
+        block = f"event: {event}\n{body}\n"
+    try:
+        return block.encode()
+    except UnicodeEncodeError:
+        # Lone surrogates are not text UTF-8 can carry: U+FFFD, as a decoder would.
+        return _SURROGATES.sub("\ufffd", block).encode()
+
+
+def _dumps(raw: Any) -> str:
+    text = _json.dumps(raw)
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        # A lone surrogate (from a "\ud83d" escape the server sent) cannot be
+        # UTF-8: write it escaped again, the same JSON value.
+        return json.dumps(raw, separators=(",", ":"))
+    return text
 
 
 def _data_text(raw: Any) -> str:
@@ -72,7 +91,7 @@ def _data_text(raw: Any) -> str:
             _json.loads(raw)
         except _json.JSONDecodeError:
             return raw
-    return _json.dumps(raw)
+    return _dumps(raw)
 
 
 def error_data(exc: BaseException) -> dict[str, Any]:
@@ -120,7 +139,7 @@ def _sse_frame(event: str, raw: Any) -> bytes:
 
 
 def _ndjson_frame(event: str, raw: Any) -> bytes:
-    return (_json.dumps({"event": event, "data": raw}) + "\n").encode()
+    return (_dumps({"event": event, "data": raw}) + "\n").encode()
 
 
 def to_sse(stream: Relayable) -> AsyncIterator[bytes]:
