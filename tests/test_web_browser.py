@@ -25,7 +25,12 @@ from streamrun._cli import LOCAL_TOOLS, fake_reply
 from streamrun._web import make_app, serve
 from streamrun.testing import FakeAssistantsServer, Faults, Scenario, TextReply, scenarios
 
-playwright_api = pytest.importorskip("playwright.async_api")
+# In CI (.ci/run sets STREAMRUN_REQUIRE_BROWSER) a missing browser fails instead of skipping.
+REQUIRED = bool(os.environ.get("STREAMRUN_REQUIRE_BROWSER"))
+if REQUIRED:
+    import playwright.async_api as playwright_api
+else:
+    playwright_api = pytest.importorskip("playwright.async_api")
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("STREAMRUN_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -41,7 +46,9 @@ CHROMIUM_ARGS = [
 ]
 
 pytestmark = [
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed"),
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists() and not REQUIRED, reason="chromium is not installed"
+    ),
     pytest.mark.timeout(120),
 ]
 
