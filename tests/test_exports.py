@@ -80,5 +80,5 @@ def test_accumulate_has_no_io() -> None:
 
 
 def test_submodules_import() -> None:
-    for module in ("streamrun.sse", "streamrun.testing"):
+    for module in ("streamrun.sse", "streamrun.testing", "streamrun.relay"):
         importlib.import_module(module)
