@@ -30,6 +30,8 @@ a small ES module that reads such a relay in the page.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -44,11 +46,13 @@ __all__ = ["SSE_HEADERS", "error_data", "sse_block", "sse_response", "to_ndjson"
 #: The headers of an SSE relay response: no caching, and no buffering by
 #: nginx-style proxies (``X-Accel-Buffering``), so every block reaches the
 #: browser as it is written.
-SSE_HEADERS = {
-    "Content-Type": "text/event-stream; charset=utf-8",
-    "Cache-Control": "no-cache",
-    "X-Accel-Buffering": "no",
-}
+SSE_HEADERS: Mapping[str, str] = MappingProxyType(
+    {
+        "Content-Type": "text/event-stream; charset=utf-8",
+        "Cache-Control": "no-cache",
+        "X-Accel-Buffering": "no",
+    }
+)
 
 _KEEPALIVE = b": keepalive\n\n"
 # How often sse_response looks for a vanished client while the run is silent.
