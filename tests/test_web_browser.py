@@ -193,6 +193,18 @@ async def test_tool_call_appears_with_its_output(harness: Harness) -> None:
     assert 'output {"location": "Paris, France", "temperature": 18' in tool
     assert "It's 18 °C in Paris right now with light rain" in await harness.assistant_text()
     assert len(harness.server.requests_to("submit_tool_outputs")) == 1
+    # The next message continues the same thread.
+    thread = _thread(harness)
+    await harness.send("Thanks!")
+    await harness.until(lambda: _messages(harness, 2))
+    await harness.until(lambda: _is(harness, "completed"))
+    assert len(harness.server.run_ids()) == 2
+    assert _thread(harness) == thread
+    assert "fake assistant built into streamrun" in await harness.assistant_text()
+
+
+async def _messages(harness: Harness, n: int) -> bool:
+    return len(await harness.page.query_selector_all(".msg.assistant")) >= n
 
 
 async def _is(harness: Harness, state: str) -> bool:
