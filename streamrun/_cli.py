@@ -686,7 +686,40 @@ def build_parser() -> argparse.ArgumentParser:
         help="playback speed (default 1.0; 0 = as fast as possible)",
     )
     _add_output_options(replay)
+    _add_web_parser(sub)
     return parser
+
+
+#: Seconds between two events of the fake server's runs in ``streamrun web --fake``.
+WEB_FAKE_PACE = 0.04
+
+
+def _add_web_parser(sub: Any) -> None:
+    """The ``web`` subcommand (its implementation is :mod:`streamrun._web`, imported when run)."""
+    p = sub.add_parser(
+        "web",
+        help="a chat page in the browser that streams runs token by token",
+        description="Serve a one-page chat (127.0.0.1 by default) that relays run streams "
+        "to the browser. The API key stays in this process.",
+    )
+    p.add_argument(
+        "--fake",
+        action="store_true",
+        help="use the fake Assistants server, started in this process (no key, no network)",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 = any)")
+    p.add_argument("--assistant", metavar="ID", help="assistant id (required without --fake)")
+    p.add_argument(
+        "--base-url", metavar="URL", help="API root (default: $OPENAI_BASE_URL or OpenAI's)"
+    )
+    p.add_argument("--api-key", metavar="KEY", help="API key (default: $OPENAI_API_KEY)")
+    p.add_argument(
+        "--pace",
+        type=float,
+        default=WEB_FAKE_PACE,
+        help=f"with --fake: seconds between events (default {WEB_FAKE_PACE})",
+    )
 
 
 class _LogCapture(logging.Handler):
@@ -1114,6 +1147,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     _import_runtime()
     _tolerant(sys.stdout)
     _tolerant(sys.stderr)
+    if args.command == "web":
+        from ._web import run_command
+
+        return run_command(args, scenario_for=fake_reply, tools=LOCAL_TOOLS)
     problem = usage_problem(args)
     if problem:
         sys.stderr.write(f"{PROG} {args.command}: error: {problem}\n")

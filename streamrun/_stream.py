@@ -44,6 +44,7 @@ from typing import Any
 
 import aiohttp
 
+from . import _relaying
 from ._accumulate import Accumulator, Callback
 from ._compat import OpenAIStreamAliases
 from ._converter import structure
@@ -495,6 +496,14 @@ class RunStream(OpenAIStreamAliases):
         """Every step the stream ended, with its final status and usage."""
         await self.until_done()
         return self._accumulator.final_run_steps()
+
+    def to_sse(self) -> AsyncIterator[bytes]:
+        """The events relayed as server-sent events (see :func:`streamrun.relay.to_sse`)."""
+        return _relaying.to_sse(self)
+
+    def to_ndjson(self) -> AsyncIterator[bytes]:
+        """The events relayed as JSON lines (see :func:`streamrun.relay.to_ndjson`)."""
+        return _relaying.to_ndjson(self)
 
     # -- control -----------------------------------------------------------
 

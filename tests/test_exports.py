@@ -107,9 +107,9 @@ LAYERS = [
     {"_models", "_responses_models", "_converter", "_events", "_requests"},
     {"_responses_events", "_responses_requests"},
     {"_accumulate", "_responses_map"},
-    {"_retry", "_transport", "_recover"},
+    {"_retry", "_transport", "_recover", "_relaying"},
     {"_compat", "_handler", "_stream", "_client"},
-    {"_recording", "_display", "_cli", "__main__"},
+    {"_recording", "_display", "_cli", "__main__", "relay", "_web"},
 ]
 
 
@@ -136,7 +136,7 @@ def test_responses_mapping_has_no_io() -> None:
 
 
 def test_submodules_import() -> None:
-    for module in ("streamrun.sse", "streamrun.testing"):
+    for module in ("streamrun.sse", "streamrun.testing", "streamrun.relay"):
         importlib.import_module(module)
 
 
