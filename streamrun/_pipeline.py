@@ -28,9 +28,10 @@ handler — no ``on_end``, no end callbacks in between — and returning ``None`
 the stream.
 
 How a failure is handled, whoever detects it (the adapter, the byte source, the
-driver): :meth:`Pipeline.fail` records ``run_id`` and ``last_event`` on it, closes the
-source, calls the handler's ``on_timeout`` (timeouts), ``on_exception`` and
-``on_end``, then raises it. ``on_end`` fires once in every case.
+driver): :meth:`Pipeline.fail` records ``run_id`` and ``last_event`` on it, passes
+its message (and a protocol error's excerpt) through ``redact`` (a server may echo
+the key), closes the source, calls the handler's ``on_timeout`` (timeouts),
+``on_exception`` and ``on_end``, then raises it. ``on_end`` fires once in every case.
 
 A byte source is any async iterator of ``bytes``. It ends with ``StopAsyncIteration``;
 it raises :class:`ConnectionLost` when the bytes stopped because the connection broke
@@ -46,12 +47,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, NoReturn, Protocol
 
 from ._exceptions import (
+    ProtocolError,
     StreamConsumedError,
     StreamFailure,
     StreamrunError,
     StreamTimeout,
 )
-from ._handler import AsyncEventHandler, dispatch
+from ._handler import AsyncEventHandler, call_hook, dispatch
 
 if TYPE_CHECKING:
     from ._accumulate import Accumulator, Callback
@@ -138,6 +140,10 @@ def _nothing(ended: bool) -> None:
     pass
 
 
+def _unchanged(text: str) -> str:
+    return text
+
+
 class Pipeline:
     """Reads one stream's events through an adapter, an accumulator and a handler.
 
@@ -154,6 +160,7 @@ class Pipeline:
         "_follow",
         "_handler",
         "_reading",
+        "_redact",
         "_source",
         "accumulator",
         "error",
@@ -168,9 +175,11 @@ class Pipeline:
         handler: AsyncEventHandler | None,
         *,
         follow: Follow | None = None,
+        redact: Callable[[str], str] = _unchanged,
     ) -> None:
         self._adapter = adapter
         self._follow = follow
+        self._redact = redact
         self.accumulator = accumulator
         self._handler = handler
         self._source: AsyncIterator[bytes] | None = None
@@ -235,14 +244,19 @@ class Pipeline:
         """Record ``error`` (state FAILED), close the source, tell the handler, raise it."""
         error.run_id = self._adapter.run_id
         error.last_event = self.last_event
+        redact = self._redact
+        if error.args and isinstance(error.args[0], str):
+            error.args = (redact(error.args[0]), *error.args[1:])
+        if isinstance(error, ProtocolError) and error.excerpt:
+            error.excerpt = redact(error.excerpt)
         self.error = error
         self._to(State.FAILED)
         self._close_source(False)
         handler = self._handler
         if handler is not None:
             if isinstance(error, StreamTimeout):
-                await handler.on_timeout()
-            await handler.on_exception(error)
+                await call_hook(handler, "on_timeout")
+            await call_hook(handler, "on_exception", error)
             await self._notify_end()
         raise error from cause
 
@@ -257,7 +271,7 @@ class Pipeline:
         """Call the handler's ``on_end`` once: at the end, after a failure, or on close."""
         if self._handler is not None and not self._end_notified:
             self._end_notified = True
-            await self._handler.on_end()
+            await call_hook(self._handler, "on_end")
 
     # -- reading ---------------------------------------------------------------
 

@@ -1,29 +1,13 @@
-"""One place each: ids in API paths (streamrun._paths), per-call options (streamrun._options)."""
+"""The per-call options are listed in one place (streamrun._options.CallOptions)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import attrs
-import pytest
 
-from streamrun import AsyncClient, ValidationError
+from streamrun import AsyncClient
 from streamrun._options import CallOptions
-from streamrun._paths import path_id, run_path, thread_path
-
-
-def test_ids_are_quoted_as_one_path_segment() -> None:
-    assert thread_path("thread/../x") == "/threads/thread%2F..%2Fx"
-    assert run_path("t 1", "run?a=b#c") == "/threads/t%201/runs/run%3Fa%3Db%23c"
-    assert path_id("run_id", "%2F") == "%252F"  # quoted once, never decoded
-
-
-@pytest.mark.parametrize("value", ["", None, 3])
-def test_a_bad_id_names_its_parameter(value: object) -> None:
-    with pytest.raises(ValidationError, match="run_id"):
-        run_path("thread_1", value)  # type: ignore[arg-type]
-    with pytest.raises(ValidationError, match="thread_id"):
-        thread_path(value)  # type: ignore[arg-type]
 
 
 def test_every_call_option_is_taken_out_of_the_body() -> None:
