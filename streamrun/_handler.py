@@ -27,12 +27,14 @@ from __future__ import annotations
 
 import inspect
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
+from ._callbacks import CALLBACK_TYPES
 from ._exceptions import StreamConsumedError
 
 if TYPE_CHECKING:
-    from ._accumulate import Accumulator, Callback
+    from ._accumulate import Accumulator
+    from ._callbacks import Callback, Hooks
     from ._events import Event
     from ._models import (
         ImageFile,
@@ -218,6 +220,20 @@ async def _call(handler: object, name: str, is_async: bool, args: tuple[Any, ...
         await result
 
 
+# Per handler class: each overridden hook's callback kind -> whether it is ``async def``.
+_KINDS: weakref.WeakKeyDictionary[type, dict[type[Any], bool]] = weakref.WeakKeyDictionary()
+
+
+def _overridden_kinds(cls: type) -> dict[type[Any], bool]:
+    """:func:`_overridden` keyed by callback kind (:mod:`streamrun._callbacks`); once per class."""
+    kinds = _KINDS.get(cls)
+    if kinds is None:
+        hooks = _overridden(cls)
+        kinds = {kind: hooks[kind.hook] for kind in CALLBACK_TYPES if kind.hook in hooks}
+        _KINDS[cls] = kinds
+    return kinds
+
+
 async def dispatch(handler: object, callbacks: list[Callback]) -> None:
     """Call ``handler``'s hooks for ``callbacks``, in order.
 
@@ -225,14 +241,16 @@ async def dispatch(handler: object, callbacks: list[Callback]) -> None:
     created); ``async def`` hooks are awaited, plain ``def`` hooks are called.
     Exceptions raised by a hook propagate and stop the dispatch.
     """
-    overridden = _overridden(type(handler))
+    overridden = _overridden_kinds(type(handler))
     if not overridden:
         return
-    for name, args in callbacks:
-        is_async = overridden.get(name)
+    hooks = cast("Hooks", handler)  # only the hooks it has are called
+    for callback in callbacks:
+        kind: Any = callback[0]
+        is_async = overridden.get(kind)
         if is_async is None:
             continue
-        result = getattr(handler, name)(*args)  # inlined _call: this is the hot path
+        result = kind.fire(hooks, callback)
         if is_async or (result is not None and inspect.isawaitable(result)):
             await result
 

@@ -61,6 +61,7 @@ import aiohttp
 
 from . import _relaying
 from ._accumulate import Accumulator, Callback
+from ._callbacks import OnTextDelta
 from ._compat import OpenAIStreamAliases
 from ._events import Event
 from ._exceptions import (
@@ -643,9 +644,9 @@ class _TextDeltas:
             item = await self._next()
             if item is None:
                 raise StopAsyncIteration
-            for name, args in item[1]:
-                if name == "on_text_delta":
-                    value = args[0].value
+            for callback in item[1]:
+                if callback[0] is OnTextDelta:
+                    value = callback[1].value
                     if value:
                         pending.append(value)
         return pending.popleft()

@@ -106,6 +106,7 @@ LAYERS = [
     {"sse"},
     {"_models", "_responses_models", "_converter", "_events", "_requests"},
     {"_responses_events", "_responses_requests"},
+    {"_callbacks"},
     {"_accumulate", "_responses_map", "_protocol_runs"},
     {"_retry", "_transport", "_options", "_recover", "_relaying"},
     {"_handler", "_pipeline"},

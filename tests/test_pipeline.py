@@ -20,6 +20,7 @@ from streamrun import (
     UnknownEvent,
 )
 from streamrun._accumulate import Accumulator
+from streamrun._callbacks import OnEvent
 from streamrun._events import Event
 from streamrun._exceptions import StreamFailure
 from streamrun._handler import HOOK_NAMES
@@ -250,7 +251,7 @@ async def test_pipeline_drives_any_protocol_adapter() -> None:
     pipeline.open(_source(b"hello wor", b"ld\nbye now\nend\nignored\n"))
     first = await pipeline.next()
     assert first is not None and first[0].event == "hello"
-    assert first[1] == [("on_event", (first[0],))]
+    assert first[1] == [(OnEvent, first[0])]
     second = await pipeline.next()
     assert second is not None and second[0].event == "bye"
     assert await pipeline.next() is None
