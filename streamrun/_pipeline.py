@@ -14,11 +14,12 @@ replays), and which protocol's bytes it reads is the adapter's business
 The lifecycle of a stream is one state machine, :class:`State`; every transition
 goes through :meth:`Pipeline._to`, checked against :data:`_TRANSITIONS`::
 
-    NEW ──► OPENING ──► OPEN ──► ENDED      (the protocol's normal end)
-     │         │  │       ├────► FAILED     (a StreamFailure, raised on every read)
-     └─────────┼──┼──►────┴────► CLOSED     (closed before it ended or failed)
-               │  └────────────► FAILED     (e.g. a timeout while opening)
-               └───────────────► CLOSED     (the open failed otherwise)
+    NEW ─► OPENING ─► OPEN ─► ENDED    the protocol's normal end
+     │        │        ├────► FAILED   a StreamFailure (raised again on every read)
+     │        │        └────► CLOSED   closed before it ended or failed
+     │        ├─────────────► FAILED   e.g. a timeout while sending the request
+     │        └─────────────► CLOSED   sending failed otherwise
+     └─────────────► OPEN              a byte source given at once (no request)
 
 A stream may span several HTTP responses of one run (a tool loop submits outputs and
 reads the continuation): give the pipeline a ``follow`` coroutine function. When a
@@ -241,7 +242,13 @@ class Pipeline:
         self._close_source(self.state is State.ENDED)
 
     async def fail(self, error: StreamFailure, cause: BaseException | None) -> NoReturn:
-        """Record ``error`` (state FAILED), close the source, tell the handler, raise it."""
+        """Record ``error`` (state FAILED), close the source, tell the handler, raise it.
+
+        A stream closed meanwhile (by another task) stays closed: that is what is
+        raised, with ``error`` as its cause.
+        """
+        if self.state is State.CLOSED:
+            raise StreamrunError("the stream was closed") from error
         error.run_id = self._adapter.run_id
         error.last_event = self.last_event
         redact = self._redact

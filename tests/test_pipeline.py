@@ -353,3 +353,15 @@ async def test_follow_failing_fails_the_stream() -> None:
         await pipeline.next()
     assert info.value.run_id == "run_lines"
     assert [n for n, _ in handler.calls] == ["on_event", "on_exception", "on_end"]
+
+
+@pytest.mark.asyncio
+async def test_a_failure_after_a_close_from_another_task_reports_the_close() -> None:
+    pipeline = Pipeline(LineProtocol(), Accumulator(), Trace())
+    pipeline.open(_source(b"a 1\n"))
+    await pipeline.close()
+    with pytest.raises(StreamrunError, match="the stream was closed") as info:
+        await pipeline.fail(StreamInterrupted("late"), None)
+    assert isinstance(info.value.__cause__, StreamInterrupted)
+    assert pipeline.state.value == "closed"
+    assert pipeline.error is None
