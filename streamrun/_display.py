@@ -31,9 +31,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Literal, TextIO
 
 from ._events import Event, ThreadCreated
@@ -59,7 +60,7 @@ from ._models import (
     ToolCallDelta,
 )
 
-__all__ = ["GUTTER", "Display", "Mode", "choose_mode"]
+__all__ = ["GUTTER", "Display", "Mode", "choose_mode", "clean", "redact"]
 
 Mode = Literal["pretty", "plain", "json"]
 
@@ -106,6 +107,47 @@ _STATUS_STYLES: Mapping[str, str] = {
     "cancelled": "red",
     "incomplete": "red",
 }
+
+
+# Terminal control sequences: CSI (ESC [ or 8-bit CSI ... final byte), OSC / DCS /
+# SOS / PM / APC strings (up to BEL or ST, or to the end of the text), and
+# two-character ESC sequences. Whatever survives them, every C0 control but
+# \n and \t, DEL and every C1 control is dropped too.
+_SEQUENCE = re.compile(
+    r"(?:\x1b\[|\x9b)[\x20-\x3f]*[\x40-\x7e]?"
+    r"|(?:\x1b[\]P^_X]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+    r"|\x1b[\x20-\x7e]?"
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CRLF = re.compile(r"\r+\n")
+
+
+def clean(text: str) -> str:
+    """``text`` without any terminal control sequence or control character.
+
+    Text from a server or a recording goes through this before it reaches
+    the terminal: escape sequences (colours, cursor moves, clear-screen,
+    window titles, OSC 52 clipboard writes) are removed whole, then every
+    remaining C0/C1 control character (ESC, BEL, backspace, CR, ...) is
+    dropped; ``\n`` and ``\t`` are kept (``\r\n`` becomes ``\n``).
+    """
+    if text.isprintable():
+        return text
+    text = _CRLF.sub("\n", text)
+    return _CONTROL.sub("", _SEQUENCE.sub("", text))
+
+
+def _json_escape(text: str) -> str:
+    """JSON text with DEL and C1 controls escaped (``json.dumps`` escapes only C0)."""
+    return re.sub(r"[\x7f-\x9f]", lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every secret (of 8 characters or more) replaced by ``***``."""
+    for secret in secrets:
+        if len(secret) >= 8 and secret in text:
+            text = text.replace(secret, "***")
+    return text
 
 
 def choose_mode(out: TextIO, *, json_lines: bool, env: Mapping[str, str] | None = None) -> Mode:
@@ -160,15 +202,34 @@ def run_outcome(run: Run) -> str:
 class _Call:
     """What the display knows about one tool call."""
 
-    __slots__ = ("done", "kind", "name", "output_shown", "printed", "snapshot")
+    __slots__ = ("_printed", "done", "kind", "name", "output_shown", "printed_len", "snapshot")
 
     def __init__(self, kind: str, name: str) -> None:
         self.kind = kind
         self.name = name
-        self.printed = ""  # arguments written so far
+        # The arguments written so far, in pieces (joined only when read: one
+        # string grown per fragment made 200k fragments quadratic).
+        self._printed: list[str] = []
+        self.printed_len = 0
         self.done = False  # the call's line was written completely
         self.output_shown = False
         self.snapshot: ToolCall | None = None
+
+    @property
+    def printed(self) -> str:
+        """The arguments written so far."""
+        if len(self._printed) > 1:
+            self._printed[:] = ["".join(self._printed)]
+        return self._printed[0] if self._printed else ""
+
+    @printed.setter
+    def printed(self, value: str) -> None:
+        self._printed[:] = [value]
+        self.printed_len = len(value)
+
+    def add_printed(self, piece: str) -> None:
+        self._printed.append(piece)
+        self.printed_len += len(piece)
 
     def arguments(self) -> str:
         snap = self.snapshot
@@ -193,6 +254,8 @@ class Display:
         width: Callable[[], int] | None = None,
         spinner_interval: float = 0.08,
         clock: Callable[[], float] = time.monotonic,
+        secrets: Iterable[str] = (),
+        color: bool = True,
     ) -> None:
         self.out = out
         self.err = err if err is not None else out
@@ -203,7 +266,7 @@ class Display:
         self._col0 = True
         self._open: tuple[str, str] | None = None  # (kind, key) of the block being written
         self._indent_due = False
-        self._text_printed = ""
+        self._text_printed: list[str] = []  # the text part written so far, in pieces
         self._text_serial = 0
         self._labelled_messages: set[str] = set()
         self._trail: list[str] | None = None
@@ -217,6 +280,8 @@ class Display:
         self._live = False
         self._frame = 0
         self._spinner: asyncio.Task[None] | None = None
+        self.secrets = tuple(secrets)
+        self.color = color
 
     # -- public ------------------------------------------------------------
 
@@ -247,12 +312,16 @@ class Display:
 
     def line(self, label: str, text: str, style: str | None = None) -> None:
         """A labelled line; continuation lines of ``text`` are indented."""
+        self._line(label, self._style(style, text))
+
+    def _line(self, label: str, styled: str) -> None:
+        """A labelled line of text already made safe by :meth:`_style`."""
         if self.mode == "json":
-            self._err(f"{label.ljust(GUTTER)}{text}" if label else text)
+            self._err(f"{label.ljust(GUTTER)}{styled}" if label else styled)
             return
         self._start_line()
         self._emit(self._label(label))
-        self._flow(self._style(style, text) if style else text)
+        self._flow(styled)
         self._close_open()
         if not self._col0:
             self._emit("\n")
@@ -274,7 +343,7 @@ class Display:
         """Write a label as an input prompt (the user's typing follows it)."""
         self.finish()
         if self.mode == "json":
-            self.err.write(label.ljust(GUTTER))
+            self.err.write(self.safe(label).ljust(GUTTER))
             self.err.flush()
             return
         self._emit(self._label(label))
@@ -304,8 +373,14 @@ class Display:
 
     # -- writing -----------------------------------------------------------
 
+    def safe(self, text: str) -> str:
+        """``text`` fit for the terminal: no control sequence, no secret (see :func:`clean`)."""
+        return redact(clean(text), self.secrets)
+
     def _style(self, style: str | None, text: str) -> str:
-        if self.mode != "pretty" or not style or not text:
+        """``text`` made safe (:meth:`safe`), then coloured in pretty mode."""
+        text = self.safe(text)
+        if self.mode != "pretty" or not self.color or not style or not text:
             return text
         return f"{_STYLES[style]}{text}{_RESET}"
 
@@ -314,7 +389,7 @@ class Display:
         return self._style(_LABEL_STYLES.get(label), label) + pad
 
     def _err(self, text: str) -> None:
-        self.err.write(text + "\n")
+        self.err.write(self.safe(text) + "\n")
         self.err.flush()
 
     def _flush(self) -> None:
@@ -367,7 +442,7 @@ class Display:
         if kind == "tool":
             call = self._calls[key]
             rest = call.arguments()
-            self._emit(self._style("dim", rest[len(call.printed) :]) + ")\n")
+            self._emit(self._style("dim", rest[call.printed_len :]) + ")\n")
             call.printed = rest
             call.done = True
         elif not self._col0:
@@ -470,7 +545,8 @@ class Display:
                 self._run_event(name, data)
 
     def _json_line(self, name: str, data: object) -> None:
-        self.out.write(json.dumps({"event": name, "data": data}, ensure_ascii=False) + "\n")
+        text = json.dumps({"event": name, "data": data}, ensure_ascii=False)
+        self.out.write(redact(_json_escape(text), self.secrets) + "\n")
         self._flush()
 
     def _run_event(self, name: str, run: Run) -> None:
@@ -536,7 +612,7 @@ class Display:
 
     def _text_created(self, message_id: str, label: str) -> None:
         self._text_serial += 1
-        self._text_printed = ""
+        self._text_printed = []
         self._open_text(message_id, label)
 
     def _open_text(self, message_id: str, label: str) -> None:
@@ -549,17 +625,18 @@ class Display:
     def _text_delta(self, value: str, message_id: str, label: str) -> None:
         if self._open != ("text", str(self._text_serial)):
             self._open_text(message_id, label)
-        self._flow(value)
-        self._text_printed += value
+        self._flow(self.safe(value))
+        self._text_printed.append(value)
 
     def _text_done(self, value: str, message_id: str, label: str) -> None:
         if self._open != ("text", str(self._text_serial)):
             if self._text_printed:  # the part's line was ended early: no correction
                 return
             self._open_text(message_id, label)
-        if value.startswith(self._text_printed):
-            self._flow(value[len(self._text_printed) :])
-        self._text_printed = value
+        printed = "".join(self._text_printed)
+        if value.startswith(printed):
+            self._flow(self.safe(value[len(printed) :]))
+        self._text_printed = [value]
         self._close_open()
 
     def _message_part(self, message_id: str, text: str) -> None:
@@ -611,10 +688,10 @@ class Display:
     def _tool_created(self, snapshot: ToolCall) -> None:
         known = snapshot.id in self._calls
         call = self._call(snapshot)
-        if known and (call.done or call.printed):
+        if known and (call.done or call.printed_len):
             return
         if isinstance(snapshot, CodeInterpreterToolCall):
-            self.line("tool", self._style("bold", "code_interpreter"))
+            self._line("tool", self._style("bold", "code_interpreter"))
             self._open = ("code", snapshot.id)
             self._indent_due = True
 
@@ -627,7 +704,7 @@ class Display:
                 piece = delta.function.arguments if delta.function else None
                 if piece:
                     self._emit(self._style("dim", piece))
-                    call.printed += piece
+                    call.add_printed(piece)
             elif self._can_switch():
                 self._close_open()
                 self._open_call(snapshot.id, call)
@@ -659,10 +736,10 @@ class Display:
             if self._open == ("code", snapshot.id):
                 self._close_open()
             elif not call.done:
-                self.line("tool", self._style("bold", "code_interpreter"))
+                self._line("tool", self._style("bold", "code_interpreter"))
                 code = snapshot.code_interpreter.input
                 if code:
-                    self.line("", self._style("dim", code))
+                    self.line("", code, "dim")
             if not call.done:
                 call.done = True
                 for output in snapshot.code_interpreter.outputs:
@@ -676,14 +753,14 @@ class Display:
             call.done = True
             results = snapshot.file_search.results or []
             n = len(results)
-            self.line("tool", self._style("bold", "file_search") + f" · {n} result(s)")
+            self._line("tool", self._style("bold", "file_search") + f" · {n} result(s)")
             for r in results:
                 self.line("", f"{r.file_name or r.file_id} (score {r.score:.2f})", "dim")
         else:
             if call.done:
                 return
             call.done = True
-            self.line("tool", self._style("bold", snapshot.type or "tool call"))
+            self._line("tool", self._style("bold", snapshot.type or "tool call"))
 
     # -- stream end ----------------------------------------------------------
 
