@@ -30,7 +30,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from typing import Any, Optional, TextIO
 
 from ._client import AsyncClient
-from ._display import Display, choose_mode, run_outcome
+from ._display import Display, choose_color, choose_mode, run_outcome
 from ._exceptions import StreamInterrupted, StreamrunError
 from ._handler import AsyncEventHandler
 from ._models import RequiredActionFunctionToolCall, Run
@@ -643,7 +643,14 @@ class _App:
         self.out = out
         self.err = err
         self.stdin = stdin
-        self.display = Display(out, err, mode=choose_mode(out, json_lines=bool(args.json)))
+        self.secrets = _secrets(args)
+        self.display = Display(
+            out,
+            err,
+            mode=choose_mode(out, json_lines=bool(args.json)),
+            color=choose_color(),
+            secrets=self.secrets,
+        )
         self.session: Session | None = None
         self.interrupted = False
         self.log = _LogCapture()
@@ -651,13 +658,12 @@ class _App:
     # -- plumbing ----------------------------------------------------------
 
     def error(self, message: str) -> None:
-        self.display.finish()
-        self.err.write(f"error: {message}\n")
-        self.err.flush()
+        self.notice(f"error: {message}")
 
     def notice(self, message: str) -> None:
+        """A line on stderr (server text in it is made safe: no control sequence, no key)."""
         self.display.finish()
-        self.err.write(message + "\n")
+        self.err.write(self.display.safe(message) + "\n")
         self.err.flush()
 
     async def main(self) -> int:
@@ -692,6 +698,11 @@ class _App:
             return EXIT_ERROR
         except BrokenPipeError:
             _silence_stdout()
+            return EXIT_ERROR
+        except RecursionError:
+            # Crafted input (a recording, a server) nested past what can be decoded:
+            # one line, not a traceback, whichever layer noticed it.
+            self.error("the data received is nested too deeply to decode")
             return EXIT_ERROR
         finally:
             if installed:
@@ -739,7 +750,7 @@ class _App:
 
     def _recorder(self) -> Recorder | None:
         path = getattr(self.args, "record", None)
-        return Recorder(path) if path else None
+        return Recorder(path, secrets=self.secrets) if path else None
 
     def _pace(self) -> float:
         """Seconds between fake events: visible streaming on a terminal only."""
@@ -1002,6 +1013,13 @@ def _describe(exc: StreamrunError) -> str:
     return text
 
 
+def _secrets(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> list[str]:
+    """The keys this command may send: never printed, never recorded."""
+    env = os.environ if env is None else env
+    keys = [getattr(args, "api_key", None), env.get("OPENAI_API_KEY")]
+    return [key for key in keys if key]
+
+
 def _isatty(stream: TextIO) -> bool:
     try:
         return bool(stream.isatty())
@@ -1057,5 +1075,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         with contextlib.suppress(Exception):
             app.display.finish()
-        sys.stderr.write(f"{app._interrupt_message()}\n")
+        sys.stderr.write(f"{app.display.safe(app._interrupt_message())}\n")
         return EXIT_INTERRUPTED

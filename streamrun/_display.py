@@ -17,11 +17,15 @@ a label in a fixed-width gutter::
 
 Text and tool arguments are written as they stream. Modes:
 
-* ``pretty`` (a terminal): colours, and a spinner on the line of the run's
-  status while the run is queued or in progress and nothing streams; the
-  spinner line is erased (``\\r`` + erase-line) before anything else is written.
-* ``plain`` (not a terminal, ``NO_COLOR`` set or ``TERM=dumb``): the same
-  text without any escape sequence; a status line is written once complete.
+* ``pretty`` (a terminal): colours (unless ``NO_COLOR``), and a spinner on
+  the line of the run's status while the run is queued or in progress and
+  nothing streams; the spinner line is erased (``\\r`` + erase-line) before
+  anything else is written.
+* ``plain`` (not a terminal, or ``TERM=dumb``): the same text without any
+  escape sequence; a status line is written once complete.
+
+Text that came from a server or a recording never carries a control
+sequence to the terminal (:func:`clean`), nor a known secret (:func:`redact`).
 * ``json``: one JSON object per event, ``{"event": name, "data": raw JSON}``;
   other lines go to the error stream.
 """
@@ -29,6 +33,7 @@ Text and tool arguments are written as they stream. Modes:
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import re
@@ -60,7 +65,7 @@ from ._models import (
     ToolCallDelta,
 )
 
-__all__ = ["GUTTER", "Display", "Mode", "choose_mode", "clean", "redact"]
+__all__ = ["GUTTER", "Display", "Mode", "choose_color", "choose_mode", "clean", "redact"]
 
 Mode = Literal["pretty", "plain", "json"]
 
@@ -142,26 +147,57 @@ def _json_escape(text: str) -> str:
     return re.sub(r"[\x7f-\x9f]", lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
+#: Secrets shorter than this are not looked for (they would match ordinary text).
+MIN_SECRET = 8
+
+
+@functools.lru_cache(maxsize=16)
+def secret_pattern(secret: str) -> re.Pattern[str]:
+    """A pattern matching ``secret`` written plainly or with JSON escapes (``\\u0073``)."""
+    parts = []
+    for ch in secret:
+        forms = [
+            re.escape(ch),
+            "\\\\u" + "".join(f"[{d.lower()}{d.upper()}]" for d in f"{ord(ch):04x}"),
+        ]
+        if ch == "/":
+            forms.append(r"\\/")
+        parts.append("(?:" + "|".join(forms) + ")")
+    return re.compile("".join(parts))
+
+
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every secret (of 8 characters or more) replaced by ``***``."""
+    """``text`` with every secret (plain or JSON-escaped) replaced by ``***``.
+
+    Secrets shorter than :data:`MIN_SECRET` characters are left alone.
+    """
     for secret in secrets:
-        if len(secret) >= 8 and secret in text:
-            text = text.replace(secret, "***")
+        if len(secret) >= MIN_SECRET and (secret in text or "\\" in text):
+            text = secret_pattern(secret).sub("***", text)
     return text
 
 
 def choose_mode(out: TextIO, *, json_lines: bool, env: Mapping[str, str] | None = None) -> Mode:
-    """``json`` when asked; ``pretty`` on a terminal without ``NO_COLOR``; else ``plain``."""
+    """``json`` when asked; ``pretty`` on a terminal (unless ``TERM=dumb``); else ``plain``.
+
+    ``NO_COLOR`` does not change the mode (see :func:`choose_color`).
+    """
     if json_lines:
         return "json"
     env = os.environ if env is None else env
-    if env.get("NO_COLOR") or env.get("TERM") == "dumb":
+    if env.get("TERM") == "dumb":
         return "plain"
     try:
         tty = out.isatty()
     except (AttributeError, ValueError):
         tty = False
     return "pretty" if tty else "plain"
+
+
+def choose_color(env: Mapping[str, str] | None = None) -> bool:
+    """False when ``NO_COLOR`` is set (non-empty): it removes colour, nothing else."""
+    env = os.environ if env is None else env
+    return not env.get("NO_COLOR")
 
 
 def _status_label(status: str) -> str:
@@ -333,7 +369,7 @@ class Display:
         if call.output_shown:
             return
         call.output_shown = True
-        self.line("output", _one_line(output))
+        self.line("output", _one_line(self.safe(output)))  # redacted before it is cut
 
     def mark_output_shown(self, call_id: str) -> None:
         """Don't show the output of ``call_id`` (the user typed it on this screen)."""
@@ -502,7 +538,7 @@ class Display:
     def _draw_live(self) -> None:
         if self.mode != "pretty" or not self._col0:
             return
-        trail = self._trail_text() if self._trail is not None else ""
+        trail = self.safe(self._trail_text()) if self._trail is not None else ""
         waiting = self._waiting_since is not None
         if not trail and not waiting:
             if self._live:
@@ -558,10 +594,8 @@ class Display:
             return
         self._last_status = key
         self._close_open()
+        # Why a run failed is said once, by the command's error line.
         label = _status_label(status)
-        outcome = run_outcome(run)
-        if outcome:
-            label += f" · {outcome}"
         if self._trail is None:
             self._commit_trail()
             if not self._col0:

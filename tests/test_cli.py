@@ -29,7 +29,7 @@ from streamrun._cli import (
     main,
     usage_problem,
 )
-from streamrun._display import Display, choose_mode
+from streamrun._display import Display, choose_color, choose_mode
 from streamrun._recording import read_recording
 from streamrun.testing import FakeAssistantsServer, Faults, scenarios
 
@@ -184,7 +184,9 @@ def test_failed_run_exits_1_with_one_clear_line() -> None:
         lines[0],
     )
     assert "Traceback" not in res.stderr
-    assert "failed · rate_limit_exceeded" in res.stdout
+    # The reason is said once, by the error line: the display shows the status only.
+    assert re.search(r"^run       run_\w+ · queued → in progress → failed$", res.stdout, re.M)
+    assert "rate_limit_exceeded" not in res.stdout
 
 
 def test_error_event_and_incomplete_run_exit_1() -> None:
@@ -510,7 +512,10 @@ def test_mode_follows_the_terminal_and_no_color() -> None:
             return True
 
     assert choose_mode(Tty(), json_lines=False, env={}) == "pretty"
-    assert choose_mode(Tty(), json_lines=False, env={"NO_COLOR": "1"}) == "plain"
+    # NO_COLOR removes colour only: the terminal keeps its spinner and pacing.
+    assert choose_mode(Tty(), json_lines=False, env={"NO_COLOR": "1"}) == "pretty"
+    assert choose_color({"NO_COLOR": "1"}) is False
+    assert choose_color({}) is True
     assert choose_mode(Tty(), json_lines=False, env={"TERM": "dumb"}) == "plain"
     assert choose_mode(io.StringIO(), json_lines=False, env={}) == "plain"
     assert choose_mode(Tty(), json_lines=True, env={}) == "json"
