@@ -650,6 +650,7 @@ class _App:
             mode=choose_mode(out, json_lines=bool(args.json)),
             color=choose_color(),
             secrets=self.secrets,
+            wrap=_isatty(out),  # a terminal: wrap inside the label gutter
         )
         self.session: Session | None = None
         self.interrupted = False
@@ -873,17 +874,28 @@ class _App:
         d = self.display
         reader = LineReader(self.stdin)
         interactive = _isatty(self.stdin)
+        # At a terminal, lines are read with readline (editing, history).
+        typed = interactive and _isatty(self.out) and d.mode != "json"
+
+        async def read(label: str) -> str | None:
+            if typed:
+                return self._typed_line(label)
+            if interactive:
+                d.prompt(label)
+            line = await reader.readline()
+            if interactive:
+                if line is None:
+                    d.input_ended()
+                else:
+                    d.input_done()
+            return line
 
         async def ask(call: RequiredActionFunctionToolCall) -> str:
             d.note(
                 f"streamrun cannot run {call.function.name}(): "
                 "type its output (JSON or text) and press Enter"
             )
-            if interactive:
-                d.prompt("output")
-            line = await reader.readline()
-            if interactive:
-                d.input_done()
+            line = await read("output")
             if line is None:
                 raise EndOfInput("the input ended while a run waited for a tool output")
             if interactive:
@@ -908,13 +920,9 @@ class _App:
                 thread_id: str | None = args.thread
                 turns = 0
                 while True:
-                    if interactive:
-                        if turns:
-                            d.banner("")
-                        d.prompt("you")
-                    line = await reader.readline()
-                    if interactive:
-                        d.input_done()
+                    if interactive and turns:
+                        d.banner("")
+                    line = await read("you")
                     if line is None:
                         break
                     text = line.strip()
@@ -946,6 +954,36 @@ class _App:
                         failures += 1
                         self.error(problem)
         return EXIT_ERROR if failures else EXIT_OK
+
+    def _typed_line(self, label: str) -> str | None:
+        """A line typed at the terminal after the prompt ``label``, with readline's
+        editing and history; ``None`` at Ctrl-D. Ctrl-C interrupts the command.
+
+        It blocks the event loop on purpose: it is only called at a prompt, when no
+        stream is open and the spinner is stopped. SIGINT goes back to Python's
+        default handler meanwhile, so Ctrl-C stops ``input()`` itself.
+        """
+        with contextlib.suppress(ImportError):
+            import readline  # noqa: F401  (gives input() line editing and history)
+        d = self.display
+        d.finish()
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        had_handler = loop.remove_signal_handler(signal.SIGINT)
+        try:
+            line = input(d.prompt_text(label))
+        except EOFError:
+            d.input_ended()
+            return None
+        except KeyboardInterrupt:
+            d.input_ended()
+            self.interrupted = True
+            raise asyncio.CancelledError from None
+        finally:
+            if had_handler and task is not None:
+                loop.add_signal_handler(signal.SIGINT, self._on_sigint, loop, task)
+        d.input_done()
+        return line
 
     async def _replay(self) -> int:
         streams: list[RecordedStream] = []

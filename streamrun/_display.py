@@ -38,7 +38,9 @@ import json
 import os
 import re
 import shutil
+import textwrap
 import time
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from typing import Literal, TextIO
 
@@ -140,6 +142,35 @@ def clean(text: str) -> str:
         return text
     text = _CRLF.sub("\n", text)
     return _CONTROL.sub("", _SEQUENCE.sub("", text))
+
+
+_SGR = re.compile(r"\x1b\[[0-9;]*m")
+_TOKENS = re.compile(r" +|[^ ]+")
+
+
+def _cell(ch: str) -> int:
+    if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Cf"):
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
+def _cells(text: str) -> int:
+    """Terminal columns ``text`` takes (colour codes take none; wide characters two)."""
+    if "\x1b" in text:
+        text = _SGR.sub("", text)
+    if text.isascii():
+        return len(text)
+    return sum(_cell(ch) for ch in text)
+
+
+def _fit(text: str, room: int) -> int:
+    """How many characters of ``text`` (at least one) fit in ``room`` columns."""
+    used = 0
+    for i, ch in enumerate(text):
+        used += _cell(ch)
+        if used > room:
+            return max(1, i)
+    return len(text)
 
 
 def _json_escape(text: str) -> str:
@@ -292,6 +323,7 @@ class Display:
         clock: Callable[[], float] = time.monotonic,
         secrets: Iterable[str] = (),
         color: bool = True,
+        wrap: bool = False,
     ) -> None:
         self.out = out
         self.err = err if err is not None else out
@@ -299,7 +331,8 @@ class Display:
         self._width = width or (lambda: shutil.get_terminal_size((80, 24)).columns)
         self._interval = spinner_interval
         self._clock = clock
-        self._col0 = True
+        self._column = 0  # cells written on the current line
+        self._word = ""  # the end of streamed text that may be the start of a word (wrap)
         self._open: tuple[str, str] | None = None  # (kind, key) of the block being written
         self._indent_due = False
         self._text_printed: list[str] = []  # the text part written so far, in pieces
@@ -318,6 +351,15 @@ class Display:
         self._spinner: asyncio.Task[None] | None = None
         self.secrets = tuple(secrets)
         self.color = color
+        self.wrap = wrap
+
+    @property
+    def _col0(self) -> bool:
+        return self._column == 0
+
+    @_col0.setter
+    def _col0(self, value: bool) -> None:
+        self._column = 0 if value else max(self._column, 1)
 
     # -- public ------------------------------------------------------------
 
@@ -344,6 +386,9 @@ class Display:
             self._err(text)
             return
         self._start_line()
+        width = self._wrap_width()
+        if width is not None and text:
+            text = textwrap.fill(self.safe(text), width, break_on_hyphens=False)
         self._emit(self._style("bold", text) + "\n" if text else "\n")
 
     def line(self, label: str, text: str, style: str | None = None) -> None:
@@ -384,9 +429,19 @@ class Display:
             return
         self._emit(self._label(label))
 
+    def prompt_text(self, label: str) -> str:
+        """A prompt for ``readline`` / ``input()``: the label, its colour codes marked
+        invisible (``\\001 … \\002``) so that line editing counts columns right."""
+        return re.sub(r"(\x1b\[[0-9;]*m)", "\x01\\1\x02", self._label(label))
+
     def input_done(self) -> None:
         """The user pressed Enter after a :meth:`prompt`: the cursor is on a new line."""
         self._col0 = True
+
+    def input_ended(self) -> None:
+        """The input ended (Ctrl-D) or was interrupted (Ctrl-C) at a prompt: end its line."""
+        self._col0 = False
+        self.finish()
 
     def busy(self, activity: str | None) -> None:
         """Show a spinner with ``activity`` (``None`` stops it) until the next output."""
@@ -405,6 +460,8 @@ class Display:
         if self._spinner is not None:
             self._spinner.cancel()
             self._spinner = None
+        if not self._col0 and self.mode != "json":  # e.g. a prompt left by Ctrl-C
+            self._emit("\n")
         self._flush()
 
     # -- writing -----------------------------------------------------------
@@ -415,7 +472,9 @@ class Display:
 
     def _style(self, style: str | None, text: str) -> str:
         """``text`` made safe (:meth:`safe`), then coloured in pretty mode."""
-        text = self.safe(text)
+        return self._colour(style, self.safe(text))
+
+    def _colour(self, style: str | None, text: str) -> str:
         if self.mode != "pretty" or not self.color or not style or not text:
             return text
         return f"{_STYLES[style]}{text}{_RESET}"
@@ -440,22 +499,65 @@ class Display:
         self._erase_live()
         self.out.write(text)
         self._flush()
-        self._col0 = text.endswith("\n")
+        _, newline, last = text.rpartition("\n")
+        self._column = (0 if newline else self._column) + _cells(last)
         self._draw_live()
 
-    def _flow(self, text: str) -> None:
-        """Write text inside a block: lines after the first are indented to the gutter."""
+    def _wrap_width(self) -> int | None:
+        """The width to wrap text at, or ``None`` when lines are not wrapped."""
+        if not self.wrap or self.mode == "json":
+            return None
+        return max(GUTTER + 20, self._width())
+
+    def _flow(self, text: str, style: str | None = None) -> None:
+        """Write safe ``text`` inside a block: lines after the first are indented to
+        the gutter and, with ``wrap``, long lines wrap at word boundaries inside it
+        (a word longer than a line is cut)."""
+        width = self._wrap_width()
         out: list[str] = []
+        col = self._column
+        gutter = "\n" + " " * GUTTER
         for i, part in enumerate(text.split("\n")):
             if i:
                 out.append("\n")
                 self._indent_due = True
-            if part:
-                if self._indent_due:
-                    out.append(" " * GUTTER)
-                    self._indent_due = False
-                out.append(part)
+                col = 0
+            if not part:
+                continue
+            if self._indent_due:
+                out.append(" " * GUTTER)
+                self._indent_due = False
+                col = GUTTER
+            if width is None:
+                out.append(self._colour(style, part))
+                continue
+            for token in _TOKENS.findall(part):
+                cells = _cells(token)
+                if token[0] == " ":
+                    if col + cells > width:
+                        out.append(gutter)  # the spaces become the line break
+                        col = GUTTER
+                    else:
+                        out.append(token)
+                        col += cells
+                    continue
+                if col + cells > width and col > GUTTER:
+                    out.append(gutter)
+                    col = GUTTER
+                while col + cells > width and len(token) > 1:
+                    cut = _fit(token, width - col)
+                    out.append(self._colour(style, token[:cut]) + gutter)
+                    col = GUTTER
+                    token = token[cut:]
+                    cells = _cells(token)
+                out.append(self._colour(style, token))
+                col += cells
         self._emit("".join(out))
+
+    def _flush_word(self) -> None:
+        word, self._word = self._word, ""
+        if word:
+            self._flow(word)
 
     def _start_line(self) -> None:
         self._close_open()
@@ -475,10 +577,13 @@ class Display:
             return
         self._open = None
         kind, key = opened
+        if kind == "text":
+            self._flush_word()
         if kind == "tool":
             call = self._calls[key]
             rest = call.arguments()
-            self._emit(self._style("dim", rest[call.printed_len :]) + ")\n")
+            self._flow(self.safe(rest[call.printed_len :]), "dim")
+            self._emit(")\n")
             call.printed = rest
             call.done = True
         elif not self._col0:
@@ -496,14 +601,16 @@ class Display:
         items = self._trail
         prefix = self._trail_prefix
         self._trail = None
-        styled = " → ".join(self._style(_STATUS_STYLES.get(s.split(" · ")[0]), s) for s in items)
         self._erase_live()
         if not self._col0:
-            self.out.write("\n")
-        self.out.write(self._label("run") + self._style("dim", prefix) + styled + "\n")
-        self._flush()
-        self._col0 = True
-        self._draw_live()
+            self._emit("\n")
+        self._emit(self._label("run"))
+        self._flow(self.safe(prefix), "dim")
+        for i, item in enumerate(items):
+            if i:
+                self._flow(" → ")
+            self._flow(self.safe(item), _STATUS_STYLES.get(item.split(" · ")[0]))
+        self._emit("\n")
 
     def _start_waiting(self) -> None:
         if self._waiting_since is None:
@@ -631,14 +738,7 @@ class Display:
             if self._open == ("tool", listed.id):
                 self._close_open()
                 continue
-            self._start_line()
-            self._emit(
-                self._label("tool")
-                + self._style("bold", listed.function.name)
-                + "("
-                + self._style("dim", listed.function.arguments)
-                + ")\n"
-            )
+            self._tool_line(listed.function.name, listed.function.arguments)
             call.printed = listed.function.arguments
             call.done = True
 
@@ -659,14 +759,27 @@ class Display:
     def _text_delta(self, value: str, message_id: str, label: str) -> None:
         if self._open != ("text", str(self._text_serial)):
             self._open_text(message_id, label)
-        self._flow(self.safe(value))
         self._text_printed.append(value)
+        text = self._word + self.safe(value)
+        self._word = ""
+        width = self._wrap_width()
+        if width is not None:
+            # Hold back a word that may go on in the next fragment (it might not fit).
+            start, limit = len(text), max(0, len(text) - (width - GUTTER))
+            while start > limit and text[start - 1] not in " \n":
+                start -= 1
+            bounded = start == 0 or text[start - 1] in " \n"
+            if bounded and start < len(text) and _cells(text[start:]) < width - GUTTER:
+                self._word = text[start:]
+                text = text[:start]
+        self._flow(text)
 
     def _text_done(self, value: str, message_id: str, label: str) -> None:
         if self._open != ("text", str(self._text_serial)):
             if self._text_printed:  # the part's line was ended early: no correction
                 return
             self._open_text(message_id, label)
+        self._flush_word()
         printed = "".join(self._text_printed)
         if value.startswith(printed):
             self._flow(self.safe(value[len(printed) :]))
@@ -706,6 +819,14 @@ class Display:
             call.name = snapshot.function.name
         return call
 
+    def _tool_line(self, name: str, arguments: str) -> None:
+        """A whole ``tool name(arguments)`` line."""
+        self._start_line()
+        self._emit(self._label("tool"))
+        self._flow(self._style("bold", name) + "(")
+        self._flow(self.safe(arguments), "dim")
+        self._emit(")\n")
+
     def _can_switch(self) -> bool:
         """True when no block is open, or the open one is a finished-looking call."""
         if self._open is None:
@@ -716,7 +837,8 @@ class Display:
     def _open_call(self, call_id: str, call: _Call) -> None:
         self._open_block("tool", call_id, "tool")
         args = call.arguments()
-        self._emit(self._style("bold", call.name) + "(" + self._style("dim", args))
+        self._flow(self._style("bold", call.name) + "(")
+        self._flow(self.safe(args), "dim")
         call.printed = args
 
     def _tool_created(self, snapshot: ToolCall) -> None:
@@ -737,7 +859,7 @@ class Display:
             if self._open == ("tool", snapshot.id):
                 piece = delta.function.arguments if delta.function else None
                 if piece:
-                    self._emit(self._style("dim", piece))
+                    self._flow(self.safe(piece), "dim")
                     call.add_printed(piece)
             elif self._can_switch():
                 self._close_open()
@@ -754,14 +876,7 @@ class Display:
             if self._open == ("tool", snapshot.id):
                 self._close_open()
             elif not call.done or call.printed != fn.arguments:
-                self._start_line()
-                self._emit(
-                    self._label("tool")
-                    + self._style("bold", fn.name)
-                    + "("
-                    + self._style("dim", fn.arguments)
-                    + ")\n"
-                )
+                self._tool_line(fn.name, fn.arguments)
                 call.printed = fn.arguments
                 call.done = True
             if fn.output is not None:
