@@ -417,7 +417,8 @@ class Session:
         request: Mapping[str, Any],
     ) -> Run:
         """Open one stream, draw it to its end and return the run as it left it."""
-        capture = self.recorder.begin(endpoint, path, request) if self.recorder else None
+        shown = self.display.take_shown()
+        capture = self.recorder.begin(endpoint, path, request, shown) if self.recorder else None
         outcome: Any = "ok"
         error: str | None = None
         self.display.busy("waiting for the server")
@@ -819,7 +820,7 @@ class _App:
     async def _demo(self) -> int:
         d = self.display
         pace = self._pace()
-        with _closing(self._recorder()) as recorder:
+        with _closing(self._recorder(), self.display) as recorder:
             async with self._fake_server(seed=2024) as (client, server):
                 session = self.session = Session(client, d, recorder=recorder, tools=LOCAL_TOOLS)
                 d.banner(
@@ -849,7 +850,7 @@ class _App:
     async def _run(self) -> int:
         assistant = self._assistant()
         args = self.args
-        with _closing(self._recorder()) as recorder:
+        with _closing(self._recorder(), self.display) as recorder:
             async with self._connection() as (client, server):
                 session = self.session = Session(
                     client,
@@ -903,7 +904,7 @@ class _App:
             return line
 
         failures = 0
-        with _closing(self._recorder()) as recorder:
+        with _closing(self._recorder(), self.display) as recorder:
             async with self._connection() as (client, server):
                 session = self.session = Session(
                     client,
@@ -930,7 +931,9 @@ class _App:
                         continue
                     if text in ("/quit", "/exit", "/q"):
                         break
-                    if not interactive:
+                    if interactive:
+                        d.remember("you", text)  # on the screen already, after its prompt
+                    else:
                         d.user(text)
                     turns += 1
                     try:
@@ -1003,6 +1006,13 @@ class _App:
             ) as client:
                 session = self.session = Session(client, self.display)
                 for recorded in streams:
+                    for kind, text in recorded.shown:  # what the live run printed first
+                        if kind == "you":
+                            self.display.user(text)
+                        else:
+                            self.display.banner(text)
+                    if recorded.only_shown:
+                        continue
                     if not recorded.chunks and recorded.outcome == "error":
                         raise CLIError(recorded.error or "the recorded stream failed")
 
@@ -1035,11 +1045,13 @@ class _App:
 
 
 @contextlib.contextmanager
-def _closing(recorder: Recorder | None) -> Any:
+def _closing(recorder: Recorder | None, display: Display) -> Any:
     try:
         yield recorder
     finally:
         if recorder is not None:
+            with contextlib.suppress(StreamrunError):
+                recorder.epilogue(display.take_shown())  # lines printed after the last stream
             recorder.close()
 
 

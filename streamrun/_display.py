@@ -352,6 +352,7 @@ class Display:
         self.secrets = tuple(secrets)
         self.color = color
         self.wrap = wrap
+        self._shown: list[tuple[str, str]] = []
 
     @property
     def _col0(self) -> bool:
@@ -374,7 +375,19 @@ class Display:
 
     def user(self, text: str) -> None:
         """A line of what the user said."""
+        self.remember("you", text)
         self.line("you", text)
+
+    def remember(self, kind: str, text: str) -> None:
+        """Keep a line shown before the next stream (``"banner"`` or ``"you"``) for
+        its recording (:meth:`take_shown`); a ``you`` line typed at a prompt is
+        remembered without being drawn again."""
+        self._shown.append((kind, text))
+
+    def take_shown(self) -> list[tuple[str, str]]:
+        """The lines remembered since the last call (see :meth:`remember`)."""
+        shown, self._shown = self._shown, []
+        return shown
 
     def note(self, text: str) -> None:
         """An informational line (the error stream in ``json`` mode)."""
@@ -382,6 +395,7 @@ class Display:
 
     def banner(self, text: str) -> None:
         """A line without label (the error stream in ``json`` mode)."""
+        self.remember("banner", text)
         if self.mode == "json":
             self._err(text)
             return

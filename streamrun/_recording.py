@@ -17,6 +17,10 @@ arrived in (the ``tap`` of a stream call feeds them). ``request`` holds
 the fields the command sent that are useful to read back (ids, messages,
 tool outputs; never a key or a header); ``outcome`` is ``"ok"``,
 ``"interrupted"`` (Ctrl-C) or ``"error"`` (then ``error`` is the message).
+``shown`` (optional) lists the lines the command printed before the stream,
+``[["banner", text], ["you", text], ...]``, so that a replay prints them too.
+Keys the command sent are masked everywhere in the file, which is created
+with mode 0600.
 
 :func:`read_recording` also accepts a plain ``.sse`` transcript (one
 stream, no timing). :class:`ReplayServer` serves recorded streams over
@@ -58,6 +62,8 @@ __all__ = [
     "RecordedStream",
     "Recorder",
     "RecordingError",
+    "SHOWN",
+    "SHOWN_KINDS",
     "ReplayServer",
     "StreamCapture",
     "read_recording",
@@ -70,6 +76,10 @@ VERSION = 1
 MAX_CHUNK_TIME = 24 * 3600.0
 #: The longest pause a replay makes between two chunks, whatever the recording says.
 MAX_PAUSE = 60.0
+#: The endpoint of the last line of a recording when it holds only printed lines.
+SHOWN = "shown"
+#: The kinds of lines a stream's ``shown`` holds.
+SHOWN_KINDS = ("banner", "you")
 #: Recordings are created readable and writable by their owner only.
 FILE_MODE = 0o600
 
@@ -83,6 +93,10 @@ class RecordingError(StreamrunError):
 
 def _chunks(value: Iterable[tuple[float, bytes]]) -> tuple[tuple[float, bytes], ...]:
     return tuple((float(t), bytes(b)) for t, b in value)
+
+
+def _shown(value: Iterable[Iterable[str]]) -> tuple[tuple[str, str], ...]:
+    return tuple((str(kind), str(text)) for kind, text in value)
 
 
 @attrs.frozen
@@ -101,11 +115,18 @@ class RecordedStream:
     outcome: Outcome = "ok"
     error: str | None = None
     method: str = "POST"
+    #: Lines the command printed before the stream: ``("banner" | "you", text)``.
+    shown: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_shown, repr=False)
 
     @property
     def data(self) -> bytes:
         """Every byte of the stream."""
         return b"".join(chunk for _, chunk in self.chunks)
+
+    @property
+    def only_shown(self) -> bool:
+        """True for the line of printed lines that ends a recording (no stream)."""
+        return self.endpoint == SHOWN and not self.chunks
 
     @property
     def duration(self) -> float:
@@ -125,6 +146,8 @@ class RecordedStream:
         }
         if self.error is not None:
             obj["error"] = self.error
+        if self.shown:
+            obj["shown"] = [list(item) for item in self.shown]
         obj["chunks"] = [
             [round(t, 6), base64.b64encode(chunk).decode("ascii")] for t, chunk in self.chunks
         ]
@@ -166,6 +189,15 @@ class RecordedStream:
             raise RecordingError(f"{where}: unknown outcome {outcome!r}")
         request = obj.get("request") or {}
         error = obj.get("error")
+        shown: Any = obj.get("shown", [])
+        if not isinstance(shown, list) or not all(
+            isinstance(item, list)
+            and len(item) == 2
+            and item[0] in SHOWN_KINDS
+            and isinstance(item[1], str)
+            for item in shown
+        ):
+            raise RecordingError(f'{where}: \'shown\' must be a list of ["banner" or "you", text]')
         started = obj.get("started", 0.0)
         return cls(
             endpoint=str(obj.get("endpoint") or "create_run"),
@@ -176,6 +208,7 @@ class RecordedStream:
             outcome=outcome,
             error=None if error is None else str(error),
             method=str(obj.get("method") or "POST"),
+            shown=shown,
         )
 
 
@@ -233,7 +266,9 @@ class StreamCapture:
         *,
         started: float,
         clock: Any = time.monotonic,
+        shown: Iterable[tuple[str, str]] = (),
     ) -> None:
+        self.shown = list(shown)
         self.endpoint = endpoint
         self.path = path
         self.request = dict(request)
@@ -256,6 +291,7 @@ class StreamCapture:
             request=self.request,
             outcome=outcome,
             error=error,
+            shown=self.shown,
         )
 
 
@@ -305,10 +341,22 @@ class Recorder:
         except OSError as exc:
             raise RecordingError(f"cannot write recording {self.path}: {exc.strerror}") from None
 
-    def begin(self, endpoint: str, path: str, request: Mapping[str, Any]) -> StreamCapture:
-        """Start capturing a stream (call just before opening it)."""
+    def begin(
+        self,
+        endpoint: str,
+        path: str,
+        request: Mapping[str, Any],
+        shown: Iterable[tuple[str, str]] = (),
+    ) -> StreamCapture:
+        """Start capturing a stream (call just before opening it); ``shown`` are the
+        lines printed before it (``("banner" | "you", text)``), for the replay."""
         return StreamCapture(
-            endpoint, path, request, started=self._clock() - self._t0, clock=self._clock
+            endpoint,
+            path,
+            request,
+            started=self._clock() - self._t0,
+            clock=self._clock,
+            shown=[(kind, redact(text, self.secrets)) for kind, text in shown],
         )
 
     def end(
@@ -321,6 +369,14 @@ class Recorder:
         self._write(stream.to_json(self._count))
         self._count += 1
         return stream
+
+    def epilogue(self, shown: Iterable[tuple[str, str]]) -> None:
+        """Write the lines printed after the last stream: a line with no bytes and
+        the endpoint ``"shown"``, which a replay prints and does not request."""
+        lines = [(kind, redact(text, self.secrets)) for kind, text in shown]
+        if lines:
+            self._write(RecordedStream(SHOWN, "", chunks=[], shown=lines).to_json(self._count))
+            self._count += 1
 
     @property
     def stream_count(self) -> int:

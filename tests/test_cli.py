@@ -395,9 +395,11 @@ async def test_chat_asks_for_a_tool_output_records_and_replays(tmp_path: Path) -
 
     code, replayed, err = await acli("replay", str(rec), "--speed", "0")
     assert code == 0, err
+    # The replay prints the "you" line the live run printed (it is in the recording).
     expected = "".join(
-        line for line in live.splitlines(keepends=True) if not line.startswith(("you ", "note "))
+        line for line in live.splitlines(keepends=True) if not line.startswith("note ")
     )
+    assert expected.startswith("you       What's the weather in Paris?\n")
     assert replayed == expected
     assert f"output    {output}\n" in replayed
 
@@ -641,3 +643,32 @@ def test_replaying_cut_streams_that_were_not_interrupted_is_an_error(
     assert err.startswith("error: the server closed the stream") and "before [DONE]" in err
     assert len(err.splitlines()) == 1
     assert "cancelled" not in err
+
+
+def test_replay_prints_the_banner_and_you_lines_the_live_run_printed(tmp_path: Path) -> None:
+    rec = tmp_path / "demo.jsonl"
+    live = cli("demo", "--record", str(rec))
+    assert live.returncode == 0, live.stderr
+    streams = read_recording(rec)
+    assert streams[0].shown[:2] == (
+        (
+            "banner",
+            "streamrun demo · a fake Assistants server runs in this process (no key, no network)",
+        ),
+        ("banner", ""),
+    )
+    assert ("you", DEMO_QUESTION) in streams[0].shown
+    assert streams[-1].only_shown  # the lines after the last stream
+    replay = cli("replay", "--speed", "0", str(rec))
+    assert replay.returncode == 0, replay.stderr
+    assert replay.stdout == live.stdout
+    assert f"you       {DEMO_QUESTION}\n" in replay.stdout
+    assert f"you       {DEMO_FOLLOW_UP}\n" in replay.stdout
+    assert replay.stdout.startswith("streamrun demo · a fake Assistants server")
+    # chat from a pipe: the "you" lines come back too.
+    rec = tmp_path / "chat.jsonl"
+    live = cli("chat", "--fake", "--record", str(rec), stdin="hello\nweather in Tokyo?\n")
+    assert live.returncode == 0, live.stderr
+    replay = cli("replay", "--speed", "0", str(rec))
+    assert (replay.returncode, replay.stdout) == (0, live.stdout)
+    assert "you       hello\n" in replay.stdout
