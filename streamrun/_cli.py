@@ -1108,6 +1108,14 @@ def usage_problem(args: argparse.Namespace, env: Mapping[str, str] | None = None
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``streamrun`` command with ``argv`` (default: ``sys.argv[1:]``)."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # before the loop runs, or after it: no traceback
+        sys.stderr.write("interrupted\n")
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

@@ -347,6 +347,7 @@ class Display:
         self._waiting_since: float | None = None
         self._activity: str | None = None
         self._live = False
+        self._live_cells = 0  # columns the live line took when it was drawn
         self._frame = 0
         self._spinner: asyncio.Task[None] | None = None
         self.secrets = tuple(secrets)
@@ -653,7 +654,10 @@ class Display:
 
     def _erase_live(self) -> None:
         if self._live:
-            self.out.write("\r\x1b[K")
+            # A terminal made narrower since the line was drawn has wrapped it
+            # (terminals reflow): erase every row it now takes, not only the last.
+            rows = -(-self._live_cells // max(1, self._width()))
+            self.out.write(f"\r\x1b[{rows - 1}A\x1b[J" if rows > 1 else "\r\x1b[K")
             self._live = False
 
     def _draw_live(self) -> None:
@@ -680,9 +684,11 @@ class Display:
             body = body[: room - 1] + "…"
         text = self._label(label) + self._style("dim", body[: len(trail)])
         text += self._style("cyan", body[len(trail) :])
+        self._erase_live()
         self.out.write("\r\x1b[K" + text)
         self._flush()
         self._live = True
+        self._live_cells = _cells(text)
 
     # -- events ------------------------------------------------------------
 

@@ -210,3 +210,23 @@ def test_a_key_echoed_by_the_server_is_not_displayed() -> None:
         "note", "key=sk-secret-0123456789"
     )
     assert plain.getvalue() == "note      key=***\n"
+
+
+def test_a_spinner_line_wrapped_by_a_narrower_terminal_is_erased_whole() -> None:
+    out = io.StringIO()
+    columns = [80]
+    display = Display(out, mode="pretty", width=lambda: columns[0])
+
+    async def draw() -> None:
+        view = display.handler()
+        await view.on_event(_run_event("thread.run.created", "run_" + "x" * 40, "queued", ""))
+        assert re.search(r"queued\x1b\[0m\x1b\[36m  ⠋ 0\.0s\x1b\[0m$", out.getvalue())
+        columns[0] = 40  # the terminal is resized: it now wraps the line on two rows
+        display.busy("waiting")
+        display.finish()
+
+    asyncio.run(draw())
+    raw = out.getvalue()
+    # Erased from its first row (one row up, erase to the end of the screen).
+    assert "\r\x1b[1A\x1b[J" in raw
+    assert raw.count("\x1b[1A") == 1  # only once: the next lines fit the new width
