@@ -780,8 +780,11 @@ class Display:
         if self._open != ("text", str(self._text_serial)):
             self._open_text(message_id, label)
         self._text_printed.append(value)
-        text = self._word + self.safe(value)
+        # What was held back goes with this fragment: a key cut across fragments is
+        # redacted once it is whole.
+        text = self.safe(self._word + value)
         self._word = ""
+        hold = self._secret_tail(text)  # the start of a key, perhaps
         width = self._wrap_width()
         if width is not None:
             # Hold back a word that may go on in the next fragment (it might not fit).
@@ -790,9 +793,25 @@ class Display:
                 start -= 1
             bounded = start == 0 or text[start - 1] in " \n"
             if bounded and start < len(text) and _cells(text[start:]) < width - GUTTER:
-                self._word = text[start:]
-                text = text[:start]
+                hold = max(hold, len(text) - start)
+        if hold:
+            self._word = text[-hold:]
+            text = text[:-hold]
         self._flow(text)
+
+    def _secret_tail(self, text: str) -> int:
+        """The length of the end of ``text`` that is the start of a secret, or 0."""
+        hold = 0
+        for secret in self.secrets:
+            if len(secret) < MIN_SECRET:
+                continue
+            i = text.find(secret[0], max(0, len(text) - len(secret) + 1))
+            while i != -1:
+                if secret.startswith(text[i:]):
+                    hold = max(hold, len(text) - i)
+                    break
+                i = text.find(secret[0], i + 1)
+        return hold
 
     def _text_done(self, value: str, message_id: str, label: str) -> None:
         if self._open != ("text", str(self._text_serial)):

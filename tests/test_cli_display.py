@@ -230,3 +230,23 @@ def test_a_spinner_line_wrapped_by_a_narrower_terminal_is_erased_whole() -> None
     # Erased from its first row (one row up, erase to the end of the screen).
     assert "\r\x1b[1A\x1b[J" in raw
     assert raw.count("\x1b[1A") == 1  # only once: the next lines fit the new width
+
+
+def test_a_key_streamed_in_fragments_is_redacted_whole() -> None:
+    key = "sk-secret-0123456789"
+    modes: list[Mode] = ["plain", "pretty"]
+    for mode in modes:
+        out = io.StringIO()
+        display = Display(out, mode=mode, secrets=[key], wrap=mode == "pretty")
+        asyncio.run(_stream_text(display, ["your key: sk-se", "cret-01", "23456789", " ok"]))
+        shown = re.sub(r"\x1b\[[0-9;]*m", "", out.getvalue())
+        assert key not in shown and "sk-se" not in shown
+        assert "assistant your key: *** ok\n" in shown
+
+
+async def _stream_text(display: Display, pieces: list[str]) -> None:
+    view = display.handler()
+    await view.on_text_created(Text(value=""))
+    for piece in pieces:
+        await view.on_text_delta(TextDelta(value=piece), Text(value=""))
+    await view.on_text_done(Text(value="".join(pieces)))
