@@ -333,6 +333,7 @@ class Display:
         self._clock = clock
         self._column = 0  # cells written on the current line
         self._word = ""  # the end of streamed text that may be the start of a word (wrap)
+        self._word_style: str | None = None
         self._open: tuple[str, str] | None = None  # (kind, key) of the block being written
         self._indent_due = False
         self._text_printed: list[str] = []  # the text part written so far, in pieces
@@ -572,7 +573,7 @@ class Display:
     def _flush_word(self) -> None:
         word, self._word = self._word, ""
         if word:
-            self._flow(word)
+            self._flow(word, self._word_style)
 
     def _start_line(self) -> None:
         self._close_open()
@@ -592,8 +593,7 @@ class Display:
             return
         self._open = None
         kind, key = opened
-        if kind == "text":
-            self._flush_word()
+        self._flush_word()
         if kind == "tool":
             call = self._calls[key]
             rest = call.arguments()
@@ -780,6 +780,10 @@ class Display:
         if self._open != ("text", str(self._text_serial)):
             self._open_text(message_id, label)
         self._text_printed.append(value)
+        self._stream(value)
+
+    def _stream(self, value: str, style: str | None = None) -> None:
+        """Write a streamed fragment (text, tool arguments) in the open block."""
         # What was held back goes with this fragment: a key cut across fragments is
         # redacted once it is whole.
         text = self.safe(self._word + value)
@@ -796,8 +800,9 @@ class Display:
                 hold = max(hold, len(text) - start)
         if hold:
             self._word = text[-hold:]
+            self._word_style = style
             text = text[:-hold]
-        self._flow(text)
+        self._flow(text, style)
 
     def _secret_tail(self, text: str) -> int:
         """The length of the end of ``text`` that is the start of a secret, or 0."""
@@ -898,7 +903,7 @@ class Display:
             if self._open == ("tool", snapshot.id):
                 piece = delta.function.arguments if delta.function else None
                 if piece:
-                    self._flow(self.safe(piece), "dim")
+                    self._stream(piece, "dim")
                     call.add_printed(piece)
             elif self._can_switch():
                 self._close_open()
