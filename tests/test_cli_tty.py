@@ -90,6 +90,7 @@ def test_ctrl_c_at_the_chat_prompt_leaves_no_ragged_line() -> None:
     child = spawn("chat", "--fake", "--fast", NO_COLOR="1")
     child.expect("you       ")
     child.send("half a mess")
+    child.expect("half a mess")  # echoed by readline: the line is being edited
     child.sendintr()
     code, rest = finish(child)
     assert code == 130
@@ -126,6 +127,7 @@ def test_ctrl_c_at_the_tool_output_prompt_leaves_no_ragged_line(function_server:
     child.send("weather in Paris?\r")
     child.expect("output    ")
     child.send('{"temp')
+    child.expect('{"temp')
     child.sendintr()
     code, rest = finish(child)
     assert code == 130
