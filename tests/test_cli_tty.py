@@ -80,6 +80,7 @@ def test_chat_echo_has_no_escape_codes_of_the_arrow_keys() -> None:
     child.send("hello there" + ARROW_LEFT * 5 + "X\r")
     child.expect("run       completed")
     seen = child.before
+    child.expect("you       ")
     child.sendeof()
     finish(child)
     assert "“hello Xthere”" in seen.replace("\r\n", " ").replace("          ", "")
