@@ -672,3 +672,32 @@ def test_replay_prints_the_banner_and_you_lines_the_live_run_printed(tmp_path: P
     replay = cli("replay", "--speed", "0", str(rec))
     assert (replay.returncode, replay.stdout) == (0, live.stdout)
     assert "you       hello\n" in replay.stdout
+
+
+def test_ctrl_c_while_the_command_starts_prints_no_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ctrl-C before the loop runs (building the parser, importing): one line, 130."""
+
+    def interrupted() -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("streamrun._cli.build_parser", interrupted)
+    assert main(["demo"]) == 130
+    assert capsys.readouterr().err == "interrupted\n"
+    # python -m streamrun: Ctrl-C while the command module is imported.
+    code = (
+        "import runpy, signal, sys, builtins\n"
+        "real = builtins.__import__\n"
+        "def imp(name, *a, **k):\n"
+        "    if name == '_cli' or name.endswith('._cli'):\n"
+        "        raise KeyboardInterrupt\n"
+        "    return real(name, *a, **k)\n"
+        "builtins.__import__ = imp\n"
+        "sys.argv = ['streamrun', 'demo']\n"
+        "runpy.run_module('streamrun', run_name='__main__')\n"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=_env()
+    )
+    assert (res.returncode, res.stderr) == (130, "interrupted\n")
