@@ -151,12 +151,13 @@ def _run_event(name: str, run_id: str, status: str, message: str) -> Event:
     pieces=st.lists(_HOSTILE, min_size=1, max_size=6),
     name=_HOSTILE,
     mode=st.sampled_from(["pretty", "plain", "json"]),
+    wrap=st.booleans(),
 )
 def test_no_control_character_from_server_text_reaches_the_terminal(
-    pieces: list[str], name: str, mode: Mode
+    pieces: list[str], name: str, mode: Mode, wrap: bool
 ) -> None:
     out, err = io.StringIO(), io.StringIO()
-    display = Display(out, err, mode=mode, width=lambda: 40)
+    display = Display(out, err, mode=mode, width=lambda: 40, wrap=wrap, secrets=["sk-" + name])
     view = display.handler()
     joined = "".join(pieces)
 
