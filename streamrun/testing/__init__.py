@@ -30,8 +30,9 @@ from __future__ import annotations
 
 from . import scenarios
 from ._errors import FakeServerError, ScenarioError
-from ._faults import RUN_ENDPOINTS, Faults
+from ._faults import FAULT_LIMITS, RUN_ENDPOINTS, Faults
 from ._recordings import Recording, load_manifest
+from ._replies import ASSISTANT, Replies, fake_reply
 from ._scenarios import (
     Annotation,
     CodeInterpreterCall,
@@ -53,10 +54,12 @@ from ._scenarios import (
     Usage,
     split_fragments,
 )
-from ._server import FakeAssistantsServer, RecordedRequest
+from ._server import FakeAssistantsServer, RecordedRequest, ServerLimits
 from .scenarios import READY_SCENARIOS, ready_scenario
 
 __all__ = [
+    "ASSISTANT",
+    "FAULT_LIMITS",
     "READY_SCENARIOS",
     "RUN_ENDPOINTS",
     "Annotation",
@@ -77,12 +80,15 @@ __all__ = [
     "RecordedRequest",
     "Recording",
     "Refusal",
+    "Replies",
     "Scenario",
     "ScenarioError",
+    "ServerLimits",
     "Step",
     "TextReply",
     "ToolOutput",
     "Usage",
+    "fake_reply",
     "load_manifest",
     "ready_scenario",
     "scenarios",
