@@ -52,8 +52,10 @@ _STATUS_ERRORS: dict[int, tuple[str, str, str | None]] = {
 }
 
 
-#: Request key set when the request's faults answer an error after serving it.
-_LOST_REPLY = "streamrun.testing.lost_reply"
+#: How many distinct x-fake-faults headers with an error status keep a use
+#: count (the least recently used are forgotten).
+_HEADER_FAULTS_KEPT = 256
+
 _LOST_REPLY_ENDPOINTS = frozenset({"create_run", "create_thread_and_run", "submit_tool_outputs"})
 
 
@@ -317,6 +319,8 @@ class FakeAssistantsServer:
         self._channels: set[Channel] = set()
         self._request_ids: dict[int, str] = {}
         self._assistants: dict[str, JSON] = {}
+        #: ids of the requests whose faults answer an error after serving them.
+        self._lost_replies: set[int] = set()
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
 
@@ -631,6 +635,7 @@ class FakeAssistantsServer:
             return await self._handle(request, handler, rid)
         finally:
             del self._request_ids[id(request)]
+            self._lost_replies.discard(id(request))
             self._watchdog.busy(request.protocol, False)
 
     async def _handle(
@@ -649,7 +654,13 @@ class FakeAssistantsServer:
                 f"The request body did not arrive within {self.limits.body_timeout:g} seconds.",
                 headers={"x-request-id": rid, "Connection": "close"},
             )
+            # Send the answer and close now: aiohttp would otherwise linger,
+            # reading the rest of the body for up to 10 seconds.
             resp.force_close()
+            await resp.prepare(request)
+            await resp.write_eof()
+            if request.transport is not None:
+                request.transport.close()
             return resp
         try:
             body = json.loads(raw) if raw else None
@@ -767,9 +778,13 @@ class FakeAssistantsServer:
         header = request.headers.get("x-fake-faults")
         if header:
             faults = Faults.from_json(header)
-            uses = self._header_fault_uses.get(header, 0)
-            self._header_fault_uses[header] = uses + 1
-            return faults, faults.error_status is not None and uses < faults.error_count
+            if faults.error_status is None:
+                return faults, False
+            uses = self._header_fault_uses.pop(header, 0)
+            self._header_fault_uses[header] = uses + 1  # most recent last
+            while len(self._header_fault_uses) > _HEADER_FAULTS_KEPT:
+                del self._header_fault_uses[next(iter(self._header_fault_uses))]
+            return faults, uses < faults.error_count
         for slot in self._fault_queue:
             if endpoint in slot.faults.endpoints:
                 f = slot.faults
@@ -798,7 +813,7 @@ class FakeAssistantsServer:
             return None, self._error(400, f"Bad x-fake-faults header: {exc}")
         lost = faults is not None and faults.error_after_create
         if error and lost and endpoint in _LOST_REPLY_ENDPOINTS:
-            request[_LOST_REPLY] = True
+            self._lost_replies.add(id(request))
             return faults, None
         if error and faults is not None:
             return faults, self._fault_error(faults)
@@ -1080,7 +1095,7 @@ class FakeAssistantsServer:
             if thread is None:
                 return self._no_thread(thread_id)
         # A lost reply plays a scenario (recordings are not served for it).
-        lost = bool(request.get(_LOST_REPLY))
+        lost = id(request) in self._lost_replies
         recording, bad = (None, None) if lost else self._take_recording(request, endpoint, stream)
         if bad is not None:
             return bad
@@ -1125,7 +1140,7 @@ class FakeAssistantsServer:
         )
         self.runs_created += 1
         snapshot = copy.deepcopy(run.obj)
-        if request.get(_LOST_REPLY):
+        if id(request) in self._lost_replies:
             self._start_player(run, None, False, lambda p: p.play_new(scenario, thread_obj))
             assert faults is not None
             return self._fault_error(faults)
@@ -1149,7 +1164,7 @@ class FakeAssistantsServer:
         stream = body.get("stream") is True
         recording, bad = (
             (None, None)
-            if request.get(_LOST_REPLY)
+            if id(request) in self._lost_replies
             else self._take_recording(request, "submit_tool_outputs", stream)
         )
         if bad is not None:
@@ -1182,7 +1197,7 @@ class FakeAssistantsServer:
         step = self._store.apply_tool_outputs(run, outputs)
         self._store.threads[run.thread_id].active_run_id = run.id
         snapshot = copy.deepcopy(run.obj)
-        if request.get(_LOST_REPLY):
+        if id(request) in self._lost_replies:
             self._start_player(run, None, False, lambda p: p.play_continuation(step, scenario))
             assert faults is not None
             return self._fault_error(faults)
