@@ -24,14 +24,13 @@ from streamrun._cli import (
     LOCAL_TOOLS,
     Session,
     build_parser,
-    fake_reply,
     get_current_weather,
     main,
     usage_problem,
 )
 from streamrun._display import Display, choose_mode
 from streamrun._recording import read_recording
-from streamrun.testing import FakeAssistantsServer, Faults, scenarios
+from streamrun.testing import FakeAssistantsServer, Faults, fake_reply, scenarios
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 USAGE_LINE = re.compile(r"^usage     \d+ prompt \+ \d+ completion = \d+ tokens$", re.M)

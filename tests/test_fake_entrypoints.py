@@ -81,7 +81,8 @@ async def test_pytest_fixture_marker_arguments(
     fake_assistants_server: FakeAssistantsServer,
 ) -> None:
     assert fake_assistants_server.base_url.endswith("/openai")
-    assert fake_assistants_server.default_scenario.name == "failed_run"
+    scenario = fake_assistants_server.default_scenario
+    assert isinstance(scenario, Scenario) and scenario.name == "failed_run"
 
 
 @pytest.mark.asyncio

@@ -343,3 +343,17 @@ async def test_lost_reply_on_submit_tool_outputs(http: aiohttp.ClientSession) ->
 def test_error_after_create_must_be_a_bool() -> None:
     with pytest.raises(FakeServerError):
         Faults.from_json('{"error_status": 504, "error_after_create": "yes"}')
+
+
+@pytest.mark.asyncio
+async def test_a_long_response_is_not_cut_by_the_header_timeout(
+    http: aiohttp.ClientSession,
+) -> None:
+    limits = ServerLimits(header_timeout=0.2)
+    async with FakeAssistantsServer(auto_create_threads=True, limits=limits) as server:
+        server.queue_faults(Faults(delay=0.05))  # about a second of streaming
+        url = f"{server.base_url}/threads/thread_long/runs"
+        async with http.post(url, json=BODY) as resp:
+            raw = await resp.read()
+        assert raw.endswith(b"data: [DONE]\n\n")
+        assert server.slow_connections_closed == 0

@@ -5,8 +5,11 @@ random port) and speaks the run stream protocol exactly as the service
 does: scripted runs (:class:`Scenario` and its steps, or the ready scenarios
 of :mod:`streamrun.testing.scenarios`), recorded transcripts served byte for
 byte (:class:`Recording`, :func:`load_manifest`) and injected faults
-(:class:`Faults`). It keeps the state of threads, runs and messages across
-requests and records every request.
+(:class:`Faults`). It keeps the state of threads, runs, messages and
+assistants across requests and records requests in a bounded log
+(:class:`ServerLimits`). A run on an unknown thread id is a 404 unless
+``auto_create_threads=True``; :func:`fake_reply` is the reply engine of
+``python -m streamrun.testing`` and the CLI's ``--fake``.
 
 ::
 
@@ -15,6 +18,7 @@ requests and records every request.
     async with FakeAssistantsServer() as server:
         server.queue_scenario(scenarios.function_call())
         server.queue_faults(Faults(drop_after=5))
+        thread_id = server.create_thread()
         ...  # point a client at server.base_url
 
 A pytest fixture ``fake_assistants_server`` is provided by the
