@@ -87,10 +87,19 @@ def _optional(convert: Callable[[Any], Any]) -> Callable[[Any, Any], Any]:
 # and RunStep objects, which have a dozen such fields).
 for _scalar in (int, str, float, bool):
     converter.register_structure_hook(_scalar | None, _optional(_scalar))
+
+
+def _json_object(value: Any) -> dict[str, Any]:
+    """A copy of a JSON object; anything else (a list of pairs …) is the wrong shape."""
+    if type(value) is not dict:
+        raise TypeError(f"expected a JSON object, got {type(value).__name__}")
+    return dict(value)
+
+
 converter.register_structure_hook_func(
-    lambda t: t == (dict[str, Any] | None), _optional(dict)
+    lambda t: t == (dict[str, Any] | None), _optional(_json_object)
 )
-converter.register_structure_hook_func(lambda t: t == dict[str, Any], lambda v, _: dict(v))
+converter.register_structure_hook_func(lambda t: t == dict[str, Any], lambda v, _: _json_object(v))
 
 
 def _optional_of_one(t: Any) -> bool:
