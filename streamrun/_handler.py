@@ -208,4 +208,8 @@ async def dispatch(handler: object, callbacks: list[Callback]) -> None:
         return
     for name, args in callbacks:
         if name in overridden:
+            if name == "on_refusal_delta":
+                # The accumulator passes the refusal so far as a lazy TextBuffer
+                # snapshot: joined here, only for a handler that asks for it.
+                args = (args[0], str(args[1]))
             await getattr(handler, name)(*args)
