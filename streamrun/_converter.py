@@ -124,7 +124,7 @@ def _optional(convert: Callable[[Any], Any]) -> Callable[[Any, Any], Any]:
 # hook, which dispatches on the inner type on every call (the hot path of Run
 # and RunStep objects, which have a dozen such fields).
 def _text(value: Any) -> str:
-    """A string field: a number is taken as its text, an object or array is the wrong shape."""
+    """A string: a number is taken as its text, an object or array is the wrong shape."""
     if type(value) is str:
         return value
     if isinstance(value, (dict, list)):
@@ -132,10 +132,18 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-converter.register_structure_hook(str, lambda v, _: _text(v))
+def _optional_text(value: Any, _: Any) -> str | None:
+    # One call, as cheap as the generic optional hook it replaces (the fields
+    # that grow by deltas are all ``str | None``). Plain ``str`` fields keep
+    # cattrs' direct ``str()`` call, the hot path of Run and RunStep objects.
+    if value is None or type(value) is str:
+        return value
+    return _text(value)
+
+
 for _scalar in (int, float, bool):
     converter.register_structure_hook(_scalar | None, _optional(_scalar))
-converter.register_structure_hook(str | None, _optional(_text))
+converter.register_structure_hook(str | None, _optional_text)
 
 
 def _json_object(value: Any) -> dict[str, Any]:

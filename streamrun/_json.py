@@ -65,6 +65,10 @@ def check_depth(value: Any, limit: int = MAX_DEPTH) -> None:
                 push((child, depth + 1))
 
 
+class _Never(Exception):
+    """Never raised: the stdlib decoder has no fallback."""
+
+
 def _bounded(
     decode: Callable[[str | bytes], Any],
     fallback: Callable[[str | bytes], Any] | None = None,
@@ -73,26 +77,31 @@ def _bounded(
     """``decode`` (retried with ``fallback`` on ``fallback_on``), with the depth limit."""
     limit = MAX_DEPTH
     short = 2 * limit
+    retry = fallback if fallback is not None else decode
+
+    def slow(data: str | bytes) -> Any:
+        # orjson is stricter than the stdlib (lone surrogate escapes such as
+        # "\ud83d", NaN) and stops at 1024 levels: the same bytes must parse the
+        # same whichever backend is installed, so the stdlib decides.
+        try:
+            return retry(data)
+        except RecursionError:
+            raise NestingError(limit) from None
 
     def loads(data: str | bytes) -> Any:
         try:
-            try:
-                value = decode(data)
-            except fallback_on:
-                if fallback is None:
-                    raise
-                # orjson is stricter than the stdlib (lone surrogate escapes such
-                # as "\ud83d", NaN) and stops at 1024 levels: the same bytes must
-                # parse the same whichever backend is installed, so the stdlib decides.
-                value = fallback(data)
+            value = decode(data)
+        except fallback_on:
+            value = slow(data)
         except RecursionError:
             raise NestingError(limit) from None
-        # Nesting n levels takes at least 2n characters, and one "[" or "{" each.
-        if len(data) > short and type(value) in (dict, list):
+        # Nesting n levels takes at least 2n characters, and one "[" or "{" each:
+        # most events are too short to need a look.
+        if len(data) > short:
             if isinstance(data, str):
-                opened = data.count("[") + data.count("{")
+                opened = data.count("{") + data.count("[")
             else:
-                opened = data.count(b"[") + data.count(b"{")
+                opened = data.count(b"{") + data.count(b"[")
             if opened > limit:
                 check_depth(value, limit)
         return value
@@ -112,7 +121,7 @@ def _select() -> tuple[str, Callable[[str | bytes], Any], tuple[type[Exception],
                 _bounded(orjson.loads, json.loads, orjson.JSONDecodeError),
                 (ValueError,),
             )
-    return "json", _bounded(json.loads), (ValueError,)
+    return "json", _bounded(json.loads, fallback_on=_Never), (ValueError,)
 
 
 BACKEND, loads, JSONDecodeError = _select()

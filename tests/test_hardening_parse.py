@@ -31,7 +31,7 @@ from streamrun._events import (
     parse_event,
 )
 from streamrun._handler import dispatch
-from streamrun._json import MAX_DEPTH, NestingError, _bounded
+from streamrun._json import MAX_DEPTH, NestingError, _bounded, _Never
 from streamrun._models import (
     RunStepDelta,
     RunStepDeltaEvent,
@@ -140,7 +140,7 @@ async def stream_fails(server: ReplayServer, body: bytes, chunk_size: int = 4096
 
 
 def _backends() -> list[tuple[str, Callable[[str | bytes], Any]]]:
-    backends = [("json", _bounded(json.loads))]
+    backends = [("json", _bounded(json.loads, fallback_on=_Never))]
     try:
         import orjson
     except ImportError:  # pragma: no cover - orjson is in the test extra
