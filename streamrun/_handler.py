@@ -230,6 +230,10 @@ async def dispatch(handler: object, callbacks: list[Callback]) -> None:
         is_async = overridden.get(name)
         if is_async is None:
             continue
+        if name == "on_refusal_delta":
+            # The accumulator passes the refusal so far as a lazy TextBuffer
+            # snapshot: joined here, only for a handler that asks for it.
+            args = (args[0], str(args[1]))
         result = getattr(handler, name)(*args)  # inlined _call: this is the hot path
         if is_async or (result is not None and inspect.isawaitable(result)):
             await result

@@ -55,6 +55,7 @@ from ._events import (
     Event,
     ThreadCreated,
     parse_event,
+    protocol_error,
 )
 from ._exceptions import (
     APIStatusError,
@@ -388,7 +389,10 @@ class RunStream(OpenAIStreamAliases):
         elif isinstance(event, ThreadCreated):
             await self._check_owner("thread", event.data.id, name, position)
             self._thread_id = event.data.id or self._thread_id
-        callbacks = self._accumulator.feed(event)
+        try:
+            callbacks = self._accumulator.feed(event)
+        except ProtocolError as exc:  # data the accumulator cannot merge
+            await self._fail(protocol_error(sse.event, sse.data, position, str(exc)), exc)
         self._last_event = event
         if self._handler is not None:
             await dispatch(self._handler, callbacks)
@@ -414,6 +418,7 @@ class RunStream(OpenAIStreamAliases):
 
     async def _end(self) -> None:
         self._ended = True
+        self._queue.clear()  # nothing after [DONE] is delivered, whatever the chunking
         callbacks = self._accumulator.end()
         if self._handler is not None:
             await dispatch(self._handler, callbacks)
