@@ -22,7 +22,6 @@ import io
 import json
 import logging
 import os
-import re
 import signal
 import sys
 import types
@@ -47,17 +46,16 @@ if TYPE_CHECKING:
     from .testing import (
         FakeAssistantsServer,
         Faults,
-        FunctionCall as FakeFunctionCall,
-        FunctionCalls as FakeFunctionCalls,
         Pause as FakePause,
         Scenario as FakeScenario,
         TextReply as FakeTextReply,
-        ToolOutput as FakeToolOutput,
+        fake_reply,
     )
 
 # The names of streamrun.testing's ready scenarios (for --help without
 # importing the fake server; tests/test_cli.py checks that they match).
 READY_SCENARIOS = (
+    "chained_function_calls",
     "code_interpreter",
     "error_event",
     "error_event_wrapped",
@@ -65,6 +63,7 @@ READY_SCENARIOS = (
     "file_search",
     "function_call",
     "incomplete_run",
+    "interleaved_function_calls",
     "parallel_function_calls",
     "plain_text",
     "refusal",
@@ -79,8 +78,8 @@ def _import_runtime() -> None:
     """Import what the commands need (idempotent: later calls are a lookup)."""
     global AsyncClient, Display, choose_color, choose_mode, run_outcome, AsyncEventHandler
     global RequiredActionFunctionToolCall, Run, RecordedStream, Recorder, replay_stream
-    global read_recording, RunStream, FakeAssistantsServer, Faults, FakeFunctionCall
-    global FakeFunctionCalls, FakePause, FakeScenario, FakeTextReply, FakeToolOutput
+    global read_recording, RunStream, FakeAssistantsServer, Faults, FakePause, FakeScenario
+    global FakeTextReply, fake_reply
     global _runtime_imported
     if _runtime_imported:
         return
@@ -93,12 +92,10 @@ def _import_runtime() -> None:
     from .testing import (
         FakeAssistantsServer,
         Faults,
-        FunctionCall as FakeFunctionCall,
-        FunctionCalls as FakeFunctionCalls,
         Pause as FakePause,
         Scenario as FakeScenario,
         TextReply as FakeTextReply,
-        ToolOutput as FakeToolOutput,
+        fake_reply,
     )
 
     _runtime_imported = True
@@ -217,74 +214,6 @@ def get_current_weather(arguments: str) -> str:
 
 #: Functions the command can run itself (only for runs of the built-in fake server).
 LOCAL_TOOLS: Mapping[str, Callable[[str], str]] = {"get_current_weather": get_current_weather}
-
-
-def _weather_answer(outputs: list[FakeToolOutput]) -> FakeScenario:
-    """The fake assistant's answer, written from the submitted weather reports."""
-    sentences = []
-    for out in outputs:
-        try:
-            report = json.loads(out.output)
-            city = str(report["location"]).split(",")[0]
-            degrees = "°F" if report.get("unit") == "fahrenheit" else "°C"
-            conditions = str(report["conditions"])
-            sentence = (
-                f"It's {report['temperature']} {degrees} in {city} right now with {conditions}"
-            )
-        except (ValueError, KeyError, TypeError):
-            sentence = f"The weather service answered: {out.output}"
-            conditions = ""
-        if "rain" in conditions:
-            sentence += ", so take an umbrella ☔."
-        elif "sun" in conditions or "clear" in conditions:
-            sentence += ": a fine day for a walk ☀️."
-        else:
-            sentence += "."
-        sentences.append(sentence)
-    return FakeScenario([FakeTextReply(" ".join(sentences))], name="weather_answer")
-
-
-_IN_PLACE = re.compile(
-    r"\b(?:in|at|for)\s+([A-Z][\w'’. -]*?)\s*"
-    r"(?:[?!.,;:]|\s+(?:today|now|right|this|tomorrow)\b|$)"
-)
-
-
-def fake_reply(message: str | None, *, pause: float = 0.0) -> FakeScenario:
-    """What the built-in fake assistant does with a message.
-
-    Asked about the weather, it calls ``get_current_weather`` (the place is
-    taken from the message, Paris by default) and answers from the output;
-    otherwise it says what it can do.
-    """
-    steps: list[Any] = [FakePause(pause)] if pause > 0 else []
-    text = message or ""
-    if "weather" in text.lower():
-        match = _IN_PLACE.search(text)
-        place = match.group(1).strip() if match else "Paris, France"
-        if place.lower() == "paris":
-            place = "Paris, France"
-        arguments = json.dumps({"location": place, "unit": "celsius"}, ensure_ascii=False)
-        steps.append(
-            FakeFunctionCalls(
-                [FakeFunctionCall("get_current_weather", arguments)], then=_weather_answer
-            )
-        )
-        return FakeScenario(steps, name="fake_weather")
-    if text:
-        reply = (
-            f"I'm the fake assistant built into streamrun, so I can't really answer "
-            f"“{_shorten(text, 60)}”. Ask me about the weather somewhere to see a function call."
-        )
-    else:
-        reply = "Hello from the fake assistant built into streamrun 👋"
-    steps.append(FakeTextReply(reply))
-    return FakeScenario(steps, name="fake_reply")
-
-
-def _shorten(text: str, limit: int) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 DEMO_QUESTION = "What's the weather like in Paris right now?"
@@ -873,9 +802,10 @@ class _App:
     ) -> AsyncIterator[tuple[AsyncClient, FakeAssistantsServer]]:
         pace = self._pace()
         server = FakeAssistantsServer(
-            scenario=scenario or "plain_text",
+            scenario=scenario or "assistant",
             faults=Faults(delay=pace) if pace else None,
             seed=seed,
+            auto_create_threads=True,  # `run --fake --thread ID` names any thread
         )
         async with server:
             async with AsyncClient(api_key="sk-fake", base_url=server.base_url, max_retries=0) as c:

@@ -201,7 +201,7 @@ async def test_recorded_bytes_are_the_bytes_the_server_sent(tmp_path: Path) -> N
     raw = (FIXTURES / "plain_text.sse").read_bytes()
     path = tmp_path / "rec.jsonl"
     out = io.StringIO()
-    async with FakeAssistantsServer() as server:
+    async with FakeAssistantsServer(auto_create_threads=True) as server:
         server.add_recording(raw, endpoint="create_run")
         server.queue_faults(Faults(chunk_size=97))
         with Recorder(path) as rec:
@@ -221,7 +221,9 @@ async def test_recorded_bytes_are_the_bytes_the_server_sent(tmp_path: Path) -> N
 async def test_replay_draws_what_the_live_run_drew(tmp_path: Path) -> None:
     path = tmp_path / "rec.jsonl"
     live = io.StringIO()
-    async with FakeAssistantsServer(scenario=scenarios.parallel_function_calls()) as server:
+    async with FakeAssistantsServer(
+        auto_create_threads=True, scenario=scenarios.parallel_function_calls()
+    ) as server:
         with Recorder(path) as rec:
             async with AsyncClient(api_key="k", base_url=server.base_url) as client:
                 session = Session(client, Display(live), recorder=rec, tools=LOCAL_TOOLS)

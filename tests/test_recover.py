@@ -236,7 +236,9 @@ async def test_the_last_wait_is_cut_to_the_time_left(monkeypatch: pytest.MonkeyP
 
 @pytest.mark.asyncio
 async def test_retrieve_cancel_and_recover_a_run_waiting_for_tool_outputs() -> None:
-    async with FakeAssistantsServer(scenario=scenarios.function_call()) as server:
+    async with FakeAssistantsServer(
+        auto_create_threads=True, scenario=scenarios.function_call()
+    ) as server:
         async with AsyncClient(api_key="k", base_url=server.base_url) as client:
             async with client.runs.stream("thread_1", assistant_id="asst_1") as stream:
                 await stream.until_done()
@@ -268,7 +270,9 @@ async def test_retrieve_cancel_and_recover_a_run_waiting_for_tool_outputs() -> N
 
 @pytest.mark.asyncio
 async def test_list_messages_and_recover_a_completed_run() -> None:
-    async with FakeAssistantsServer(scenario=scenarios.plain_text()) as server:
+    async with FakeAssistantsServer(
+        auto_create_threads=True, scenario=scenarios.plain_text()
+    ) as server:
         async with AsyncClient(api_key="k", base_url=server.base_url) as client:
             async with client.runs.stream("thread_1", assistant_id="asst_1") as stream:
                 await stream.until_done()
@@ -289,7 +293,9 @@ async def test_list_messages_and_recover_a_completed_run() -> None:
 
 @pytest.mark.asyncio
 async def test_recovering_an_unknown_run_is_a_not_found_error() -> None:
-    async with FakeAssistantsServer(scenario=scenarios.plain_text()) as server:
+    async with FakeAssistantsServer(
+        auto_create_threads=True, scenario=scenarios.plain_text()
+    ) as server:
         async with AsyncClient(api_key="k", base_url=server.base_url) as client:
             async with client.runs.stream("thread_1", assistant_id="asst_1") as stream:
                 await stream.until_done()

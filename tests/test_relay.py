@@ -296,7 +296,9 @@ async def test_a_relayed_fixture_reads_back_as_the_same_stream(
 
 @pytest.mark.asyncio
 async def test_ndjson_relay_of_a_real_stream() -> None:
-    async with FakeAssistantsServer(scenario=scenarios.plain_text()) as server:
+    async with FakeAssistantsServer(
+        scenario=scenarios.plain_text(), auto_create_threads=True
+    ) as server:
         async with client_for(server.base_url) as client:
             data = await collect(client.runs.stream("thread_1", assistant_id="a").to_ndjson())
     lines = [json.loads(line) for line in data.decode().splitlines()]
@@ -314,7 +316,9 @@ async def test_ndjson_relay_of_a_real_stream() -> None:
 
 @pytest.mark.asyncio
 async def test_run_stream_methods_are_the_relay_functions() -> None:
-    async with FakeAssistantsServer(scenario=scenarios.plain_text(), seed=1) as server:
+    async with FakeAssistantsServer(
+        scenario=scenarios.plain_text(), seed=1, auto_create_threads=True
+    ) as server:
         async with client_for(server.base_url) as client:
             one = await collect(client.runs.stream("t", assistant_id="a").to_sse())
             two = await collect(to_sse(client.runs.stream("t", assistant_id="a")))
@@ -327,7 +331,9 @@ async def test_run_stream_methods_are_the_relay_functions() -> None:
 
 @pytest.mark.asyncio
 async def test_a_server_error_event_is_relayed_then_done() -> None:
-    async with FakeAssistantsServer(scenario=scenarios.error_event()) as server:
+    async with FakeAssistantsServer(
+        scenario=scenarios.error_event(), auto_create_threads=True
+    ) as server:
         async with client_for(server.base_url) as client:
             data = await collect(client.runs.stream("t", assistant_id="a").to_sse())
     events = decode(data)
@@ -339,7 +345,9 @@ async def test_a_server_error_event_is_relayed_then_done() -> None:
 
 @pytest.mark.asyncio
 async def test_a_cut_connection_is_relayed_as_an_error() -> None:
-    async with FakeAssistantsServer(scenario=scenarios.plain_text()) as server:
+    async with FakeAssistantsServer(
+        scenario=scenarios.plain_text(), auto_create_threads=True
+    ) as server:
         server.queue_faults(Faults(drop_after=6))
         async with client_for(server.base_url) as client:
             data = await collect(client.runs.stream("t", assistant_id="a").to_ndjson())
@@ -352,7 +360,7 @@ async def test_a_cut_connection_is_relayed_as_an_error() -> None:
 
 @pytest.mark.asyncio
 async def test_an_error_reply_is_relayed_and_never_the_key() -> None:
-    async with FakeAssistantsServer(api_keys=["sk-right"]) as server:
+    async with FakeAssistantsServer(api_keys=["sk-right"], auto_create_threads=True) as server:
         async with AsyncClient(api_key="sk-wrong-secret", base_url=server.base_url) as client:
             data = await collect(client.runs.stream("t", assistant_id="a").to_sse())
     events = decode(data)
@@ -384,7 +392,9 @@ class Recorder(AsyncEventHandler):
 @pytest.mark.asyncio
 async def test_a_handler_on_the_stream_hears_every_relayed_event() -> None:
     handler = Recorder()
-    async with FakeAssistantsServer(scenario=scenarios.plain_text()) as server:
+    async with FakeAssistantsServer(
+        scenario=scenarios.plain_text(), auto_create_threads=True
+    ) as server:
         async with client_for(server.base_url) as client:
             stream = client.runs.stream("t", assistant_id="a", handler=handler)
             data = await collect(stream.to_sse())
@@ -396,7 +406,9 @@ async def test_a_handler_on_the_stream_hears_every_relayed_event() -> None:
 
 @pytest.mark.asyncio
 async def test_relaying_consumes_the_stream() -> None:
-    async with FakeAssistantsServer(scenario=scenarios.plain_text()) as server:
+    async with FakeAssistantsServer(
+        scenario=scenarios.plain_text(), auto_create_threads=True
+    ) as server:
         async with client_for(server.base_url) as client:
             async with client.runs.stream("t", assistant_id="a") as stream:
                 data = await collect(stream.to_sse())
@@ -413,7 +425,9 @@ async def test_relaying_consumes_the_stream() -> None:
 
 @pytest.mark.asyncio
 async def test_the_relay_of_an_unentered_stream_opens_and_closes_it() -> None:
-    async with FakeAssistantsServer(scenario=scenarios.plain_text()) as server:
+    async with FakeAssistantsServer(
+        scenario=scenarios.plain_text(), auto_create_threads=True
+    ) as server:
         async with client_for(server.base_url) as client:
             stream = client.runs.stream("t", assistant_id="a")
             body = stream.to_sse()
@@ -430,7 +444,7 @@ async def test_the_relay_of_an_unentered_stream_opens_and_closes_it() -> None:
 
 @pytest.mark.asyncio
 async def test_a_consumer_that_stops_early_cancels_the_run() -> None:
-    async with FakeAssistantsServer(faults=Faults(delay=0.01)) as server:
+    async with FakeAssistantsServer(faults=Faults(delay=0.01), auto_create_threads=True) as server:
         server.queue_scenario(Scenario([TextReply(LONG)]))
         async with client_for(server.base_url) as client:
             body = client.runs.stream("t", assistant_id="a").to_sse()
@@ -444,7 +458,7 @@ async def test_a_consumer_that_stops_early_cancels_the_run() -> None:
 
 @pytest.mark.asyncio
 async def test_a_cancelled_relay_task_cancels_the_run_and_leaves_no_task() -> None:
-    async with FakeAssistantsServer(faults=Faults(delay=0.01)) as server:
+    async with FakeAssistantsServer(faults=Faults(delay=0.01), auto_create_threads=True) as server:
         server.queue_scenario(Scenario([TextReply(LONG)]))
         async with client_for(server.base_url) as client:
             started = asyncio.Event()
@@ -500,7 +514,7 @@ async def _serve(relay: Relay) -> web.AppRunner:
 
 @pytest.mark.asyncio
 async def test_sse_response_headers_body_and_keepalive() -> None:
-    async with FakeAssistantsServer() as server:
+    async with FakeAssistantsServer(auto_create_threads=True) as server:
         server.queue_scenario(Scenario([Pause(0.7), TextReply("after a silence")]))
         async with client_for(server.base_url) as client:
             relay = Relay(server, client, keepalive=0.2)
@@ -531,7 +545,7 @@ async def test_sse_response_headers_body_and_keepalive() -> None:
 @pytest.mark.asyncio
 async def test_sse_response_flushes_each_block_as_written() -> None:
     """The first events reach the client while the run is still paused on the server."""
-    async with FakeAssistantsServer() as server:
+    async with FakeAssistantsServer(auto_create_threads=True) as server:
         server.queue_scenario(Scenario([Pause(3.0), TextReply("late")]))
         async with client_for(server.base_url) as client:
             relay = Relay(server, client, keepalive=15.0)
@@ -556,7 +570,7 @@ async def test_sse_response_flushes_each_block_as_written() -> None:
 
 @pytest.mark.asyncio
 async def test_sse_response_client_gone_cancels_the_run_and_leaves_nothing_running() -> None:
-    async with FakeAssistantsServer(faults=Faults(delay=0.01)) as server:
+    async with FakeAssistantsServer(faults=Faults(delay=0.01), auto_create_threads=True) as server:
         server.queue_scenario(Scenario([TextReply(LONG)]))
         async with client_for(server.base_url) as client:
             relay = Relay(server, client, keepalive=15.0)
@@ -583,7 +597,7 @@ async def test_sse_response_client_gone_cancels_the_run_and_leaves_nothing_runni
 @pytest.mark.asyncio
 async def test_sse_response_while_silent_notices_the_client_is_gone() -> None:
     """A client leaving during a silence (no block to write) also cancels the run."""
-    async with FakeAssistantsServer() as server:
+    async with FakeAssistantsServer(auto_create_threads=True) as server:
         server.queue_scenario(Scenario([Pause(30.0), TextReply("never")]))
         async with client_for(server.base_url) as client:
             relay = Relay(server, client, keepalive=15.0)
@@ -616,7 +630,9 @@ async def test_to_sse_as_a_fastapi_streaming_response_body() -> None:
     from fastapi import FastAPI
     from fastapi.responses import StreamingResponse
 
-    async with FakeAssistantsServer(scenario=scenarios.plain_text()) as server:
+    async with FakeAssistantsServer(
+        scenario=scenarios.plain_text(), auto_create_threads=True
+    ) as server:
         async with client_for(server.base_url) as client:
             app = FastAPI()
 

@@ -14,10 +14,10 @@ import aiohttp
 import pytest
 
 from streamrun import AsyncClient
-from streamrun._cli import LOCAL_TOOLS, build_parser, fake_reply, main
+from streamrun._cli import LOCAL_TOOLS, build_parser, main
 from streamrun._web import make_app, serve
 from streamrun.sse import SSEDecoder
-from streamrun.testing import FakeAssistantsServer
+from streamrun.testing import FakeAssistantsServer, fake_reply
 
 ROOT = Path(__file__).resolve().parent.parent
 
