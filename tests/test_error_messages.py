@@ -15,7 +15,8 @@ from aiohttp import web
 
 from streamrun import APIConnectionError, APIStatusError, AsyncClient
 from streamrun._cli import main
-from streamrun._transport import _connect_failure, page_excerpt
+from streamrun._redact import page_excerpt
+from streamrun._transport import _connect_failure
 
 # What ``python -m http.server`` answers to a POST: 13 lines of HTML.
 PLAIN_SERVER_PAGE = """<!DOCTYPE HTML>

@@ -102,7 +102,7 @@ def _imports(module: str) -> set[str]:
 
 # Each layer may import only the layers below it.
 LAYERS = [
-    {"_version", "_exceptions", "_json"},
+    {"_version", "_exceptions", "_json", "_redact"},
     {"sse"},
     {"_models", "_responses_models", "_converter", "_events", "_requests"},
     {"_responses_events", "_responses_requests"},
@@ -124,6 +124,11 @@ def test_layers_import_only_downward() -> None:
 
 def test_sse_has_no_aiohttp_or_asyncio() -> None:
     assert not {"aiohttp", "asyncio"} & _imports("sse")
+
+
+def test_redaction_is_pure() -> None:
+    # The transport, the relay and the CLI share it: it depends on nothing of theirs.
+    assert _imports("_redact") <= {"__future__", "functools", "html", "re", "collections", "typing"}
 
 
 def test_accumulate_has_no_io() -> None:

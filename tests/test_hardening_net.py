@@ -25,8 +25,9 @@ from yarl import URL
 import streamrun
 from streamrun import AsyncClient, _stream as stream_module
 from streamrun._recover import run_path
+from streamrun._redact import redact_secret
 from streamrun._requests import encode_body
-from streamrun._transport import DEFAULT_MAX_RESPONSE_SIZE, AuthStyle, redact_secret
+from streamrun._transport import DEFAULT_MAX_RESPONSE_SIZE, AuthStyle
 
 KEY = "sk-test-0123456789abcdefXYZ"
 ESCAPED_KEY = "".join(f"\\u{ord(c):04x}" for c in KEY)
