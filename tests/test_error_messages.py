@@ -18,6 +18,8 @@ from streamrun._cli import main
 from streamrun._redact import page_excerpt
 from streamrun._transport import _connect_failure
 
+from .conftest import serve
+
 # What ``python -m http.server`` answers to a POST: 13 lines of HTML.
 PLAIN_SERVER_PAGE = """<!DOCTYPE HTML>
 <html lang="en">
@@ -137,17 +139,8 @@ async def html_200() -> AsyncIterator[str]:
     async def page(request: web.Request) -> web.Response:
         return web.Response(text=PLAIN_SERVER_PAGE.replace("501", "200"), content_type="text/html")
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", page)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        await runner.cleanup()
+    async with serve(page) as origin:
+        yield f"{origin}/v1"
 
 
 @pytest.mark.asyncio

@@ -13,7 +13,7 @@ import contextlib
 import gc
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import attrs
@@ -29,9 +29,10 @@ from streamrun._redact import redact_secret
 from streamrun._requests import encode_body
 from streamrun._transport import DEFAULT_MAX_RESPONSE_SIZE, AuthStyle
 
+from .conftest import Handler, serve
+
 KEY = "sk-test-0123456789abcdefXYZ"
 ESCAPED_KEY = "".join(f"\\u{ord(c):04x}" for c in KEY)
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def run_json(run_id: str = "run_1", thread_id: str = "thread_1", status: str = "queued") -> Any:
@@ -57,22 +58,6 @@ class Seen:
 
     def paths(self, method: str | None = None) -> list[str]:
         return [p for m, p, _ in self.requests if method is None or m == method]
-
-
-@contextlib.asynccontextmanager
-async def serve(handler: Handler) -> AsyncIterator[str]:
-    """A real aiohttp server on 127.0.0.1 (its own port: its own origin); yields its URL."""
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
 
 
 def recording(seen: Seen, reply: Handler | None = None) -> Handler:
