@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import html
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 __all__ = [
@@ -132,12 +132,20 @@ _TITLE = re.compile(r"<title\b[^>]*>(.*?)</title\s*>", re.I | re.S)
 _TAG = re.compile(r"<[^>]*>")
 
 
-def page_excerpt(body: bytes | str, limit: int = _EXCERPT_LIMIT) -> str:
+def page_excerpt(
+    body: bytes | str,
+    limit: int = _EXCERPT_LIMIT,
+    *,
+    redact: Callable[[str], str] | None = None,
+) -> str:
     """A reply body that is not the API's JSON, as one short line for a message.
 
     An HTML page (a proxy's or a plain web server's error page) loses its
     head, scripts, styles and tags; entities are decoded, whitespace runs
     become one space, and the result is cut to ``limit`` characters.
+    ``redact`` (e.g. ``Transport.redact``) runs on the decoded text, before
+    the cut: a key written with HTML entities (``&#115;&#107;...``) only
+    becomes the key once decoded, and no part of it is left at the cut.
     """
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
     if _LOOKS_LIKE_HTML.search(text):
@@ -147,6 +155,8 @@ def page_excerpt(body: bytes | str, limit: int = _EXCERPT_LIMIT) -> str:
             text = title.group(1)
         text = html.unescape(text)
     text = " ".join(text.split())
+    if redact is not None:
+        text = redact(text)
     if len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     return text

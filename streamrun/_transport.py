@@ -509,8 +509,7 @@ class Transport:
             return _json.loads(body)
         except _DECODE_ERRORS as exc:
             raise APIStatusError(
-                f"{method} {path}: the reply is not JSON: "
-                f"{page_excerpt(self.redact(body.decode('utf-8', 'replace')))}",
+                f"{method} {path}: the reply is not JSON: {page_excerpt(body, redact=self.redact)}",
                 status=response.status,
                 request_id=self.redact(response.headers.get("X-Request-Id", "")) or None,
                 headers=self.redact_headers(response.headers),
@@ -567,8 +566,8 @@ def build_status_error(
     elif isinstance(error, str):
         message = error
     elif isinstance(body, str):
-        # Redact before the excerpt cuts the text, so no part of the key is left.
-        message = page_excerpt(redact_secret(body, secret))
+        # Redacted after HTML entities are decoded and before the excerpt is cut.
+        message = page_excerpt(body, redact=lambda text: redact_secret(text, secret))
     if not message:
         message = reason or "error"
     cls = status_error_class(status)
