@@ -57,7 +57,8 @@ def redact_secret(text: str, secret: str | None, *, limit: int | None = None) ->
     if secret:
         if secret in text:
             text = text.replace(secret, "***")
-        if "\\" in text:  # raw JSON text: the key may be written with escapes
+        if "\\u" in text or ("/" in secret and "\\/" in text):
+            # Raw JSON text: the key may be written with escapes.
             text = secret_pattern(secret).sub("***", text)
     if limit is not None and len(text) > limit:
         return _strip_key_prefix(text[:limit], secret) + "..."
