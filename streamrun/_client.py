@@ -232,13 +232,13 @@ class AsyncClient:
         cancel_on_abandon = options.get("cancel_on_abandon")
         extra_query = options.get("extra_query") or {}
         # Everything that goes on the wire is checked now, before anything is sent.
-        self._transport.check_options(options.get("extra_headers"), extra_query)
+        extra = self._transport.check_options(options.get("extra_headers"), extra_query)
         encode_body(body)
         return RunStream(
             transport=transport,
             path=path,
             body=body,
-            query=[*query, *((k, str(v)) for k, v in extra_query.items())],
+            query=[*query, *extra],
             handler=handler,
             thread_id=thread_id,
             run_id=run_id,

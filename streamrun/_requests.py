@@ -1596,16 +1596,32 @@ def validate_header(where: str, name: object, value: object) -> None:
 
 
 def validate_query_value(where: str, key: object, value: object) -> str:
-    """Check one query parameter; return its value as text (numbers are allowed)."""
+    """Check one query parameter; return its value as the text sent.
+
+    Numbers are allowed: an integer up to 2**63-1 in size (``str``), a finite
+    float (``repr``); anything else is a :class:`ValidationError`.
+    """
     if not isinstance(key, str) or not key:
         raise ValidationError(where, f"query keys must be non-empty strings, got {_show(key)}")
+    path = f"{where}[{key!r}]"
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise ValidationError(f"{where}[{key!r}]", _expected("a string or a number", value))
-    text = value if isinstance(value, str) else _show(value)
+        raise ValidationError(path, _expected("a string or a number", value))
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, int):
+        # The body's rule: past 2**63-1 no server reads it (and Python cannot
+        # even write one past 4300 digits).
+        if abs(value) > _MAX_INT:
+            raise ValidationError(path, f"must be at most 2**63-1 in size, got {_show(value)}")
+        text = str(value)
+    elif not math.isfinite(value):
+        raise ValidationError(path, f"must be a finite number, got {value!r}")
+    else:
+        text = repr(value)
     for part, label in ((key, "key"), (text, "value")):
         problem = _text_problem(part)
         if problem is not None:
-            raise ValidationError(f"{where}[{key!r}]", f"the {label} {problem}")
+            raise ValidationError(path, f"the {label} {problem}")
     return text
 
 

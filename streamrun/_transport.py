@@ -250,13 +250,16 @@ class Transport:
         self,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
-    ) -> None:
+    ) -> list[tuple[str, str]]:
         """Raise :class:`ValidationError` for a per-call header or query value that cannot
-        be sent (a line break, a lone surrogate, a name that is not a token)."""
+        be sent (a line break, a lone surrogate, a name that is not a token, an
+        integer past 2**63-1); return the query parameters as the text sent."""
         for key, value in (extra_headers or {}).items():
             validate_header("extra_headers", key, value)
-        for key, value in (extra_query or {}).items():
-            validate_query_value("extra_query", key, value)
+        return [
+            (key, validate_query_value("extra_query", key, value))
+            for key, value in (extra_query or {}).items()
+        ]
 
     def url(self, path: str) -> str:
         """The absolute URL of an API path such as ``/threads/x/runs``."""

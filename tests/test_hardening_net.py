@@ -29,7 +29,7 @@ from streamrun._redact import redact_secret
 from streamrun._requests import encode_body
 from streamrun._transport import DEFAULT_MAX_RESPONSE_SIZE, AuthStyle
 
-from .conftest import Handler, serve
+from .conftest import Handler, ReplayServer, Reply, serve
 
 KEY = "sk-test-0123456789abcdefXYZ"
 ESCAPED_KEY = "".join(f"\\u{ord(c):04x}" for c in KEY)
@@ -203,6 +203,49 @@ def test_unsendable_client_options_are_validation_errors(options: dict[str, Any]
     with pytest.raises(streamrun.ValidationError) as info:
         AsyncClient(**{"api_key": KEY, "base_url": "http://127.0.0.1:9/v1", **options})
     assert info.value.path.split("[")[0] in {*options, "api_key"}
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        (2**63, "must be at most 2**63-1 in size, got 9223372036854775808"),
+        (-(2**300), "must be at most 2**63-1 in size, got an integer of 301 bits"),
+        pytest.param(
+            10**5000, "must be at most 2**63-1 in size, got an integer of 16610 bits", id="10**5000"
+        ),
+        (float("nan"), "must be a finite number, got nan"),
+    ],
+)
+def test_a_query_number_that_cannot_be_sent_is_a_validation_error(value: Any, problem: str) -> None:
+    base = "http://127.0.0.1:9/v1"
+    with pytest.raises(streamrun.ValidationError) as info:
+        AsyncClient(api_key=KEY, base_url=base, default_query={"n": value})
+    assert (info.value.path, info.value.rule) == ("default_query['n']", problem)
+    client = AsyncClient(api_key=KEY, base_url=base)
+    with pytest.raises(streamrun.ValidationError) as info:
+        client.runs.stream("thread_1", assistant_id="a", extra_query={"x": value})
+    assert (info.value.path, info.value.rule) == ("extra_query['x']", problem)
+
+
+@pytest.mark.asyncio
+async def test_query_numbers_are_sent_as_their_exact_text(replay_server: ReplayServer) -> None:
+    replay_server.replies.append(Reply(body=sse("thread.run.created", run_json()) + DONE))
+    big = 2**63 - 1
+    numbers: dict[str, Any] = {"n": -big, "f": 0.1}  # accepted, though typed as text
+    async with AsyncClient(
+        api_key=KEY, base_url=replay_server.base_url, default_query=numbers
+    ) as client:
+        stream = client.runs.stream(
+            "thread_1", assistant_id="a", extra_query={"x": 10**20 // 10**2, "y": big}
+        )
+        async with stream:
+            await stream.until_done()
+    assert replay_server.requests[0]["query"] == [
+        ("n", str(-big)),
+        ("f", "0.1"),
+        ("x", "1000000000000000000"),
+        ("y", "9223372036854775807"),
+    ]
 
 
 @pytest.mark.parametrize(
