@@ -17,7 +17,7 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from ._compat import Beta, check_keywords, check_tap, take_handler
+from ._compat import Beta, take_handler
 from ._exceptions import ValidationError
 from ._handler import AsyncEventHandler
 from ._models import Message, Run
@@ -36,6 +36,8 @@ from ._requests import (
     build_run_create,
     build_submit_tool_outputs,
     build_thread_create_and_run,
+    check_keywords,
+    check_tap,
     encode_body,
     path_id,
     validate_include,

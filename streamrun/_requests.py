@@ -94,9 +94,11 @@ Where the sources disagree (PROTOCOL §8) and what is done here
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, Union
 from urllib.parse import quote
 
@@ -155,6 +157,8 @@ __all__ = [
     "build_run_create",
     "build_submit_tool_outputs",
     "build_thread_create_and_run",
+    "check_keywords",
+    "check_tap",
     "encode_body",
     "path_id",
     "validate_body",
@@ -1668,3 +1672,51 @@ def encode_body(body: Any) -> bytes:
     if found is not None:
         raise found
     return _json.dumps(body).encode()
+
+
+# ---------------------------------------------------------------------------
+# The keyword arguments of the streaming methods: a misspelt one gets a "did
+# you mean" before anything is sent.
+
+
+def _suggest(name: str, accepted: Collection[str]) -> str:
+    matches = difflib.get_close_matches(name, accepted, n=1, cutoff=0.6)
+    if not matches:
+        # A name containing an accepted one (``event_handlers``) or contained in one.
+        matches = [a for a in sorted(accepted) if a in name or name in a][:1]
+    return f"did you mean {matches[0]!r}? " if matches else ""
+
+
+def check_keywords(
+    kwargs: Mapping[str, Any], body_class: type, named: Collection[str], method: str
+) -> None:
+    """Reject a keyword that is neither a body field, a per-call option nor a parameter.
+
+    ``body_class`` is the attrs request class of the body, ``named`` the
+    method's own parameters and options, ``method`` its name for the message.
+    """
+    fields = {a.name for a in attrs.fields(body_class)}
+    for key in kwargs:
+        if key in fields or key in named:
+            continue
+        accepted = (fields | set(named)) - {"stream"}
+        raise ValidationError(
+            str(key),
+            f"unknown keyword argument of {method}(); {_suggest(str(key), accepted)}"
+            f"accepted: {', '.join(sorted(accepted))}",
+        )
+
+
+def check_tap(tap: object) -> None:
+    """``tap=`` must be a plain function: it is called with each chunk, never awaited."""
+    if tap is None:
+        return
+    if not callable(tap):
+        raise TypeError(f"tap must be a function called with each chunk, got {type(tap).__name__}")
+    if inspect.iscoroutinefunction(tap) or inspect.iscoroutinefunction(
+        getattr(tap, "__call__", None)  # noqa: B004 - an object with an async __call__
+    ):
+        raise TypeError(
+            "tap must be a plain function (def), not an async def: it is called with "
+            "each chunk as it arrives and never awaited"
+        )
