@@ -553,9 +553,24 @@ def _str_item(value: object, path: str) -> str:
     return value
 
 
-def _json_value(value: object, path: str, depth: int) -> Any:
-    """A deep copy of ``value`` after checking it is plain JSON data."""
-    if value is None or isinstance(value, (str, bool, int)):
+def _json_value(value: object, path: str, depth: int = 0, *, copy: bool = True) -> Any:
+    """``value`` checked as JSON data that can be sent, as a deep copy (or, with
+    ``copy=False``, ``value`` itself, which must then be made of dicts and lists).
+
+    The one walker of request JSON: strings and keys without a lone surrogate,
+    integers up to 2**63-1 in size, finite floats, string keys, nesting up to
+    64 levels; anything else raises :class:`ValidationError` naming its path.
+    """
+    if isinstance(value, str):
+        problem = _text_problem(value)
+        if problem is not None:
+            raise ValidationError(path, problem)
+        return value
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        if abs(value) > _MAX_INT:
+            raise ValidationError(path, f"must be at most 2**63-1 in size, got {_show(value)}")
         return value
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -563,15 +578,20 @@ def _json_value(value: object, path: str, depth: int) -> Any:
         return value
     if depth >= _JSON_MAX_DEPTH:
         raise ValidationError(path, f"nests deeper than {_JSON_MAX_DEPTH} levels")
-    if isinstance(value, Mapping):
+    if isinstance(value, dict) or (copy and isinstance(value, Mapping)):
         out: dict[str, Any] = {}
         for key, item in value.items():
             if not isinstance(key, str):
                 raise ValidationError(path, f"object keys must be strings, got {_describe(key)}")
-            out[key] = _json_value(item, _join(path, key), depth + 1)
-        return out
-    if _is_array(value):
+            _json_value(key, path, depth)
+            out[key] = _json_value(item, _join(path, key), depth + 1, copy=copy)
+        return out if copy else value
+    if isinstance(value, (list, tuple)) or (copy and _is_array(value)):
         assert isinstance(value, Sequence)
+        if not copy:
+            for i, item in enumerate(value):
+                _json_value(item, f"{path}[{i}]", depth + 1, copy=False)
+            return value
         return [_json_value(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value)]
     raise ValidationError(path, _expected("a JSON value", value))
 
@@ -1629,48 +1649,12 @@ def validate_query_value(where: str, key: object, value: object) -> str:
     return text
 
 
-def _unsendable(value: object, path: str, depth: int) -> ValidationError | None:
-    """The first part of a body that cannot be encoded as UTF-8 JSON, if any."""
-    if isinstance(value, str):
-        problem = _text_problem(value)
-        return None if problem is None else ValidationError(path, problem)
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
-        if abs(value) > _MAX_INT:
-            return ValidationError(path, f"must be at most 2**63-1 in size, got {_show(value)}")
-        return None
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return ValidationError(path, f"must be a finite number, got {value!r}")
-        return None
-    if depth >= _JSON_MAX_DEPTH:
-        return ValidationError(path, f"nests deeper than {_JSON_MAX_DEPTH} levels")
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                return ValidationError(path, f"object keys must be strings, got {_show(key)}")
-            found = _unsendable(key, path, depth) or _unsendable(item, _join(path, key), depth + 1)
-            if found is not None:
-                return found
-        return None
-    if isinstance(value, (list, tuple)):
-        for i, item in enumerate(value):
-            found = _unsendable(item, f"{path}[{i}]", depth + 1)
-            if found is not None:
-                return found
-        return None
-    return ValidationError(path, _expected("a JSON value", value))
-
-
 def encode_body(body: Any) -> bytes:
     """The UTF-8 JSON bytes of a request body, or :class:`ValidationError` naming the part
     that cannot be sent (a lone surrogate, an integer past 2**63-1 — Python cannot even
     print one past 4300 digits —, NaN, nesting deeper than 64 levels, a non-JSON value).
     """
-    found = _unsendable(body, "", 0)
-    if found is not None:
-        raise found
+    _json_value(body, "", copy=False)
     return _json.dumps(body).encode()
 
 

@@ -14,6 +14,7 @@ import gc
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -169,6 +170,20 @@ JSONISH = st.recursive(
     ),
     max_leaves=8,
 )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [MappingProxyType({"a": 1}), range(3), {"a": [MappingProxyType({})]}],
+    ids=["mapping", "range", "nested-mapping"],
+)
+def test_a_body_value_json_cannot_write_is_a_validation_error(value: Any) -> None:
+    # json.dumps writes dicts and lists only: anything else raised TypeError when sent.
+    client = AsyncClient(api_key=KEY, base_url="http://127.0.0.1:9/v1")
+    with pytest.raises(streamrun.ValidationError) as info:
+        client.runs.stream("thread_1", assistant_id="asst_1", extra_body={"x": value})
+    assert info.value.path.startswith("x")
+    assert "a JSON value" in info.value.rule
 
 
 @settings(max_examples=300, deadline=None)
