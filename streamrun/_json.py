@@ -128,6 +128,17 @@ BACKEND, loads, JSONDecodeError = _select()
 """The JSON backend in use (``"orjson"`` or ``"json"``), its ``loads`` and its error types."""
 
 
-def dumps(obj: Any) -> str:
-    """Compact JSON text (``separators=(",", ":")``, non-ASCII kept raw)."""
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+def dumps(obj: Any, *, default: Callable[[Any], Any] | None = None) -> str:
+    """Compact JSON text (``separators=(",", ":")``, non-ASCII kept raw).
+
+    The one JSON writer of the package. A lone surrogate (from a ``"\ud83d"``
+    escape a server sent) has no UTF-8 form: then the text is written with
+    ASCII escapes, the same JSON value. ``default`` is :func:`json.dumps`'s.
+    """
+    text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, default=default)
+    if not text.isascii():
+        try:
+            text.encode()
+        except UnicodeEncodeError:
+            return json.dumps(obj, separators=(",", ":"), default=default)
+    return text

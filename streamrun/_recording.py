@@ -47,9 +47,9 @@ from typing import IO, Any, Literal
 
 import attrs
 
-from ._display import MIN_SECRET, redact, secret_pattern
 from ._exceptions import StreamrunError
 from ._handler import AsyncEventHandler
+from ._redact import MIN_SECRET, redact_secrets, secret_pattern
 from ._stream import RunStream
 from ._version import __version__
 
@@ -358,14 +358,16 @@ class Recorder:
             request,
             started=self._clock() - self._t0,
             clock=self._clock,
-            shown=[(kind, redact(text, self.secrets)) for kind, text in shown],
+            shown=[(kind, redact_secrets(text, self.secrets)) for kind, text in shown],
         )
 
     def end(
         self, capture: StreamCapture, outcome: Outcome = "ok", error: str | None = None
     ) -> RecordedStream:
         """Write a captured stream's line; returns what was written."""
-        stream = capture.result(outcome, None if error is None else redact(error, self.secrets))
+        stream = capture.result(
+            outcome, None if error is None else redact_secrets(error, self.secrets)
+        )
         if self.secrets:
             stream = attrs.evolve(stream, chunks=_redact_chunks(stream.chunks, self.secrets))
         self._write(stream.to_json(self._count))
@@ -375,7 +377,7 @@ class Recorder:
     def epilogue(self, shown: Iterable[tuple[str, str]]) -> None:
         """Write the lines printed after the last stream: a line with no bytes and
         the endpoint ``"shown"``, which a replay prints and does not request."""
-        lines = [(kind, redact(text, self.secrets)) for kind, text in shown]
+        lines = [(kind, redact_secrets(text, self.secrets)) for kind, text in shown]
         if lines:
             self._write(RecordedStream(SHOWN, "", chunks=[], shown=lines).to_json(self._count))
             self._count += 1

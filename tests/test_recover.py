@@ -178,6 +178,20 @@ async def test_a_run_that_never_settles_is_a_total_timeout(
     assert set(paths) == {"/v1/threads/thread_1/runs/run_1"}
 
 
+@pytest.mark.asyncio
+async def test_a_status_echoing_the_key_is_redacted_in_the_timeout(run_api: RunAPI) -> None:
+    key = "sk-proj-" + "A1b2C3d4E5f6G7h8" * 10
+    run_api.statuses = [f"queued {key}"]
+    transport = Transport(api_key=key, base_url=run_api.base_url, max_retries=0)
+    try:
+        with pytest.raises(streamrun.StreamTimeout) as info:
+            await recover_run(transport, "thread_1", "run_1", timeout=0.3, poll_interval=0.05)
+    finally:
+        await transport.aclose()
+    assert str(info.value).startswith("run run_1 still 'queued ***': ")
+    assert key[:8] not in str(info.value)
+
+
 class ScriptedTransport:
     """Answers ``request_json`` from a script of run statuses (no I/O)."""
 
