@@ -3,9 +3,10 @@
 An :class:`Accumulator` is fed every event a run stream yields. It keeps
 snapshots of the run, its steps and its messages (instances of the same
 classes as the completed objects) and returns, for each event, the handler
-callbacks the event implies as plain data: ``(method name, positional args)``
-pairs naming :class:`~streamrun.AsyncEventHandler` hooks, in the order they
-must be called. The stream awaits them; nothing here knows about asyncio.
+callbacks the event implies as plain typed data (:mod:`streamrun._callbacks`:
+``(OnTextDelta, delta, snapshot)`` for ``on_text_delta(delta, snapshot)``), in
+the order they must be called. The stream awaits them; nothing here knows
+about asyncio.
 
 Accumulation (PROTOCOL §7):
 
@@ -116,6 +117,27 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
+from ._callbacks import (
+    Callback,
+    OnEvent,
+    OnImageFileDone,
+    OnImageUrlDone,
+    OnMessageCreated,
+    OnMessageDelta,
+    OnMessageDone,
+    OnRefusalCreated,
+    OnRefusalDelta,
+    OnRefusalDone,
+    OnRunStepCreated,
+    OnRunStepDelta,
+    OnRunStepDone,
+    OnTextCreated,
+    OnTextDelta,
+    OnTextDone,
+    OnToolCallCreated,
+    OnToolCallDelta,
+    OnToolCallDone,
+)
 from ._converter import converter
 from ._events import (
     Event,
@@ -209,10 +231,6 @@ from ._models import (
 )
 
 __all__ = ["Accumulator", "Callback"]
-
-Callback = tuple[str, tuple[Any, ...]]
-"""One handler call: the :class:`~streamrun.AsyncEventHandler` method name and its
-positional arguments."""
 
 _T = TypeVar("_T")
 
@@ -441,21 +459,21 @@ def _replace_item(items: list[_T], old: _T, new: _T) -> None:
 
 def _part_created(part: MessageContent) -> Callback | None:
     if isinstance(part, TextContentBlock):
-        return ("on_text_created", (part.text,))
+        return (OnTextCreated, part.text)
     if isinstance(part, RefusalContentBlock):
-        return ("on_refusal_created", (part.refusal,))
+        return (OnRefusalCreated, part.refusal)
     return None
 
 
 def _part_done(part: MessageContent) -> Callback | None:
     if isinstance(part, TextContentBlock):
-        return ("on_text_done", (part.text,))
+        return (OnTextDone, part.text)
     if isinstance(part, RefusalContentBlock):
-        return ("on_refusal_done", (part.refusal,))
+        return (OnRefusalDone, part.refusal)
     if isinstance(part, ImageFileContentBlock):
-        return ("on_image_file_done", (part.image_file,))
+        return (OnImageFileDone, part.image_file)
     if isinstance(part, ImageURLContentBlock):
-        return ("on_image_url_done", (part.image_url,))
+        return (OnImageUrlDone, part.image_url)
     return None
 
 
@@ -707,7 +725,7 @@ class Accumulator:
     def feed(self, event: Event) -> list[Callback]:
         """Apply one event and return the handler callbacks it implies, in order.
 
-        The first callback is always ``("on_event", (event,))``. Accepts every
+        The first callback is always ``(OnEvent, event)``. Accepts every
         event class of :mod:`streamrun._events` but ``ErrorEvent`` and
         ``DoneEvent`` (those get ``on_event`` only), unknown events included.
 
@@ -717,7 +735,7 @@ class Accumulator:
         then hold part of it.
         """
         self.current_event = event
-        out: list[Callback] = [("on_event", (event,))]
+        out: list[Callback] = [(OnEvent, event)]
         handler = _HANDLERS.get(type(event))
         if handler is not None:
             try:
@@ -746,7 +764,7 @@ class Accumulator:
         self._ended = True
         for step in self._steps.values():
             for index, call in step.open.items():
-                out.append(("on_tool_call_done", (call,)))
+                out.append((OnToolCallDone, call))
                 step.closed.add(index)
             step.open.clear()
         for message in self._messages.values():
@@ -757,6 +775,16 @@ class Accumulator:
                 message.closed.add(message.open)
                 message.open = None
         return out
+
+    def resume(self) -> None:
+        """Another stream of the same run follows (a ``submit_tool_outputs`` continuation).
+
+        The snapshots go on: steps, tool calls and messages already seen do not
+        fire their created/done callbacks again (the continuation's completed tool
+        step fires ``on_run_step_done`` only), and :meth:`end` applies again at the
+        end of the new stream.
+        """
+        self._ended = False
 
     def final_messages(self) -> list[Message]:
         """The messages the stream ended (the completed / incomplete objects), in order."""
@@ -813,10 +841,10 @@ class Accumulator:
                 step, index = found
                 call = step.calls[index]
                 if index in step.open:
-                    out.append(("on_tool_call_done", (step.open.pop(index),)))
+                    out.append((OnToolCallDone, step.open.pop(index)))
                 elif index not in step.closed:
-                    out.append(("on_tool_call_created", (call,)))
-                    out.append(("on_tool_call_done", (call,)))
+                    out.append((OnToolCallCreated, call))
+                    out.append((OnToolCallDone, call))
                 step.closed.add(index)
                 return
             if listed.id in self._synthesized:
@@ -827,8 +855,8 @@ class Accumulator:
             type=listed.type or "function",
             function=FunctionCall(name=listed.function.name, arguments=listed.function.arguments),
         )
-        out.append(("on_tool_call_created", (call,)))
-        out.append(("on_tool_call_done", (call,)))
+        out.append((OnToolCallCreated, call))
+        out.append((OnToolCallDone, call))
 
     # -- steps -------------------------------------------------------------
 
@@ -836,7 +864,7 @@ class Accumulator:
         state = _StepState(snapshot)
         self._steps[snapshot.id] = state
         self.current_run_step_snapshot = snapshot
-        out.append(("on_run_step_created", (snapshot,)))
+        out.append((OnRunStepCreated, snapshot))
         return state
 
     def _on_step_created(self, event: Any, out: list[Callback]) -> None:
@@ -894,7 +922,7 @@ class Accumulator:
             snapshot.step_details, UnknownStepDetails
         ):
             _merge_json(snapshot.step_details.raw, details.raw)
-        out.append(("on_run_step_delta", (data.delta, snapshot)))
+        out.append((OnRunStepDelta, data.delta, snapshot))
 
     def _tool_call_fragment(
         self, state: _StepState, d: ToolCallDelta, freeze: bool, out: list[Callback]
@@ -946,7 +974,7 @@ class Accumulator:
             if d.id:
                 call.id = d.id
             _merge_json(call.raw, _raw_without_index(d.raw))
-        out.append(("on_tool_call_delta", (d, _freeze_tool_call(call) if freeze else call)))
+        out.append((OnToolCallDelta, d, _freeze_tool_call(call) if freeze else call))
 
     def _begin_call(
         self,
@@ -969,13 +997,13 @@ class Accumulator:
                 _replace_item(tool_calls, call, new)
                 old = state.open.pop(index, None)
                 if old is not None:
-                    out.append(("on_tool_call_done", (old,)))
+                    out.append((OnToolCallDone, old))
                 state.closed.discard(index)
                 state.outputs.pop(index, None)
             state.calls[index] = call = new
         if index not in state.open and index not in state.closed:
             state.open[index] = call
-            out.append(("on_tool_call_created", (call,)))
+            out.append((OnToolCallCreated, call))
         return call
 
     def _merge_outputs(
@@ -1015,18 +1043,20 @@ class Accumulator:
                             by_id.setdefault(c.id, i)
                 index = by_id.get(final.id) if final.id else None
             if index is None:
-                out.append(("on_tool_call_created", (final,)))
-                out.append(("on_tool_call_done", (final,)))
+                if final.id and final.id in self._synthesized:
+                    continue  # announced (created + done) when requires_action listed it
+                out.append((OnToolCallCreated, final))
+                out.append((OnToolCallDone, final))
                 continue
             matched.add(index)
             if index in state.open:
-                out.append(("on_tool_call_done", (final,)))
+                out.append((OnToolCallDone, final))
             elif index not in state.closed:
-                out.append(("on_tool_call_created", (final,)))
-                out.append(("on_tool_call_done", (final,)))
+                out.append((OnToolCallCreated, final))
+                out.append((OnToolCallDone, final))
         for index, call in state.open.items():
             if index not in matched:
-                out.append(("on_tool_call_done", (call,)))
+                out.append((OnToolCallDone, call))
         # From now on the step's calls are the completed object's, all done.
         state.calls = _ByIndex(enumerate(final_calls))
         state.closed = set(state.calls)
@@ -1034,7 +1064,7 @@ class Accumulator:
         state.outputs.clear()
         state.ended = True
         state.snapshot = self._final_steps[data.id] = self.current_run_step_snapshot = data
-        out.append(("on_run_step_done", (data,)))
+        out.append((OnRunStepDone, data))
 
     # -- messages ----------------------------------------------------------
 
@@ -1042,7 +1072,7 @@ class Accumulator:
         state = _MessageState(snapshot)
         self._messages[snapshot.id] = state
         self.current_message_snapshot = snapshot
-        out.append(("on_message_created", (snapshot,)))
+        out.append((OnMessageCreated, snapshot))
         return state
 
     def _on_message_created(self, event: Any, out: list[Callback]) -> None:
@@ -1084,7 +1114,7 @@ class Accumulator:
                     self._content_fragment(state, entry, last[entry.index] != k, out)
         if delta.role and not snapshot.role:
             snapshot.role = delta.role
-        out.append(("on_message_delta", (delta, snapshot)))
+        out.append((OnMessageDelta, delta, snapshot))
 
     def _content_fragment(
         self, state: _MessageState, d: MessageContentDelta, freeze: bool, out: list[Callback]
@@ -1104,15 +1134,15 @@ class Accumulator:
                     text._value.append(td.value)
                 if td.annotations:
                     self._merge_annotations(state, index, text, td.annotations)
-                out.append(("on_text_delta", (td, _freeze_text(text) if freeze else text)))
+                out.append((OnTextDelta, td, _freeze_text(text) if freeze else text))
         elif isinstance(d, RefusalDeltaBlock):
             assert isinstance(part, RefusalContentBlock)
             if d.refusal is not None:
                 part._refusal.append(d.refusal)
                 # The refusal so far, joined only if a handler's hook asks for it
-                # (dispatch() passes it as a str): joining here would cost
+                # (OnRefusalDelta.fire passes it as a str): joining here would cost
                 # O(length) per fragment.
-                out.append(("on_refusal_delta", (d.refusal, part._refusal.snapshot())))
+                out.append((OnRefusalDelta, d.refusal, part._refusal.snapshot()))
         elif isinstance(d, ImageFileDeltaBlock):
             assert isinstance(part, ImageFileContentBlock)
             if d.image_file is not None:
@@ -1225,7 +1255,7 @@ class Accumulator:
                 out.append(done)
         state.ended = True
         state.snapshot = self._final_messages[data.id] = self.current_message_snapshot = data
-        out.append(("on_message_done", (data,)))
+        out.append((OnMessageDone, data))
 
     def _ignore(self, event: Any, out: list[Callback]) -> None:
         return

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from ._display import Display, choose_color, choose_mode, run_outcome
     from ._handler import AsyncEventHandler
     from ._models import RequiredActionFunctionToolCall, Run
-    from ._recording import RecordedStream, Recorder, ReplayServer, read_recording
+    from ._recording import RecordedStream, Recorder, read_recording, replay_stream
     from ._stream import RunStream
     from .testing import (
         FakeAssistantsServer,
@@ -77,7 +77,7 @@ _runtime_imported = False
 def _import_runtime() -> None:
     """Import what the commands need (idempotent: later calls are a lookup)."""
     global AsyncClient, Display, choose_color, choose_mode, run_outcome, AsyncEventHandler
-    global RequiredActionFunctionToolCall, Run, RecordedStream, Recorder, ReplayServer
+    global RequiredActionFunctionToolCall, Run, RecordedStream, Recorder, replay_stream
     global read_recording, RunStream, FakeAssistantsServer, Faults, FakePause, FakeScenario
     global FakeTextReply, fake_reply
     global _runtime_imported
@@ -87,7 +87,7 @@ def _import_runtime() -> None:
     from ._display import Display, choose_color, choose_mode, run_outcome
     from ._handler import AsyncEventHandler
     from ._models import RequiredActionFunctionToolCall, Run
-    from ._recording import RecordedStream, Recorder, ReplayServer, read_recording
+    from ._recording import RecordedStream, Recorder, read_recording, replay_stream
     from ._stream import RunStream
     from .testing import (
         FakeAssistantsServer,
@@ -308,12 +308,13 @@ class Session:
     the JSON arguments returning the output) or asking ``ask``, then
     submitting every output in one ``submit_tool_outputs`` stream. Records
     each stream with ``recorder``. ``before_run`` is called with the user's
-    message before a run is created.
+    message before a run is created. A replay's session has no ``client``:
+    it only draws streams (:meth:`stream`).
     """
 
     def __init__(
         self,
-        client: AsyncClient,
+        client: AsyncClient | None,
         display: Display,
         *,
         recorder: Recorder | None = None,
@@ -331,6 +332,13 @@ class Session:
         self.cancelled_run: str | None = None
         self.cancel_error: str | None = None
 
+    @property
+    def api(self) -> AsyncClient:
+        """The client (a replay's session has none)."""
+        if self.client is None:
+            raise CLIError("a replay has no connection to the server")
+        return self.client
+
     async def create_and_run(self, assistant_id: str, message: str | None, **body: Any) -> Run:
         """A new thread (with ``message``) and a run on it, to its end."""
         thread = {"messages": [_user_message(message)]} if message else None
@@ -339,7 +347,7 @@ class Session:
             request["thread"] = thread
 
         def open_stream(handler: AsyncEventHandler, tap: Tap | None) -> RunStream:
-            return self.client.threads.create_and_run_stream(
+            return self.api.threads.create_and_run_stream(
                 assistant_id=assistant_id, thread=thread, handler=handler, tap=tap, **body
             )
 
@@ -356,7 +364,7 @@ class Session:
         request = {"thread_id": thread_id, "assistant_id": assistant_id, **body}
 
         def open_stream(handler: AsyncEventHandler, tap: Tap | None) -> RunStream:
-            return self.client.runs.stream(
+            return self.api.runs.stream(
                 thread_id, assistant_id=assistant_id, handler=handler, tap=tap, **body
             )
 
@@ -390,7 +398,7 @@ class Session:
                 run_id: str = run_id,
                 outputs: list[dict[str, str]] = outputs,
             ) -> RunStream:
-                return self.client.runs.submit_tool_outputs_stream(
+                return self.api.runs.submit_tool_outputs_stream(
                     thread_id, run_id, tool_outputs=outputs, handler=handler, tap=tap
                 )
 
@@ -459,7 +467,7 @@ class Session:
 
     async def _cancel_waiting(self, run: Run) -> None:
         """Cancel a run left waiting for tool outputs (bounded, shielded)."""
-        task = asyncio.ensure_future(self.client.runs.cancel(run.thread_id, run.id))
+        task = asyncio.ensure_future(self.api.runs.cancel(run.thread_id, run.id))
         try:
             await asyncio.wait_for(asyncio.shield(task), _CANCEL_TIMEOUT)
         except asyncio.TimeoutError:
@@ -1025,49 +1033,40 @@ class _App:
             raise CLIError("the recording has no streams")
         failures = 0
         last: Run | None = None
-        async with ReplayServer(streams, speed=self.args.speed) as server:
-            async with AsyncClient(
-                api_key="replay",
-                base_url=server.base_url,
-                max_retries=0,
-                idle_timeout=None,
-                cancel_on_abandon=False,
-            ) as client:
-                session = self.session = Session(client, self.display)
-                for recorded in streams:
-                    for kind, text in recorded.shown:  # what the live run printed first
-                        if kind == "you":
-                            self.display.user(text)
-                        else:
-                            self.display.banner(text)
-                    if recorded.only_shown:
-                        continue
-                    if not recorded.chunks and recorded.outcome == "error":
-                        raise CLIError(recorded.error or "the recorded stream failed")
+        speed = self.args.speed
+        session = self.session = Session(None, self.display)
+        for recorded in streams:
+            for kind, text in recorded.shown:  # what the live run printed first
+                if kind == "you":
+                    self.display.user(text)
+                else:
+                    self.display.banner(text)
+            if recorded.only_shown:
+                continue
+            if not recorded.chunks and recorded.outcome == "error":
+                raise CLIError(recorded.error or "the recorded stream failed")
 
-                    def open_stream(handler: AsyncEventHandler, tap: Tap | None) -> RunStream:
-                        return client.runs.stream(
-                            "thread_replay", assistant_id="replay", handler=handler
-                        )
+            def open_stream(
+                handler: AsyncEventHandler, tap: Tap | None, recorded: RecordedStream = recorded
+            ) -> RunStream:
+                return replay_stream(recorded, handler=handler, speed=speed)
 
-                    try:
-                        last = await session.stream(
-                            open_stream, recorded.endpoint, recorded.path, {}
-                        )
-                    except StreamInterrupted:
-                        if recorded.outcome == "error" and recorded.error:
-                            raise CLIError(recorded.error) from None
-                        if recorded.outcome != "interrupted":
-                            raise
-                        stream = session.active
-                        run_id = stream.run_id if stream is not None else None
-                        which = f"run {run_id}" if run_id else "the run"
-                        self.notice(f"cancelled: the recording ends where {which} was interrupted")
-                        return EXIT_INTERRUPTED
-                    problem = run_problem(last)
-                    if problem:
-                        failures += 1
-                        self.error(problem)
+            try:
+                last = await session.stream(open_stream, recorded.endpoint, recorded.path, {})
+            except StreamInterrupted:
+                if recorded.outcome == "error" and recorded.error:
+                    raise CLIError(recorded.error) from None
+                if recorded.outcome != "interrupted":
+                    raise
+                stream = session.active
+                run_id = stream.run_id if stream is not None else None
+                which = f"run {run_id}" if run_id else "the run"
+                self.notice(f"cancelled: the recording ends where {which} was interrupted")
+                return EXIT_INTERRUPTED
+            problem = run_problem(last)
+            if problem:
+                failures += 1
+                self.error(problem)
         if last is not None and last.status == "requires_action":
             self.notice(f"note: the recording ends while run {last.id} waits for tool outputs")
         return EXIT_ERROR if failures else EXIT_OK

@@ -21,8 +21,10 @@ from ._compat import Beta, take_handler
 from ._exceptions import ValidationError
 from ._handler import AsyncEventHandler
 from ._models import Message, Run
+from ._options import CallOptions
 from ._recover import (
     RecoveredRun,
+    cancel_run,
     fetch_run_messages,
     recover_run,
     retrieve_run,
@@ -43,11 +45,10 @@ from ._requests import (
     validate_include,
 )
 from ._stream import RunStream
-from ._transport import DEFAULT_MAX_RESPONSE_SIZE, UNSET, AuthStyle, Timeouts, Transport
+from ._transport import DEFAULT_MAX_RESPONSE_SIZE, AuthStyle, Timeouts, Transport
+from .sse import DEFAULT_MAX_EVENT_SIZE
 
 __all__ = ["AsyncClient", "Runs", "Threads"]
-
-DEFAULT_MAX_EVENT_SIZE = 16 * 1024 * 1024
 
 
 # OpenAI's own host: it still serves other APIs, but no longer the Assistants endpoints.
@@ -216,25 +217,21 @@ class AsyncClient:
         thread_id: str | None,
         run_id: str | None,
         query: Sequence[tuple[str, str]] = (),
-        options: Mapping[str, Any],
+        options: CallOptions,
     ) -> RunStream:
         if handler is not None and not isinstance(handler, AsyncEventHandler):
             raise ValidationError(
                 "handler", f"must be an AsyncEventHandler instance, got {type(handler).__name__}"
             )
         transport = self._assistants()
-        check_tap(options.get("tap"))
+        check_tap(options.tap)
         if body.get("stream", True) is not True:
             raise ValidationError("stream", "must be true (or omitted) for a streaming method")
-        extra_body = options.get("extra_body")
-        if extra_body:
-            body.update(extra_body)
+        if options.extra_body:
+            body.update(options.extra_body)
         body["stream"] = True
-        max_retries = options.get("max_retries")
-        cancel_on_abandon = options.get("cancel_on_abandon")
-        extra_query = options.get("extra_query") or {}
         # Everything that goes on the wire is checked now, before anything is sent.
-        extra = self._transport.check_options(options.get("extra_headers"), extra_query)
+        extra = self._transport.check_options(options.extra_headers, options.extra_query)
         encode_body(body)
         return RunStream(
             transport=transport,
@@ -244,33 +241,17 @@ class AsyncClient:
             handler=handler,
             thread_id=thread_id,
             run_id=run_id,
-            max_retries=self.max_retries if max_retries is None else max_retries,
-            timeouts=self.timeouts.merge(
-                options.get("connect_timeout", UNSET),
-                options.get("idle_timeout", UNSET),
-                options.get("total_timeout", UNSET),
+            settings=options.settings(
+                max_retries=self.max_retries,
+                timeouts=self.timeouts,
+                cancel_on_abandon=self.cancel_on_abandon,
+                cancel_timeout=self.cancel_timeout,
+                max_event_size=self.max_event_size,
             ),
-            cancel_on_abandon=(
-                self.cancel_on_abandon if cancel_on_abandon is None else cancel_on_abandon
-            ),
-            cancel_timeout=self.cancel_timeout,
-            max_event_size=self.max_event_size,
-            extra_headers=options.get("extra_headers"),
-            tap=options.get("tap"),
         )
 
 
-_OPTION_NAMES = (
-    "max_retries",
-    "connect_timeout",
-    "idle_timeout",
-    "total_timeout",
-    "cancel_on_abandon",
-    "extra_headers",
-    "extra_query",
-    "extra_body",
-    "tap",
-)
+_OPTION_NAMES = CallOptions.NAMES
 
 
 # The keywords of each streaming method besides its body fields (for "did you mean").
@@ -280,9 +261,9 @@ _SUBMIT_NAMES = frozenset({*_COMMON_NAMES, "thread_id", "run_id"})
 _CREATE_AND_RUN_NAMES = frozenset({*_COMMON_NAMES, "thread"})
 
 
-def _split_options(kwargs: dict[str, Any]) -> dict[str, Any]:
+def _split_options(kwargs: dict[str, Any]) -> CallOptions:
     """Pop the per-call options out of the keyword arguments (the rest is the body)."""
-    return {name: kwargs.pop(name) for name in _OPTION_NAMES if name in kwargs}
+    return CallOptions.pop(kwargs)
 
 
 class Runs:
@@ -373,9 +354,7 @@ class Runs:
     async def cancel(self, thread_id: str, run_id: str) -> Run:
         """Ask the server to cancel a run; returns the run (usually ``cancelling``)."""
         _check_ids(thread_id, run_id)
-        raw = await self._client._assistants().request_json(
-            "POST", run_path(thread_id, run_id) + "/cancel"
-        )
+        raw = await cancel_run(self._client._assistants(), thread_id, run_id)
         return structure_reply(raw, Run, f"POST cancel run {run_id}", run_id)
 
     async def recover(

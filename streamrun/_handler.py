@@ -16,7 +16,8 @@ assigning functions to instances.
 
 Differences from the official SDK's ``AsyncAssistantEventHandler``: the
 handler is not itself the stream (it neither iterates nor accumulates: the
-stream does both and calls the hooks), it serves one stream only, and it has
+stream does both and calls the hooks), it follows one run (its streams, a
+submit_tool_outputs continuation included, share one accumulator), and it has
 the extra hooks ``on_refusal_created`` / ``on_refusal_delta`` /
 ``on_refusal_done`` and ``on_image_url_done``. When the hooks fire differs
 too: see :mod:`streamrun._accumulate`.
@@ -26,12 +27,14 @@ from __future__ import annotations
 
 import inspect
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
+from ._callbacks import CALLBACK_TYPES
 from ._exceptions import StreamConsumedError
 
 if TYPE_CHECKING:
-    from ._accumulate import Accumulator, Callback
+    from ._accumulate import Accumulator
+    from ._callbacks import Callback, Hooks
     from ._events import Event
     from ._models import (
         ImageFile,
@@ -90,8 +93,9 @@ class AsyncEventHandler:
     def _attach(self, accumulator: Accumulator) -> None:
         """Bind the handler to the accumulator of the stream that drives it.
 
-        A handler serves one stream: attaching it again raises
-        :class:`~streamrun.StreamConsumedError`.
+        Attaching it to a second accumulator raises
+        :class:`~streamrun.StreamConsumedError` (a continuation of the handler's
+        run reuses its accumulator instead of attaching again).
         """
         if self._accumulator is not None:
             raise StreamConsumedError("this handler is already attached to a stream")
@@ -216,6 +220,20 @@ async def _call(handler: object, name: str, is_async: bool, args: tuple[Any, ...
         await result
 
 
+# Per handler class: each overridden hook's callback kind -> whether it is ``async def``.
+_KINDS: weakref.WeakKeyDictionary[type, dict[type[Any], bool]] = weakref.WeakKeyDictionary()
+
+
+def _overridden_kinds(cls: type) -> dict[type[Any], bool]:
+    """:func:`_overridden` keyed by callback kind (:mod:`streamrun._callbacks`); once per class."""
+    kinds = _KINDS.get(cls)
+    if kinds is None:
+        hooks = _overridden(cls)
+        kinds = {kind: hooks[kind.hook] for kind in CALLBACK_TYPES if kind.hook in hooks}
+        _KINDS[cls] = kinds
+    return kinds
+
+
 async def dispatch(handler: object, callbacks: list[Callback]) -> None:
     """Call ``handler``'s hooks for ``callbacks``, in order.
 
@@ -223,18 +241,16 @@ async def dispatch(handler: object, callbacks: list[Callback]) -> None:
     created); ``async def`` hooks are awaited, plain ``def`` hooks are called.
     Exceptions raised by a hook propagate and stop the dispatch.
     """
-    overridden = _overridden(type(handler))
+    overridden = _overridden_kinds(type(handler))
     if not overridden:
         return
-    for name, args in callbacks:
-        is_async = overridden.get(name)
+    hooks = cast("Hooks", handler)  # only the hooks it has are called
+    for callback in callbacks:
+        kind: Any = callback[0]
+        is_async = overridden.get(kind)
         if is_async is None:
             continue
-        if name == "on_refusal_delta":
-            # The accumulator passes the refusal so far as a lazy TextBuffer
-            # snapshot: joined here, only for a handler that asks for it.
-            args = (args[0], str(args[1]))
-        result = getattr(handler, name)(*args)  # inlined _call: this is the hot path
+        result = kind.fire(hooks, callback)
         if is_async or (result is not None and inspect.isawaitable(result)):
             await result
 

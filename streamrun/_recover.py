@@ -27,12 +27,14 @@ from ._converter import structure
 from ._exceptions import ProtocolError, StreamrunError, StreamTimeout
 from ._models import Message, Run
 from ._requests import path_id
-from ._transport import Transport
+from ._transport import Timeouts, Transport
 
 _T = TypeVar("_T")
 
 __all__ = [
     "RecoveredRun",
+    "cancel_run",
+    "cancel_run_shielded",
     "fetch_run_messages",
     "recover_run",
     "retrieve_run",
@@ -102,6 +104,56 @@ async def retrieve_run(transport: Transport, thread_id: str, run_id: str) -> Run
     """``GET`` a run."""
     raw = await transport.request_json("GET", run_path(thread_id, run_id))
     return structure_reply(raw, Run, f"GET run {run_id}", run_id)
+
+
+async def cancel_run(
+    transport: Transport,
+    thread_id: str,
+    run_id: str,
+    *,
+    max_retries: int | None = None,
+    timeouts: Timeouts | None = None,
+) -> Any:
+    """Ask the server to cancel a run (``POST .../runs/{run_id}/cancel``): the reply's JSON.
+
+    The one place a run is cancelled: :meth:`~streamrun.Runs.cancel`,
+    :meth:`~streamrun.RunStream.cancel` and cancel-on-abandon all come here.
+    """
+    return await transport.request_json(
+        "POST", run_path(thread_id, run_id) + "/cancel", max_retries=max_retries, timeouts=timeouts
+    )
+
+
+async def cancel_run_shielded(
+    transport: Transport, thread_id: str, run_id: str, *, seconds: float
+) -> Any:
+    """:func:`cancel_run` bounded by ``seconds`` and shielded from the caller's cancellation.
+
+    No retry. When the caller is cancelled while waiting, the request still gets
+    its bounded time (so no task outlives the call), then the cancellation
+    propagates. Raises what the request raises.
+    """
+    timeouts = Timeouts(connect=seconds, idle=seconds, total=seconds)
+    task = asyncio.ensure_future(
+        cancel_run(transport, thread_id, run_id, max_retries=0, timeouts=timeouts)
+    )
+    # Whatever happens below, the request's outcome counts as seen (no "Task
+    # exception was never retrieved" when it fails after we stopped waiting).
+    task.add_done_callback(_retrieve)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        # Cancelled again while cancelling: give the request its bounded time,
+        # then let the cancellation through.
+        await asyncio.wait({task}, timeout=seconds)
+        if not task.done():
+            task.cancel()
+        raise
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
 
 
 async def fetch_run_messages(

@@ -1,9 +1,13 @@
-"""``RunStream``: one run's event stream, read over aiohttp.
+"""``RunStream``: one run's event stream, read over aiohttp (or from plain bytes).
 
-The pipeline per chunk of bytes: :class:`~streamrun.sse.SSEDecoder` →
-:func:`~streamrun.parse_event` → :class:`~streamrun._accumulate.Accumulator`
-→ the handler's callbacks → the caller. Events are processed one at a time
-as the caller asks for them, so callbacks and the caller stay in step.
+``RunStream`` is the driver: it sends the request, turns the response body into
+a byte source for a :class:`~streamrun._pipeline.Pipeline` (with the idle and
+total timeouts and connection errors translated), and cancels, recovers and
+closes. The pipeline does the rest: the run-stream protocol adapter
+(:class:`~streamrun._protocol_runs.RunStreamProtocol`: SSE decoding, parsing,
+the end rules), the :class:`~streamrun._accumulate.Accumulator`, the handler's
+callbacks, the reader. Events are processed one at a time as the caller asks
+for them, so callbacks and the caller stay in step.
 
 How it ends:
 
@@ -30,6 +34,10 @@ exception, task cancellation, Ctrl-C, a timeout — also asks the server to
 cancel the run (``cancel_on_abandon``, best effort, bounded, shielded), except
 after ``StreamInterrupted`` or ``StreamError``, where the run may be
 recovered with :meth:`RunStream.recover`.
+
+:meth:`RunStream.from_bytes` reads a stream's bytes from any (async) iterable
+instead — a recording, a relay — through the same pipeline, with no network:
+the same events, callbacks, snapshots and errors, but no cancel or recover.
 """
 
 from __future__ import annotations
@@ -38,7 +46,14 @@ import asyncio
 import logging
 import warnings
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+)
 from types import TracebackType
 from typing import Any
 
@@ -46,121 +61,161 @@ import aiohttp
 
 from . import _relaying
 from ._accumulate import Accumulator, Callback
+from ._callbacks import OnTextDelta
 from ._compat import OpenAIStreamAliases
-from ._converter import structure
-from ._events import (
-    TERMINAL_RUN_EVENTS,
-    DoneEvent,
-    ErrorEvent,
-    Event,
-    ThreadCreated,
-    parse_event,
-    protocol_error,
-)
+from ._events import Event
 from ._exceptions import (
     APIStatusError,
-    ProtocolError,
     StreamConsumedError,
     StreamError,
-    StreamFailure,
     StreamInterrupted,
     StreamrunError,
     StreamTimeout,
 )
-from ._handler import AsyncEventHandler, call_hook, dispatch
+from ._handler import AsyncEventHandler
 from ._models import Message, Run, RunStep
-from ._recover import RecoveredRun, recover_run, run_path
-from ._transport import Timeouts, Transport, page_excerpt, timeout_error
-from .sse import ServerSentEvent, SSEDecoder
+from ._options import StreamSettings
+from ._pipeline import ConnectionLost, Pipeline, ProtocolAdapter, State
+from ._protocol_runs import RunStreamProtocol
+from ._recover import (
+    RecoveredRun,
+    cancel_run,
+    cancel_run_shielded,
+    recover_run,
+    structure_reply,
+)
+from ._redact import page_excerpt
+from ._transport import Timeouts, Transport, timeout_error
+from .sse import DEFAULT_MAX_EVENT_SIZE
 
 __all__ = ["RunStream"]
 
 logger = logging.getLogger("streamrun")
+
+_Next = Callable[[], Awaitable["tuple[Event, list[Callback]] | None"]]
 
 
 class RunStream(OpenAIStreamAliases):
     """The events of one run, as an async iterator and through a handler.
 
     Obtain it with ``async with client.runs.stream(...) as stream`` (or
-    ``create_and_run_stream`` / ``submit_tool_outputs_stream``). Consume it
-    once, in any one of these ways: ``async for event in stream``,
-    ``async for text in stream.text_deltas``, ``await stream.until_done()``
-    or a ``final_*`` method (these also finish a stream that was partly
-    iterated; openai-python's ``get_final_*`` names are aliases). The
-    handler's callbacks fire for every event whichever way is used.
+    ``create_and_run_stream`` / ``submit_tool_outputs_stream``), or over bytes
+    with :meth:`from_bytes`. Consume it once, in any one of these ways:
+    ``async for event in stream``, ``async for text in stream.text_deltas``,
+    ``await stream.until_done()`` or a ``final_*`` method (these also finish a
+    stream that was partly iterated; openai-python's ``get_final_*`` names are
+    aliases). The handler's callbacks fire for every event whichever way is used.
     """
 
     def __init__(
         self,
         *,
-        transport: Transport,
+        transport: Transport | None,
         path: str,
         body: dict[str, Any],
         query: list[tuple[str, str]],
         handler: AsyncEventHandler | None,
         thread_id: str | None,
         run_id: str | None,
-        max_retries: int,
-        timeouts: Timeouts,
-        cancel_on_abandon: bool,
-        cancel_timeout: float,
-        max_event_size: int | None,
-        extra_headers: dict[str, str] | None = None,
-        tap: Callable[[bytes], None] | None = None,
+        settings: StreamSettings,
     ) -> None:
-        self._transport = transport
-        self._tap = tap
+        self._transport: Transport | None = transport
         self._path = path
         self._body = body
         self._query = query
-        self._handler = handler
-        self._thread_id = thread_id
-        self._run_id = run_id
-        self._max_retries = max_retries
-        self._timeouts = timeouts
-        self._cancel_on_abandon = cancel_on_abandon
-        self._cancel_timeout = cancel_timeout
-        self._extra_headers = extra_headers
-        self._decoder = SSEDecoder(max_event_size=max_event_size)
-        self._accumulator = Accumulator()
-        self._queue: deque[ServerSentEvent] = deque()
-        self._response: aiohttp.ClientResponse | None = None
-        self._position = 0
-        self._eof = False
-        self._ended = False  # [DONE] (or a tolerated end after a terminal run event)
-        self._settled = False  # a terminal / requires_action run event arrived
-        self._error: StreamrunError | None = None
-        self._last_event: Event | None = None
+        self._settings = settings
+        self._chunks: _Chunks | None = None  # from_bytes: the source to read
+        redact = _unchanged if transport is None else transport.redact
+        adapter = RunStreamProtocol(
+            max_event_size=settings.max_event_size,
+            thread_id=thread_id,
+            run_id=run_id,
+            redact=redact,
+        )
+        self._accumulator = _accumulator_for(handler, run_id)
+        self._pipeline = Pipeline(adapter, self._accumulator, handler, redact=redact)
+        self._next: _Next = self._pipeline.next
+        self._response: _ResponseBytes | None = None
         self._consumer: str | None = None
-        self._end_notified = False
-        self._reading = False
-        self._entered = False
-        self._closed = False
-        self._owners: dict[str, str] = {}  # "run"/"thread" -> the id the stream first named
-        if handler is not None:
-            handler._attach(self._accumulator)
+        self._loop: asyncio.AbstractEventLoop | None = None  # where it was opened
+
+    @classmethod
+    def from_bytes(
+        cls,
+        chunks: AsyncIterable[bytes] | Iterable[bytes],
+        *,
+        handler: AsyncEventHandler | None = None,
+        max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE,
+        thread_id: str | None = None,
+        run_id: str | None = None,
+    ) -> RunStream:
+        """A stream that reads a run stream's bytes from ``chunks``, with no network.
+
+        ``chunks`` is an async iterable of ``bytes`` (or a plain iterable): a
+        recording, a relay, a file. Use it like any stream (``async with``,
+        then iterate, ``text_deltas``, ``final_*``, the handler): the events,
+        callbacks, snapshots and errors are those of the same bytes read from
+        a server. It has no run to control: :meth:`cancel` and :meth:`recover`
+        raise :class:`~streamrun.StreamrunError`, and leaving it early cancels
+        nothing. ``thread_id`` / ``run_id`` preset the ids (the events set them).
+        """
+        stream = cls(
+            transport=None,
+            path="",
+            body={},
+            query=[],
+            handler=handler,
+            thread_id=thread_id,
+            run_id=run_id,
+            settings=StreamSettings(
+                max_retries=0,
+                timeouts=Timeouts(connect=None, idle=None, total=None),
+                cancel_on_abandon=False,
+                cancel_timeout=0.0,
+                max_event_size=max_event_size,
+            ),
+        )
+        stream._chunks = _Chunks(chunks)
+        return stream
 
     # -- context management ------------------------------------------------
 
     async def __aenter__(self) -> RunStream:
-        if self._entered:
+        pipeline = self._pipeline
+        if pipeline.state is not State.NEW:
             raise StreamConsumedError("this RunStream was already opened; make a new one")
-        self._entered = True
+        if self._transport is None:
+            assert self._chunks is not None
+            pipeline.open(self._chunks)
+            return self
+        pipeline.opening()
         self._loop = asyncio.get_running_loop()
         try:
-            response = await self._transport.send(
-                "POST",
-                self._path,
-                json_body=self._body,
-                query=self._query,
-                accept="text/event-stream",
-                max_retries=self._max_retries,
-                timeouts=self._timeouts,
-                extra_headers=self._extra_headers,
-                creates_run=True,
-            )
+            response = await self._send()
         except StreamTimeout as exc:
-            await self._fail(exc, exc.__cause__)
+            await pipeline.fail(exc, exc.__cause__)
+        except BaseException:
+            await pipeline.close()
+            raise
+        settings = self._settings
+        self._response = _ResponseBytes(response, pipeline.adapter, settings.timeouts, settings.tap)
+        pipeline.open(self._response, self._response.close)
+        return self
+
+    async def _send(self) -> aiohttp.ClientResponse:
+        """Send the request; the response of an event stream, headers read."""
+        assert self._transport is not None
+        response = await self._transport.send(
+            "POST",
+            self._path,
+            json_body=self._body,
+            query=self._query,
+            accept="text/event-stream",
+            max_retries=self._settings.max_retries,
+            timeouts=self._settings.timeouts,
+            extra_headers=self._settings.extra_headers,
+            creates_run=True,
+        )
         content_type = response.headers.get("Content-Type", "")
         if not content_type.lower().startswith("text/event-stream"):
             try:
@@ -168,8 +223,8 @@ class RunStream(OpenAIStreamAliases):
             except (aiohttp.ClientError, asyncio.TimeoutError):
                 raw = b""
             response.release()
-            text = self._transport.redact(raw.decode("utf-8", "replace"))
-            excerpt = page_excerpt(text) or "(empty body)"
+            # Redacted after HTML entities are decoded, before the cut.
+            excerpt = page_excerpt(raw, redact=self._transport.redact) or "(empty body)"
             raise APIStatusError(
                 f"expected an event stream (text/event-stream), got {content_type or 'no'} "
                 f"content type: {excerpt}",
@@ -177,8 +232,7 @@ class RunStream(OpenAIStreamAliases):
                 request_id=self._transport.redact(response.headers.get("x-request-id", "")) or None,
                 headers=self._transport.redact_headers(response.headers),
             )
-        self._response = response
-        return self
+        return response
 
     async def __aexit__(
         self,
@@ -188,21 +242,22 @@ class RunStream(OpenAIStreamAliases):
     ) -> None:
         try:
             if self._should_cancel_on_exit():
-                self._close_response()
+                self._pipeline.stop_source()
                 await self._cancel_best_effort()
         finally:
-            self._close_response()
-            if self._response is not None:
-                await self._notify_end()
+            await self._pipeline.close()
+            if self._chunks is not None:
+                await self._chunks.aclose()
 
     async def aclose(self) -> None:
         """Close the response (same as leaving the ``async with`` block)."""
         await self.__aexit__(None, None, None)
 
     def __del__(self, _warn: Any = warnings.warn) -> None:
-        # Entered, then dropped without leaving the block: warn, free the connection,
+        # Opened, then dropped without leaving the block: warn, free the connection,
         # and (the run not settled) schedule the abandon-cancel on a running loop.
-        if not getattr(self, "_entered", False) or self._closed or self._response is None:
+        response = getattr(self, "_response", None)
+        if response is None or response.closed:
             return
         _warn(
             f"unclosed {self!r}: leave its 'async with' block or call aclose()",
@@ -211,241 +266,46 @@ class RunStream(OpenAIStreamAliases):
         )
         cancel = self._should_cancel_on_exit()
         try:
-            self._close_response()
+            self._pipeline.stop_source()
         except Exception:  # e.g. its loop is closed already: nothing more to free
             pass
-        if cancel:
-            assert self._thread_id is not None and self._run_id is not None
+        if cancel and self._loop is not None and self._transport is not None:
+            thread_id, run_id = self.thread_id, self.run_id
+            assert thread_id is not None and run_id is not None
             _schedule_abandon_cancel(
-                self._loop, self._transport, self._thread_id, self._run_id, self._cancel_timeout
+                self._loop, self._transport, thread_id, run_id, self._settings.cancel_timeout
             )
 
     def _should_cancel_on_exit(self) -> bool:
-        if not self._cancel_on_abandon or self._ended or self._settled or self._response is None:
+        """Leaving now abandons a run that would go on: cancel it (cancel_on_abandon)."""
+        adapter = self._pipeline.adapter
+        if not self._settings.cancel_on_abandon or self._response is None or adapter.settled:
             return False
-        if isinstance(self._error, (StreamInterrupted, StreamError)):
+        state = self._pipeline.state
+        if state is State.FAILED:
+            # After a cut or an error event the run may be recovered: leave it be.
+            if isinstance(self._pipeline.error, (StreamInterrupted, StreamError)):
+                return False
+        elif state is not State.OPEN:
             return False
-        return self._run_id is not None and self._thread_id is not None
-
-    def _close_response(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        response = self._response
-        if response is None:
-            return
-        if self._ended and self._eof:
-            response.release()
-        else:
-            response.close()
+        return adapter.run_id is not None and adapter.thread_id is not None
 
     async def _cancel_best_effort(self) -> None:
-        assert self._thread_id is not None and self._run_id is not None
-        run_id = self._run_id
-        seconds = self._cancel_timeout
-        timeouts = Timeouts(connect=seconds, idle=seconds, total=seconds)
-        task = asyncio.ensure_future(
-            self._transport.request_json(
-                "POST",
-                run_path(self._thread_id, run_id) + "/cancel",
-                max_retries=0,
-                timeouts=timeouts,
-            )
-        )
-        # Whatever happens below, the request's outcome counts as seen (no "Task
-        # exception was never retrieved" when it fails after we stopped waiting).
-        task.add_done_callback(_retrieve)
+        transport = self._transport
+        assert transport is not None
+        thread_id, run_id = self.thread_id, self.run_id
+        assert thread_id is not None and run_id is not None
         try:
-            await asyncio.shield(task)
-        except asyncio.CancelledError:
-            # Cancelled again while cancelling: give the request its bounded time,
-            # so no task outlives the stream, then let the cancellation through.
-            await asyncio.wait({task}, timeout=seconds)
-            if not task.done():
-                task.cancel()
-            raise
+            await cancel_run_shielded(
+                transport, thread_id, run_id, seconds=self._settings.cancel_timeout
+            )
         except StreamrunError as exc:
             # str(exc): a log record holding the exception would keep the stream alive.
             logger.warning(
-                "could not cancel abandoned run %s: %s", self._transport.redact(run_id), str(exc)
+                "could not cancel abandoned run %s: %s", transport.redact(run_id), str(exc)
             )
         else:
-            logger.info("cancelled abandoned run %s", self._transport.redact(run_id))
-
-    # -- the event pipeline ----------------------------------------------
-
-    async def _next(self) -> tuple[Event, list[Callback]] | None:
-        """The next event and its callbacks (already dispatched), or None at the end."""
-        if self._reading:
-            raise StreamConsumedError(
-                "another task is reading this stream: its events are delivered once, "
-                "to one consumer at a time"
-            )
-        self._reading = True
-        try:
-            return await self._next_unguarded()
-        finally:
-            self._reading = False
-
-    async def _next_unguarded(self) -> tuple[Event, list[Callback]] | None:
-        if self._error is not None:
-            raise self._error
-        if self._response is None:
-            if not self._entered:
-                raise StreamrunError("use the stream inside 'async with': it is not open yet")
-            return None
-        while True:
-            if self._queue:
-                item = await self._handle(self._queue.popleft())
-                if item is not None:
-                    return item
-            elif self._ended:
-                return None
-            elif self._eof:
-                await self._end_of_input()
-            else:
-                await self._fill()
-
-    async def _fill(self) -> None:
-        assert self._response is not None
-        try:
-            chunk = await self._response.content.readany()
-        except asyncio.TimeoutError as exc:  # distinct from TimeoutError on 3.10
-            await self._fail(
-                timeout_error(exc, self._timeouts, f"after {self._position} events"), exc
-            )
-        except (aiohttp.ClientError, ConnectionError) as exc:
-            if self._closed:
-                raise StreamrunError("the stream was closed") from exc
-            if self._settled:
-                # Cut after the run settled (some servers reset instead of closing):
-                # nothing is lost, so it ends like a clean end of input.
-                self._eof = True
-                self._queue.extend(self._decoder.close())
-                return
-            error = StreamInterrupted(
-                f"the connection was lost after {self._position} events, before [DONE] "
-                f"({type(exc).__name__}: {exc})"
-            )
-            await self._fail(error, exc)
-        if self._tap is not None and chunk:
-            self._tap(chunk)
-        if not chunk:
-            self._eof = True
-            self._queue.extend(self._decoder.close())
-            return
-        try:
-            self._queue.extend(self._decoder.feed(chunk))
-        except ProtocolError as exc:
-            await self._fail(exc, None)
-
-    async def _end_of_input(self) -> None:
-        if self._settled:
-            # Some compatible servers close after the terminal run event without [DONE].
-            await self._end()
-            return
-        where = " in the middle of an event" if self._decoder.incomplete else ""
-        await self._fail(
-            StreamInterrupted(
-                f"the server closed the stream after {self._position} events{where}, "
-                "before [DONE] and before the run settled"
-            ),
-            None,
-        )
-
-    async def _handle(self, sse: ServerSentEvent) -> tuple[Event, list[Callback]] | None:
-        position = self._position
-        self._position = position + 1
-        try:
-            event = parse_event(sse.event, sse.data, position=position)
-        except ProtocolError as exc:
-            await self._fail(exc, None)
-        if isinstance(event, DoneEvent):
-            await self._end()
-            return None
-        if isinstance(event, ErrorEvent):
-            data = event.data
-            redact = self._transport.redact
-            await self._fail(
-                StreamError(
-                    redact(data.message),
-                    code=data.code and redact(data.code),
-                    type=data.type and redact(data.type),
-                    param=data.param and redact(data.param),
-                ),
-                None,
-            )
-        name = event.event
-        if name.startswith("thread.run.") and isinstance(event.data, Run):
-            await self._check_owner("run", event.data.id, name, position)
-            await self._check_owner("thread", event.data.thread_id, name, position)
-            self._run_id = event.data.id or self._run_id
-            self._thread_id = event.data.thread_id or self._thread_id
-            if name in TERMINAL_RUN_EVENTS:
-                self._settled = True
-        elif isinstance(event.data, RunStep) and name.startswith("thread.run.step."):
-            await self._check_owner("run", event.data.run_id, name, position)
-            await self._check_owner("thread", event.data.thread_id, name, position)
-        elif isinstance(event, ThreadCreated):
-            await self._check_owner("thread", event.data.id, name, position)
-            self._thread_id = event.data.id or self._thread_id
-        try:
-            callbacks = self._accumulator.feed(event)
-        except ProtocolError as exc:  # data the accumulator cannot merge
-            await self._fail(protocol_error(sse.event, sse.data, position, str(exc)), exc)
-        self._last_event = event
-        if self._handler is not None:
-            await dispatch(self._handler, callbacks)
-        return event, callbacks
-
-    async def _check_owner(self, kind: str, got: str | None, name: str, position: int) -> None:
-        """A stream belongs to one run and one thread: an event naming another one than
-        the stream's first is a ProtocolError (raised before the id is adopted, so
-        cancel-on-abandon keeps the first run)."""
-        if not got:
-            return
-        known = self._owners.setdefault(kind, got)
-        if got != known:
-            await self._fail(
-                ProtocolError(
-                    f"{name} (#{position} in the stream) names {kind} {got[:80]!r}, but this "
-                    f"stream belongs to {kind} {known!r}",
-                    event=name,
-                    position=position,
-                ),
-                None,
-            )
-
-    async def _end(self) -> None:
-        self._ended = True
-        self._queue.clear()  # nothing after [DONE] is delivered, whatever the chunking
-        callbacks = self._accumulator.end()
-        if self._handler is not None:
-            await dispatch(self._handler, callbacks)
-        await self._notify_end()
-
-    async def _notify_end(self) -> None:
-        """Call the handler's ``on_end`` once: at the end, after a failure, or on close."""
-        if self._handler is not None and not self._end_notified:
-            self._end_notified = True
-            await call_hook(self._handler, "on_end")
-
-    async def _fail(self, error: StreamFailure, cause: BaseException | None) -> Any:
-        """Record ``error``, close the response, tell the handler, raise ``error``."""
-        error.run_id = self._run_id
-        error.last_event = self._last_event
-        if error.args and isinstance(error.args[0], str):
-            error.args = (self._transport.redact(error.args[0]), *error.args[1:])
-        if isinstance(error, ProtocolError) and error.excerpt:
-            error.excerpt = self._transport.redact(error.excerpt)
-        self._error = error
-        self._close_response()
-        if self._handler is not None:
-            if isinstance(error, StreamTimeout):
-                await call_hook(self._handler, "on_timeout")
-            await call_hook(self._handler, "on_exception", error)
-            await self._notify_end()
-        raise error from cause
+            logger.info("cancelled abandoned run %s", transport.redact(run_id))
 
     # -- consumption -------------------------------------------------------
 
@@ -512,6 +372,14 @@ class RunStream(OpenAIStreamAliases):
 
     # -- control -----------------------------------------------------------
 
+    def _control(self, what: str) -> Transport:
+        if self._transport is None:
+            raise StreamrunError(
+                f"cannot {what}: this stream reads bytes (RunStream.from_bytes), "
+                "it has no connection to the server"
+            )
+        return self._transport
+
     async def cancel(self) -> Run:
         """Ask the server to cancel the run, then follow the stream to its end.
 
@@ -520,7 +388,9 @@ class RunStream(OpenAIStreamAliases):
         stream is over but which is not terminal (``requires_action``) is
         cancelled and the cancel reply (``cancelling``) is returned.
         """
-        while self._run_id is None or self._thread_id is None:
+        transport = self._control("cancel the run")
+        adapter = self._pipeline.adapter
+        while adapter.run_id is None or adapter.thread_id is None:
             if await self._next() is None:
                 raise StreamrunError("the stream ended before it named its run")
         if self._consumer is None:
@@ -528,14 +398,12 @@ class RunStream(OpenAIStreamAliases):
         run = self._accumulator.current_run
         if run is not None and run.is_terminal:
             return await self.final_run()
-        raw = await self._transport.request_json(
-            "POST", run_path(self._thread_id, self._run_id) + "/cancel", max_retries=0
-        )
-        if self._ended or self._settled:
+        raw = await cancel_run(transport, adapter.thread_id, adapter.run_id, max_retries=0)
+        if self._pipeline.state is State.ENDED or adapter.settled:
             # The stream is over (e.g. the run waits for tool outputs): nothing more
             # will arrive on it, so the cancel reply is the run's latest state.
             await self.until_done()
-            return structure(raw, Run)
+            return structure_reply(raw, Run, f"POST cancel run {adapter.run_id}", adapter.run_id)
         return await self.final_run()
 
     async def recover(self, *, timeout: float = 600.0, poll_interval: float = 0.25) -> RecoveredRun:
@@ -544,16 +412,14 @@ class RunStream(OpenAIStreamAliases):
         Polls ``GET .../runs/{run_id}`` with backoff until the run is terminal
         or requires action, then lists its messages.
         """
-        if self._run_id is None or self._thread_id is None:
+        transport = self._control("recover the run")
+        thread_id, run_id = self.thread_id, self.run_id
+        if run_id is None or thread_id is None:
             raise StreamrunError(
                 "cannot recover: the stream ended before it named its run and thread"
             )
         return await recover_run(
-            self._transport,
-            self._thread_id,
-            self._run_id,
-            timeout=timeout,
-            poll_interval=poll_interval,
+            transport, thread_id, run_id, timeout=timeout, poll_interval=poll_interval
         )
 
     # -- state ---------------------------------------------------------------
@@ -561,12 +427,12 @@ class RunStream(OpenAIStreamAliases):
     @property
     def run_id(self) -> str | None:
         """The run's id, once known."""
-        return self._run_id
+        return self._pipeline.adapter.run_id
 
     @property
     def thread_id(self) -> str | None:
         """The thread's id, once known."""
-        return self._thread_id
+        return self._pipeline.adapter.thread_id
 
     @property
     def current_event(self) -> Event | None:
@@ -591,16 +457,20 @@ class RunStream(OpenAIStreamAliases):
     @property
     def error(self) -> StreamrunError | None:
         """The error the stream failed with, if any."""
-        return self._error
+        return self._pipeline.error
 
     @property
     def done(self) -> bool:
         """True once the stream ended normally."""
-        return self._ended
+        return self._pipeline.state is State.ENDED
 
     def __repr__(self) -> str:
-        state = "ended" if self._ended else "failed" if self._error else "open"
-        return f"<RunStream run_id={self._run_id!r} thread_id={self._thread_id!r} {state}>"
+        state = self._pipeline.state
+        shown = state.value if state in _SHOWN_STATES else "open"
+        return f"<RunStream run_id={self.run_id!r} thread_id={self.thread_id!r} {shown}>"
+
+
+_SHOWN_STATES = frozenset({State.ENDED, State.FAILED, State.CLOSED})
 
 
 _ABANDON_TASKS: set[asyncio.Task[None]] = set()
@@ -634,13 +504,9 @@ async def _abandon_cancel(
 ) -> None:
     """The best-effort cancel of a run whose stream was garbage-collected unclosed."""
     shown = transport.redact(run_id)  # a server chose the id: it could echo the key
+    timeouts = Timeouts(connect=seconds, idle=seconds, total=seconds)
     try:
-        await transport.request_json(
-            "POST",
-            run_path(thread_id, run_id) + "/cancel",
-            max_retries=0,
-            timeouts=Timeouts(connect=seconds, idle=seconds, total=seconds),
-        )
+        await cancel_run(transport, thread_id, run_id, max_retries=0, timeouts=timeouts)
     except StreamrunError as exc:
         logger.warning("could not cancel abandoned run %s: %s", shown, str(exc))
     except Exception as exc:  # a session closed meanwhile, ...: never unhandled
@@ -649,9 +515,116 @@ async def _abandon_cancel(
         logger.info("cancelled abandoned run %s (its stream was never closed)", shown)
 
 
-def _retrieve(task: asyncio.Future[Any]) -> None:
-    if not task.cancelled():
-        task.exception()
+def _unchanged(text: str) -> str:
+    return text
+
+
+def _accumulator_for(handler: AsyncEventHandler | None, run_id: str | None) -> Accumulator:
+    """The accumulator of a new stream: the handler's when the stream continues the run
+    the handler follows (``run_id``: a submit_tool_outputs continuation), else a new one.
+
+    A handler follows one run: attached to another run's stream (or to a stream
+    of a new run) it raises :class:`~streamrun.StreamConsumedError`.
+    """
+    accumulator = None if handler is None else handler._accumulator
+    if accumulator is None:
+        return Accumulator()
+    run = accumulator.current_run
+    if run_id is not None and run is not None and run.id == run_id:
+        accumulator.resume()
+        return accumulator
+    followed = f" (it follows run {run.id})" if run is not None and run.id else ""
+    raise StreamConsumedError(
+        f"this handler is already attached to a stream{followed}: a handler follows one run, "
+        "so pass it only to that run's submit_tool_outputs_stream, or make a new handler"
+    )
+
+
+class _ResponseBytes:
+    """An aiohttp response body as the pipeline's byte source.
+
+    Timeouts become :class:`~streamrun.StreamTimeout`, connection errors
+    :class:`~streamrun._pipeline.ConnectionLost` (or "the stream was closed" when
+    the stream closed it); every chunk goes to ``tap`` first.
+    """
+
+    __slots__ = ("_adapter", "_response", "_tap", "_timeouts", "at_eof", "closed")
+
+    def __init__(
+        self,
+        response: aiohttp.ClientResponse,
+        adapter: ProtocolAdapter,
+        timeouts: Timeouts,
+        tap: Callable[[bytes], None] | None,
+    ) -> None:
+        self._response = response
+        self._adapter = adapter  # only to say how far the stream got
+        self._timeouts = timeouts
+        self._tap = tap
+        self.at_eof = False
+        self.closed = False
+
+    def __aiter__(self) -> _ResponseBytes:
+        return self
+
+    async def __anext__(self) -> bytes:
+        try:
+            chunk = await self._response.content.readany()
+        except asyncio.TimeoutError as exc:  # distinct from TimeoutError on 3.10
+            raise timeout_error(
+                exc, self._timeouts, f"after {self._adapter.position} events"
+            ) from exc
+        except (aiohttp.ClientError, ConnectionError) as exc:
+            if self.closed:
+                raise StreamrunError("the stream was closed") from exc
+            raise ConnectionLost(f"{type(exc).__name__}: {exc}") from exc
+        if not chunk:
+            self.at_eof = True
+            raise StopAsyncIteration
+        if self._tap is not None:
+            self._tap(chunk)
+        return chunk
+
+    def close(self, ended: bool) -> None:
+        """Release the connection after a complete stream, else close it (once)."""
+        if self.closed:
+            return
+        self.closed = True
+        if ended and self.at_eof:
+            self._response.release()
+        else:
+            self._response.close()
+
+
+class _Chunks:
+    """Any (async) iterable of bytes as the pipeline's byte source."""
+
+    __slots__ = ("_async", "_sync")
+
+    def __init__(self, chunks: AsyncIterable[bytes] | Iterable[bytes]) -> None:
+        self._async: AsyncIterator[bytes] | None = None
+        self._sync: Iterator[bytes] | None = None
+        if isinstance(chunks, AsyncIterable):
+            self._async = aiter(chunks)
+        else:
+            self._sync = iter(chunks)
+
+    def __aiter__(self) -> _Chunks:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._async is not None:
+            return await anext(self._async)
+        assert self._sync is not None
+        for chunk in self._sync:
+            return chunk
+        raise StopAsyncIteration
+
+    async def aclose(self) -> None:
+        """Close an async generator source (a no-op for anything else)."""
+        aclose = getattr(self._async, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 class _TextDeltas:
@@ -659,7 +632,7 @@ class _TextDeltas:
 
     __slots__ = ("_next", "_pending")
 
-    def __init__(self, next_item: Callable[[], Any]) -> None:
+    def __init__(self, next_item: _Next) -> None:
         self._next = next_item
         self._pending: deque[str] = deque()
 
@@ -672,9 +645,9 @@ class _TextDeltas:
             item = await self._next()
             if item is None:
                 raise StopAsyncIteration
-            for name, args in item[1]:
-                if name == "on_text_delta":
-                    value = args[0].value
+            for callback in item[1]:
+                if callback[0] is OnTextDelta:
+                    value = callback[1].value
                     if value:
                         pending.append(value)
         return pending.popleft()

@@ -230,11 +230,6 @@ async def test_a_non_json_reply_echoing_the_key_as_entities_is_redacted() -> Non
     assert_no_key(str(info.value))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_stream.py:171 (not edited by this branch) must call "
-    "page_excerpt(raw, redact=self._transport.redact)",
-)
 @pytest.mark.asyncio
 async def test_a_non_sse_200_page_echoing_the_key_as_entities_is_redacted() -> None:
     async with serve(key_page(200)) as origin:

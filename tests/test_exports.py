@@ -128,9 +128,11 @@ LAYERS = [
     {"sse"},
     {"_models", "_responses_models", "_converter", "_events", "_requests"},
     {"_responses_events", "_responses_requests"},
-    {"_accumulate", "_responses_map"},
-    {"_retry", "_transport", "_recover", "_relaying"},
-    {"_compat", "_handler", "_stream", "_client"},
+    {"_callbacks"},
+    {"_accumulate", "_responses_map", "_protocol_runs"},
+    {"_retry", "_transport", "_options", "_recover", "_relaying"},
+    {"_handler", "_pipeline"},
+    {"_compat", "_stream", "_client"},
     # The fake server (a package) sits under the commands that serve it (--fake):
     # it imports only _exceptions of the library.
     {"testing"},
@@ -164,6 +166,12 @@ def test_redaction_is_pure() -> None:
 
 def test_accumulate_has_no_io() -> None:
     assert not {"aiohttp", "asyncio"} & _imports("_accumulate")
+
+
+def test_pipeline_and_protocol_adapter_have_no_io() -> None:
+    # The pipeline reads any async iterator of bytes; only the driver (_stream) knows aiohttp.
+    assert not {"aiohttp", "asyncio"} & _imports("_pipeline")
+    assert not {"aiohttp", "asyncio"} & _imports("_protocol_runs")
 
 
 def test_responses_mapping_has_no_io() -> None:

@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from streamrun import AsyncClient, AsyncEventHandler, ProtocolError, StreamError
 from streamrun._accumulate import Accumulator
+from streamrun._callbacks import named
 from streamrun._events import (
     DoneEvent,
     Event,
@@ -747,8 +748,9 @@ def test_one_event_of_many_fragments_takes_memory_proportional_to_it(
     assert peak < 20 * len(text), f"peak {peak / len(text):.1f}x the event size"
     # Each callback still sees the snapshot up to and including its own fragment.
     acc = Accumulator()
-    callbacks = [c for c in acc.feed(parse(name, text)) if c[0].endswith("_delta")]
-    snapshots = [args[1] for name_, args in callbacks if name_ != "on_run_step_delta"]
+    named_callbacks = [named(c) for c in acc.feed(parse(name, text))]
+    deltas = [(name_, args) for name_, args in named_callbacks if name_.endswith("_delta")]
+    snapshots = [args[1] for name_, args in deltas if name_ != "on_run_step_delta"]
     snapshots = [s for s in snapshots if not hasattr(s, "content")]
     for k in (0, 1, len(snapshots) // 2, len(snapshots) - 1):
         s = snapshots[k]

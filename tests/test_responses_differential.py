@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from streamrun._accumulate import Accumulator
+from streamrun._callbacks import Callback, named
 from streamrun._events import parse_event
 from streamrun._models import FunctionToolCall
 from streamrun._responses_events import parse_responses_event
@@ -47,8 +48,8 @@ def summary(hook: str, args: tuple[Any, ...]) -> tuple[Any, ...]:
     return (hook, *args)
 
 
-def trace_of(callbacks: list[tuple[str, tuple[Any, ...]]]) -> list[tuple[Any, ...]]:
-    return [summary(hook, args) for hook, args in callbacks if hook != "on_event"]
+def trace_of(callbacks: list[Callback]) -> list[tuple[Any, ...]]:
+    return [summary(hook, args) for hook, args in map(named, callbacks) if hook != "on_event"]
 
 
 # -- the run stream ------------------------------------------------------------
@@ -272,8 +273,8 @@ def responses_function_call(name: str, fragments: list[str]) -> Pairs:
 # -- feeding --------------------------------------------------------------------
 
 
-def feed_run_stream(acc: Accumulator, pairs: Pairs) -> list[tuple[str, tuple[Any, ...]]]:
-    out = []
+def feed_run_stream(acc: Accumulator, pairs: Pairs) -> list[Callback]:
+    out: list[Callback] = []
     for name, body in pairs:
         out += acc.feed(parse_event(name, json.dumps(body)))  # type: ignore[arg-type]
     return out
@@ -281,8 +282,8 @@ def feed_run_stream(acc: Accumulator, pairs: Pairs) -> list[tuple[str, tuple[Any
 
 def feed_responses(
     acc: Accumulator, mapper: ResponsesMapper, pairs: Pairs
-) -> list[tuple[str, tuple[Any, ...]]]:
-    out = []
+) -> list[Callback]:
+    out: list[Callback] = []
     for name, body in pairs:
         event = parse_responses_event(name, json.dumps({"type": name, **body}))
         for mapped in mapper.feed(event):

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from streamrun._accumulate import Accumulator
+from streamrun._callbacks import Callback, named
 from streamrun._events import (
     ErrorEvent,
     Event,
@@ -56,7 +57,7 @@ class Trace:
         self.responses: list[Any] = []
         self.events: list[Event] = []
         self.per_event: list[list[Event]] = []
-        self.callbacks: list[tuple[str, tuple[Any, ...]]] = []
+        self.callbacks: list[Callback] = []
 
     def feed_json(self, stream: list[dict[str, Any]]) -> Trace:
         return self.feed_pairs([(d["type"], json.dumps(d)) for d in stream])
@@ -80,7 +81,7 @@ class Trace:
         return [type(e).__name__ for e in self.events]
 
     def hooks(self, name: str) -> list[tuple[Any, ...]]:
-        return [args for hook, args in self.callbacks if hook == name]
+        return [args for hook, args in map(named, self.callbacks) if hook == name]
 
     def text(self) -> str:
         return "".join(m.text for m in self.acc.final_messages())

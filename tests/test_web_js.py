@@ -22,6 +22,7 @@ import pytest
 
 from streamrun import TextDeltaBlock, ThreadMessageDelta, parse_event
 from streamrun._accumulate import Accumulator
+from streamrun._callbacks import named
 from streamrun.sse import SSEDecoder
 
 from .conftest import FIXTURES, manifest
@@ -144,7 +145,7 @@ def _run_expectations(raw: bytes) -> dict[str, Any]:
                 if isinstance(part, TextDeltaBlock) and part.text and part.text.value:
                     key = (event.data.id, part.index)
                     texts[key] = texts.get(key, "") + part.text.value
-        for name, args in acc.feed(event):  # type: ignore[arg-type]
+        for name, args in map(named, acc.feed(event)):  # type: ignore[arg-type]
             if name == "on_tool_call_created":
                 function = getattr(args[0], "function", None)
                 tool_calls.append(function.name if function is not None else args[0].type)
