@@ -58,6 +58,7 @@ LAYERS = [
     {"_accumulate"},
     {"_retry", "_transport", "_recover"},
     {"_handler", "_stream", "_client"},
+    {"_function_tool"},
     {"_recording", "_display", "_cli", "__main__"},
 ]
 
