@@ -54,7 +54,7 @@ def _imports(module: str) -> set[str]:
 LAYERS = [
     {"_version", "_exceptions", "_json"},
     {"sse"},
-    {"_models", "_converter", "_events", "_requests"},
+    {"_models", "_converter", "_events", "_requests", "_function_tool"},
     {"_accumulate", "_protocol_runs"},
     {"_paths", "_retry", "_transport", "_options", "_recover"},
     {"_handler", "_pipeline"},
