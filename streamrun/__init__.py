@@ -62,6 +62,7 @@ from ._exceptions import (
     StreamInterrupted as StreamInterrupted,
     StreamrunError as StreamrunError,
     StreamTimeout as StreamTimeout,
+    ToolLoopError as ToolLoopError,
     UnprocessableEntityError as UnprocessableEntityError,
     ValidationError as ValidationError,
 )
@@ -404,6 +405,7 @@ __all__ = [
     "ToolChoiceFunctionParam",
     "ToolChoiceMode",
     "ToolChoiceParam",
+    "ToolLoopError",
     "ToolOutput",
     "ToolParam",
     "ToolResources",

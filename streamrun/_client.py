@@ -31,6 +31,7 @@ from ._requests import (
     validate_include,
 )
 from ._stream import RunStream
+from ._tool_loop import ToolLoop
 from ._transport import AuthStyle, Timeouts, Transport
 from .sse import DEFAULT_MAX_EVENT_SIZE
 
@@ -167,10 +168,15 @@ class AsyncClient:
             )
         if body.get("stream", True) is not True:
             raise ValidationError("stream", "must be true (or omitted) for a streaming method")
+        tools = ToolLoop.build(
+            options.functions,
+            max_tool_rounds=options.max_tool_rounds,
+            tool_timeout=options.tool_timeout,
+        )
         if options.extra_body:
             body.update(options.extra_body)
         body["stream"] = True
-        return RunStream(
+        stream = RunStream(
             transport=self._transport,
             path=path,
             body=body,
@@ -185,7 +191,10 @@ class AsyncClient:
                 cancel_timeout=self.cancel_timeout,
                 max_event_size=self.max_event_size,
             ),
+            tools=tools,
         )
+        stream._loop_query = options.query()
+        return stream
 
 
 def _split_options(kwargs: dict[str, Any]) -> CallOptions:
@@ -200,8 +209,13 @@ class Runs:
     ``max_retries``, ``connect_timeout``, ``idle_timeout``, ``total_timeout``,
     ``cancel_on_abandon``, ``extra_headers``, ``extra_query`` and
     ``extra_body`` (fields sent as they are, unvalidated, for compatible
-    servers that accept more than the API) and ``tap`` (a function called
-    with every chunk of bytes received, before decoding: for recording).
+    servers that accept more than the API), ``tap`` (a function called
+    with every chunk of bytes received, before decoding: for recording), and
+    the tool loop's ``functions`` (a list of functions named by ``__name__``,
+    or a mapping name -> function; sync or ``async def``), ``max_tool_rounds``
+    (default 10) and ``tool_timeout`` (seconds per call, default none): with
+    ``functions=`` the stream runs the run's function calls itself, submits
+    their outputs and goes on with the continuation (see the README's "Tools").
     """
 
     def __init__(self, client: AsyncClient) -> None:
