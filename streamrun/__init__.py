@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from ._client import (
     AsyncClient as AsyncClient,
+    Messages as Messages,
     Runs as Runs,
     Threads as Threads,
 )
+from ._conversation import Conversation as Conversation
 from ._events import (
     TERMINAL_RUN_EVENTS as TERMINAL_RUN_EVENTS,
     DoneEvent as DoneEvent,
@@ -260,6 +262,7 @@ __all__ = [
     "CodeInterpreterToolParam",
     "ConflictError",
     "ContentPartParam",
+    "Conversation",
     "DoneEvent",
     "ErrorEvent",
     "ErrorObject",
@@ -318,6 +321,7 @@ __all__ = [
     "MessageDeltaEvent",
     "MessageEvent",
     "MessageParam",
+    "Messages",
     "NOT_GIVEN",
     "NotFoundError",
     "NotGiven",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import aiohttp
 from yarl import URL
@@ -20,11 +20,20 @@ from yarl import URL
 from ._converter import structure
 from ._exceptions import ValidationError
 from ._handler import AsyncEventHandler
-from ._models import Message, Run
+from ._models import Message, Run, Thread
 from ._options import CallOptions
-from ._paths import path_id as _path_id, run_path
-from ._recover import RecoveredRun, cancel_run, fetch_run_messages, recover_run, retrieve_run
+from ._paths import path_id as _path_id, run_path, thread_path
+from ._recover import (
+    RecoveredRun,
+    cancel_run,
+    fetch_run_messages,
+    list_pages,
+    recover_run,
+    retrieve_run,
+)
 from ._requests import (
+    MessageParam,
+    ThreadParams,
     build_run_create,
     build_submit_tool_outputs,
     build_thread_create_and_run,
@@ -35,7 +44,10 @@ from ._tool_loop import ToolLoop
 from ._transport import AuthStyle, Timeouts, Transport
 from .sse import DEFAULT_MAX_EVENT_SIZE
 
-__all__ = ["AsyncClient", "Runs", "Threads"]
+if TYPE_CHECKING:
+    from ._conversation import Conversation
+
+__all__ = ["AsyncClient", "Messages", "Runs", "Threads"]
 
 
 def _check_ids(thread_id: object, run_id: object) -> None:
@@ -144,6 +156,28 @@ class AsyncClient:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+    def conversation(
+        self,
+        assistant_id: str,
+        *,
+        thread_id: str | None = None,
+        functions: Any = None,
+        **run_defaults: Any,
+    ) -> Conversation:
+        """A chat with an assistant on one thread: ``conv.send(text)`` streams each reply.
+
+        ``thread_id`` continues an existing thread (else the first ``send``
+        creates one); ``functions`` are answered by the tool loop in every
+        reply; ``run_defaults`` (run body fields such as ``model`` or
+        ``instructions``, and per-call options such as ``idle_timeout``) apply
+        to every ``send``. Checked before any I/O. See :class:`~streamrun.Conversation`.
+        """
+        from ._conversation import Conversation
+
+        return Conversation(
+            self, assistant_id, thread_id=thread_id, functions=functions, **run_defaults
+        )
 
     def __repr__(self) -> str:
         key = "set" if self._transport.has_api_key else "none"
@@ -283,6 +317,18 @@ class Runs:
             options=options,
         )
 
+    async def list(
+        self, thread_id: str, *, order: _Order = "asc", limit: int | None = None
+    ) -> list[Run]:
+        """The runs of a thread (``GET /threads/{thread_id}/runs``), every page.
+
+        ``order`` by creation time (``"asc"``: oldest first); ``limit`` caps how
+        many are returned (``None``: all).
+        """
+        path = thread_path(thread_id) + "/runs"
+        _check_listing(order, limit)
+        return await list_pages(self._client._transport, path, Run, order=order, limit=limit)
+
     async def retrieve(self, thread_id: str, run_id: str) -> Run:
         """``GET`` a run."""
         _check_ids(thread_id, run_id)
@@ -309,10 +355,29 @@ class Runs:
 
 
 class Threads:
-    """Thread endpoints: ``client.threads``."""
+    """Thread endpoints: ``client.threads`` (and its messages: ``client.threads.messages``)."""
 
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
+        self.messages = Messages(client)
+
+    async def create(self, **body: Any) -> Thread:
+        """Create a thread (``POST /threads``).
+
+        ``body``: ``messages`` (a list of ``{"role": ..., "content": ...}`` or
+        :class:`~streamrun.MessageParam`), ``tool_resources``, ``metadata``;
+        validated before anything is sent (:class:`~streamrun.ThreadParams`).
+        """
+        params = ThreadParams.from_dict(body)
+        raw = await self._client._transport.request_json(
+            "POST", "/threads", json_body=params.to_json()
+        )
+        return structure(raw, Thread)
+
+    async def retrieve(self, thread_id: str) -> Thread:
+        """``GET`` a thread."""
+        raw = await self._client._transport.request_json("GET", thread_path(thread_id))
+        return structure(raw, Thread)
 
     def create_and_run_stream(
         self,
@@ -343,3 +408,57 @@ class Threads:
         """The messages a run created on a thread, oldest first."""
         _check_ids(thread_id, run_id)
         return await fetch_run_messages(self._client._transport, thread_id, run_id)
+
+
+_Order = Literal["asc", "desc"]
+
+
+def _check_listing(order: object, limit: object) -> None:
+    """Validate a listing's ``order`` and ``limit`` before any I/O."""
+    if order not in ("asc", "desc"):
+        raise ValidationError("order", f"must be 'asc' or 'desc', got {order!r}")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise ValidationError("limit", f"must be an integer >= 1 or None, got {limit!r}")
+
+
+class Messages:
+    """Message endpoints of threads: ``client.threads.messages``."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    async def create(self, thread_id: str, **body: Any) -> Message:
+        """Add a message to a thread (``POST /threads/{thread_id}/messages``).
+
+        ``body``: ``role`` (``"user"`` or ``"assistant"``), ``content`` (a string
+        or content parts), ``attachments``, ``metadata``; validated before
+        anything is sent (:class:`~streamrun.MessageParam`).
+        """
+        path = thread_path(thread_id) + "/messages"
+        params = MessageParam.from_dict(body)
+        raw = await self._client._transport.request_json("POST", path, json_body=params.to_json())
+        return structure(raw, Message)
+
+    async def list(
+        self,
+        thread_id: str,
+        *,
+        run_id: str | None = None,
+        order: _Order = "asc",
+        limit: int | None = None,
+    ) -> list[Message]:
+        """The messages of a thread (``GET /threads/{thread_id}/messages``), every page.
+
+        ``run_id`` keeps those one run created; ``order`` by creation time
+        (``"asc"``: oldest first); ``limit`` caps how many are returned
+        (``None``: all).
+        """
+        path = thread_path(thread_id) + "/messages"
+        query: list[tuple[str, str]] = []
+        if run_id is not None:
+            _path_id("run_id", run_id)  # a non-empty string
+            query.append(("run_id", run_id))
+        _check_listing(order, limit)
+        return await list_pages(
+            self._client._transport, path, Message, query=query, order=order, limit=limit
+        )

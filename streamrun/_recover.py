@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
 import attrs
 
@@ -27,10 +28,13 @@ __all__ = [
     "cancel_run",
     "cancel_run_shielded",
     "fetch_run_messages",
+    "list_pages",
     "recover_run",
     "retrieve_run",
     "run_path",
 ]
+
+_T = TypeVar("_T")
 
 SETTLED_STATUSES = frozenset(
     {"completed", "incomplete", "failed", "cancelled", "expired", "requires_action"}
@@ -157,3 +161,35 @@ async def recover_run(
         interval = min(interval * 2, max_poll_interval)
     messages = await fetch_run_messages(transport, thread_id, run_id)
     return RecoveredRun(run=run, messages=messages)
+
+
+async def list_pages(
+    transport: Transport,
+    path: str,
+    cls: type[_T],
+    *,
+    query: Sequence[tuple[str, str]] = (),
+    order: str = "asc",
+    limit: int | None = None,
+) -> list[_T]:
+    """Every item of a paged listing (``GET path``), following ``has_more`` / ``after``.
+
+    ``limit`` caps how many items are returned (``None``: all of them).
+    """
+    items: list[_T] = []
+    after: str | None = None
+    while True:
+        size = 100 if limit is None else max(1, min(100, limit - len(items)))
+        page_query = [*query, ("order", order), ("limit", str(size))]
+        if after:
+            page_query.append(("after", after))
+        page = await transport.request_json("GET", path, query=page_query)
+        data = page.get("data", []) if isinstance(page, dict) else []
+        items.extend(structure(item, cls) for item in data)
+        if limit is not None and len(items) >= limit:
+            return items[:limit]
+        if not (isinstance(page, dict) and page.get("has_more") and data):
+            return items
+        after = str(data[-1].get("id") or "")
+        if not after:
+            return items

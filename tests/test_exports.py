@@ -58,7 +58,7 @@ LAYERS = [
     {"_accumulate", "_protocol_runs"},
     {"_paths", "_retry", "_transport", "_options", "_recover"},
     {"_handler", "_pipeline"},
-    {"_tool_loop", "_stream", "_client"},
+    {"_tool_loop", "_stream", "_client", "_conversation"},
     {"_recording", "_display", "_cli", "__main__"},
 ]
 
