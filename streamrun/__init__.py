@@ -12,6 +12,10 @@ from ._client import (
     Threads as Threads,
 )
 from ._conversation import Conversation as Conversation
+from ._function_tool import (
+    ArgumentsError as ArgumentsError,
+    function_tool as function_tool,
+)
 from ._events import (
     TERMINAL_RUN_EVENTS as TERMINAL_RUN_EVENTS,
     DoneEvent as DoneEvent,
@@ -235,6 +239,7 @@ __all__ = [
     "APIStatusError",
     "Annotation",
     "AnnotationDelta",
+    "ArgumentsError",
     "AsyncClient",
     "AsyncEventHandler",
     "Attachment",
@@ -433,6 +438,7 @@ __all__ = [
     "ValidationError",
     "VectorStoreParam",
     "__version__",
+    "function_tool",
     "parse_event",
     "validate_include",
 ]
