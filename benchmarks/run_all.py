@@ -7,6 +7,7 @@ the JSON backend, leaks into the next), with its output shown as it comes:
 * ``bench_events.py``     typed-event throughput, side by side with openai-python
 * ``bench_accumulate.py`` accumulating one long message, side by side
 * ``bench_e2e.py``        end to end over loopback: throughput and added latency
+* ``bench_tool_loop.py``  the continuation after a tool round vs a plain stream (µs/event)
 
 A benchmark that is not present is reported as skipped. Benchmarks that can
 write their results as JSON (``--json``) get their targets repeated in the
@@ -34,6 +35,7 @@ BENCHMARKS = [
     ("bench_events.py", "typed-event throughput vs openai-python"),
     ("bench_accumulate.py", "accumulating one long message vs openai-python"),
     ("bench_e2e.py", "end to end over loopback vs openai-python"),
+    ("bench_tool_loop.py", "per-event cost of a tool loop's continuation vs a plain stream"),
 ]
 
 
