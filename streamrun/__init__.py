@@ -12,10 +12,6 @@ from ._client import (
     Threads as Threads,
 )
 from ._conversation import Conversation as Conversation
-from ._function_tool import (
-    ArgumentsError as ArgumentsError,
-    function_tool as function_tool,
-)
 from ._events import (
     TERMINAL_RUN_EVENTS as TERMINAL_RUN_EVENTS,
     DoneEvent as DoneEvent,
@@ -71,6 +67,10 @@ from ._exceptions import (
     ToolLoopError as ToolLoopError,
     UnprocessableEntityError as UnprocessableEntityError,
     ValidationError as ValidationError,
+)
+from ._function_tool import (
+    ArgumentsError as ArgumentsError,
+    function_tool as function_tool,
 )
 from ._handler import (
     AsyncEventHandler as AsyncEventHandler,

@@ -358,6 +358,8 @@ class RunStream:
         run = self._accumulator.current_run
         if run is not None and run.is_terminal:
             return await self.final_run()
+        if self._tools is not None:
+            self._tools.stop()  # a cancelled run gets no more tool outputs
         raw = await cancel_run(transport, adapter.thread_id, adapter.run_id, max_retries=0)
         if self._pipeline.state is State.ENDED or adapter.settled:
             # The stream is over (e.g. the run waits for tool outputs): nothing more

@@ -161,7 +161,15 @@ class LoopDriver(Protocol):
 class ToolLoop:
     """One stream's tool loop: the registered functions, the bounds and the rounds so far."""
 
-    __slots__ = ("_failure", "_sent_at", "max_tool_rounds", "rounds", "specs", "tool_timeout")
+    __slots__ = (
+        "_failure",
+        "_sent_at",
+        "_stopped",
+        "max_tool_rounds",
+        "rounds",
+        "specs",
+        "tool_timeout",
+    )
 
     def __init__(
         self,
@@ -177,6 +185,7 @@ class ToolLoop:
         """Rounds answered so far."""
         self._sent_at: float | None = None
         self._failure: BaseException | None = None
+        self._stopped = False
 
     @classmethod
     def build(
@@ -220,6 +229,10 @@ class ToolLoop:
         if self._sent_at is None:
             self._sent_at = asyncio.get_running_loop().time()
 
+    def stop(self) -> None:
+        """Answer no more calls (the run is being cancelled): the stream ends where it is."""
+        self._stopped = True
+
     # -- the round -------------------------------------------------------------
 
     async def follow(self, driver: LoopDriver) -> Segment | None:
@@ -227,6 +240,8 @@ class ToolLoop:
         or ``None`` when the stream ends here."""
         if self._failure is not None:
             raise self._failure
+        if self._stopped:
+            return None
         run = driver.current_run
         if run is None or run.status != "requires_action" or run.required_action is None:
             return None

@@ -618,6 +618,21 @@ async def test_a_hook_raising_in_on_tool_output_abandons_the_run(
     assert len(server.cancel_requests) == 1
 
 
+@pytest.mark.asyncio
+async def test_cancel_at_requires_action_submits_nothing(
+    client: AsyncClient, server: FakeAssistantsServer
+) -> None:
+    async with client.runs.stream(
+        THREAD, assistant_id=ASSISTANT, functions=[get_current_weather]
+    ) as stream:
+        async for event in stream:
+            if event.event == "thread.run.requires_action":
+                break
+        run = await stream.cancel()
+    assert run.status in {"cancelling", "cancelled"}
+    assert submitted(server) == [] and len(server.cancel_requests) == 1
+
+
 # -- validation before I/O ----------------------------------------------------------
 
 
