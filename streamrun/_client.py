@@ -40,7 +40,7 @@ from ._requests import (
     validate_include,
 )
 from ._stream import RunStream
-from ._tool_loop import ToolLoop
+from ._tool_loop import Functions, ToolLoop
 from ._transport import AuthStyle, Timeouts, Transport
 from .sse import DEFAULT_MAX_EVENT_SIZE
 
@@ -162,7 +162,7 @@ class AsyncClient:
         assistant_id: str,
         *,
         thread_id: str | None = None,
-        functions: Any = None,
+        functions: Functions | None = None,
         **run_defaults: Any,
     ) -> Conversation:
         """A chat with an assistant on one thread: ``conv.send(text)`` streams each reply.

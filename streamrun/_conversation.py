@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._exceptions import ValidationError
 from ._paths import path_id
-from ._tool_loop import ToolLoop
+from ._tool_loop import Functions, ToolLoop
 
 if TYPE_CHECKING:
     from ._client import AsyncClient
@@ -46,7 +46,7 @@ class Conversation:
         assistant_id: str,
         *,
         thread_id: str | None = None,
-        functions: Any = None,
+        functions: Functions | None = None,
         **run_defaults: Any,
     ) -> None:
         path_id("assistant_id", assistant_id)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+import sys
 import threading
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any, Literal
 
 import attrs
@@ -631,6 +635,68 @@ async def test_cancel_at_requires_action_submits_nothing(
         run = await stream.cancel()
     assert run.status in {"cancelling", "cancelled"}
     assert submitted(server) == [] and len(server.cancel_requests) == 1
+
+
+CTRL_C_SCRIPT = """
+import asyncio, sys
+from streamrun import AsyncClient
+from streamrun.testing import FakeAssistantsServer, scenarios
+
+state = {}
+
+async def get_current_weather(location: str, unit: str) -> str:
+    print("function started", flush=True)
+    try:
+        await asyncio.Event().wait()
+    except asyncio.CancelledError:
+        state["function"] = "cancelled"
+        raise
+    return "never"
+
+async def main() -> None:
+    async with FakeAssistantsServer(scenario=scenarios.function_call()) as server:
+        try:
+            async with AsyncClient(api_key="sk-x", base_url=server.base_url) as client:
+                async with client.runs.stream(
+                    "thread_c", assistant_id="asst_c", functions=[get_current_weather]
+                ) as stream:
+                    await stream.until_done()
+        finally:
+            run = server.get_run(server.run_ids()[-1])
+            print("function", state.get("function"), flush=True)
+            print("cancel requests", len(server.cancel_requests), flush=True)
+            print("run", run["status"], flush=True)
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.asyncio
+async def test_ctrl_c_mid_function_cancels_the_function_and_the_run() -> None:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        CTRL_C_SCRIPT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
+    assert proc.stdout is not None
+    try:
+        line = await asyncio.wait_for(proc.stdout.readline(), 30)
+        assert line == b"function started\n"
+        proc.send_signal(signal.SIGINT)
+        out, err = await asyncio.wait_for(proc.communicate(), 30)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert b"KeyboardInterrupt" in err
+    lines = out.decode().splitlines()
+    assert lines[0] == "function cancelled"
+    assert lines[1] == "cancel requests 1"
+    assert lines[2] in {"run cancelling", "run cancelled"}
 
 
 # -- validation before I/O ----------------------------------------------------------
