@@ -37,6 +37,7 @@ from streamrun.testing import (
     scenarios,
 )
 
+ROOT = Path(__file__).resolve().parent.parent
 THREAD = "thread_loop"
 ASSISTANT = "asst_loop"
 WEATHER = scenarios.WEATHER_ANSWER
@@ -673,7 +674,7 @@ asyncio.run(main())
 
 @pytest.mark.asyncio
 async def test_ctrl_c_mid_function_cancels_the_function_and_the_run() -> None:
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
