@@ -328,6 +328,8 @@ class ToolLoop:
                 await asyncio.gather(work, return_exceptions=True)
         if not done:
             return self._failed(call, f"{name}() timed out after {self.tool_timeout:g} s")
+        if work.cancelled():  # by the function itself (the loop's own cancel raises above)
+            return self._failed(call, f"{name}() was cancelled")
         try:
             result = work.result()
         except Exception as exc:

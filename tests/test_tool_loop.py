@@ -402,6 +402,22 @@ async def test_results_and_failures_become_outputs(
 
 
 @pytest.mark.asyncio
+async def test_a_function_cancelling_itself_gives_an_error_output(
+    client: AsyncClient, server: FakeAssistantsServer
+) -> None:
+    async def f(city: str) -> str:
+        raise asyncio.CancelledError
+
+    server.queue_scenario(calls_scenario(FunctionCall("f", '{"city": "a"}')))
+    async with client.runs.stream(THREAD, assistant_id=ASSISTANT, functions=[f]) as stream:
+        run = await stream.final_run()
+    assert run.status == "completed"
+    ((sent,),) = submitted(server)
+    assert json.loads(sent["output"]) == {"error": "f() was cancelled"}
+    assert server.cancel_requests == []
+
+
+@pytest.mark.asyncio
 async def test_a_function_over_tool_timeout_gives_an_error_output_and_is_cancelled(
     client: AsyncClient, server: FakeAssistantsServer
 ) -> None:
