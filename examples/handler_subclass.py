@@ -67,10 +67,12 @@ class Printer(AsyncEventHandler):
 async def main() -> None:
     async with FakeAssistantsServer(scenario=scenarios.function_call()) as server:
         async with AsyncClient(api_key="fake-key", base_url=server.base_url) as client:
+            thread = await client.threads.create(
+                messages=[{"role": "user", "content": "Weather in Paris?"}]
+            )
             async with client.runs.stream(
-                "thread_example",
+                thread.id,
                 assistant_id="asst_example",
-                additional_messages=[{"role": "user", "content": "Weather in Paris?"}],
                 handler=Printer(),
                 functions=[get_current_weather],
             ) as stream:

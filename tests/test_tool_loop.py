@@ -90,7 +90,9 @@ class Trace(AsyncEventHandler):
 
 @pytest_asyncio.fixture
 async def server() -> AsyncIterator[FakeAssistantsServer]:
-    async with FakeAssistantsServer(scenario=scenarios.function_call(), seed=5) as srv:
+    async with FakeAssistantsServer(
+        scenario=scenarios.function_call(), seed=5, auto_create_threads=True
+    ) as srv:
         yield srv
         assert srv.internal_errors == []
 
@@ -546,7 +548,9 @@ async def test_a_run_expiring_within_the_margin_runs_no_function() -> None:
         return "18"
 
     async with (
-        FakeAssistantsServer(scenario=scenarios.function_call(), run_expiry_seconds=2) as server,
+        FakeAssistantsServer(
+            scenario=scenarios.function_call(), run_expiry_seconds=2, auto_create_threads=True
+        ) as server,
         AsyncClient(api_key="sk-loop", base_url=server.base_url) as client,
     ):
         with pytest.raises(ToolLoopError) as caught:
@@ -671,7 +675,9 @@ async def get_current_weather(location: str, unit: str) -> str:
     return "never"
 
 async def main() -> None:
-    async with FakeAssistantsServer(scenario=scenarios.function_call()) as server:
+    async with FakeAssistantsServer(
+        scenario=scenarios.function_call(), auto_create_threads=True
+    ) as server:
         try:
             async with AsyncClient(api_key="sk-x", base_url=server.base_url) as client:
                 async with client.runs.stream(
