@@ -37,6 +37,9 @@ def test_every_call_option_is_taken_out_of_the_body() -> None:
         "extra_query": {"q": 1},
         "extra_body": {"custom": True},
         "tap": print,
+        "functions": [thread_path],
+        "max_tool_rounds": 3,
+        "tool_timeout": 2.5,
     }
     assert set(values) == {f.name for f in attrs.fields(CallOptions)}
     client = AsyncClient(api_key="sk-test", base_url="http://127.0.0.1:9/v1")
@@ -49,6 +52,9 @@ def test_every_call_option_is_taken_out_of_the_body() -> None:
     assert settings.tap is print
     assert stream._body["custom"] is True
     assert ("q", "1") in stream._query
+    tools = stream._tools
+    assert tools is not None and list(tools.specs) == ["thread_path"]
+    assert (tools.max_tool_rounds, tools.tool_timeout) == (3, 2.5)
     defaults = client.threads.create_and_run_stream(assistant_id="asst_1")._settings
     assert defaults.max_retries == client.max_retries
     assert defaults.timeouts == client.timeouts
