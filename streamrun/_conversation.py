@@ -77,6 +77,8 @@ class Conversation:
         created (``None`` until its stream named it)."""
         if self._thread_id is None and self._first is not None:
             self._thread_id = self._first.thread_id
+            if self._thread_id is not None:
+                self._first = None  # known: the stream need not be kept
         return self._thread_id
 
     def send(
