@@ -3,9 +3,10 @@
 An :class:`Accumulator` is fed every event a run stream yields. It keeps
 snapshots of the run, its steps and its messages (instances of the same
 classes as the completed objects) and returns, for each event, the handler
-callbacks the event implies as plain data: ``(method name, positional args)``
-pairs naming :class:`~streamrun.AsyncEventHandler` hooks, in the order they
-must be called. The stream awaits them; nothing here knows about asyncio.
+callbacks the event implies as plain typed data (:mod:`streamrun._callbacks`:
+``(OnTextDelta, delta, snapshot)`` for ``on_text_delta(delta, snapshot)``), in
+the order they must be called. The stream awaits them; nothing here knows
+about asyncio.
 
 Accumulation (PROTOCOL §7):
 
@@ -107,6 +108,27 @@ from typing import Any, TypeVar
 
 import attrs
 
+from ._callbacks import (
+    Callback,
+    OnEvent,
+    OnImageFileDone,
+    OnImageUrlDone,
+    OnMessageCreated,
+    OnMessageDelta,
+    OnMessageDone,
+    OnRefusalCreated,
+    OnRefusalDelta,
+    OnRefusalDone,
+    OnRunStepCreated,
+    OnRunStepDelta,
+    OnRunStepDone,
+    OnTextCreated,
+    OnTextDelta,
+    OnTextDone,
+    OnToolCallCreated,
+    OnToolCallDelta,
+    OnToolCallDone,
+)
 from ._converter import converter
 from ._events import (
     Event,
@@ -198,10 +220,6 @@ from ._models import (
 )
 
 __all__ = ["Accumulator", "Callback"]
-
-Callback = tuple[str, tuple[Any, ...]]
-"""One handler call: the :class:`~streamrun.AsyncEventHandler` method name and its
-positional arguments."""
 
 _T = TypeVar("_T")
 
@@ -354,21 +372,21 @@ def _replace_item(items: list[_T], old: _T, new: _T) -> None:
 
 def _part_created(part: MessageContent) -> Callback | None:
     if isinstance(part, TextContentBlock):
-        return ("on_text_created", (part.text,))
+        return (OnTextCreated, part.text)
     if isinstance(part, RefusalContentBlock):
-        return ("on_refusal_created", (part.refusal,))
+        return (OnRefusalCreated, part.refusal)
     return None
 
 
 def _part_done(part: MessageContent) -> Callback | None:
     if isinstance(part, TextContentBlock):
-        return ("on_text_done", (part.text,))
+        return (OnTextDone, part.text)
     if isinstance(part, RefusalContentBlock):
-        return ("on_refusal_done", (part.refusal,))
+        return (OnRefusalDone, part.refusal)
     if isinstance(part, ImageFileContentBlock):
-        return ("on_image_file_done", (part.image_file,))
+        return (OnImageFileDone, part.image_file)
     if isinstance(part, ImageURLContentBlock):
-        return ("on_image_url_done", (part.image_url,))
+        return (OnImageUrlDone, part.image_url)
     return None
 
 
@@ -620,12 +638,12 @@ class Accumulator:
     def feed(self, event: Event) -> list[Callback]:
         """Apply one event and return the handler callbacks it implies, in order.
 
-        The first callback is always ``("on_event", (event,))``. Accepts every
+        The first callback is always ``(OnEvent, event)``. Accepts every
         event class of :mod:`streamrun._events` but ``ErrorEvent`` and
         ``DoneEvent`` (those get ``on_event`` only), unknown events included.
         """
         self.current_event = event
-        out: list[Callback] = [("on_event", (event,))]
+        out: list[Callback] = [(OnEvent, event)]
         handler = _HANDLERS.get(type(event))
         if handler is not None:
             handler(self, event, out)
@@ -644,7 +662,7 @@ class Accumulator:
         self._ended = True
         for step in self._steps.values():
             for index, call in step.open.items():
-                out.append(("on_tool_call_done", (call,)))
+                out.append((OnToolCallDone, call))
                 step.closed.add(index)
             step.open.clear()
         for message in self._messages.values():
@@ -708,10 +726,10 @@ class Accumulator:
                     if call.id != listed.id:
                         continue
                     if index in step.open:
-                        out.append(("on_tool_call_done", (step.open.pop(index),)))
+                        out.append((OnToolCallDone, step.open.pop(index)))
                     elif index not in step.closed:
-                        out.append(("on_tool_call_created", (call,)))
-                        out.append(("on_tool_call_done", (call,)))
+                        out.append((OnToolCallCreated, call))
+                        out.append((OnToolCallDone, call))
                     step.closed.add(index)
                     return
             if listed.id in self._synthesized:
@@ -722,8 +740,8 @@ class Accumulator:
             type=listed.type or "function",
             function=FunctionCall(name=listed.function.name, arguments=listed.function.arguments),
         )
-        out.append(("on_tool_call_created", (call,)))
-        out.append(("on_tool_call_done", (call,)))
+        out.append((OnToolCallCreated, call))
+        out.append((OnToolCallDone, call))
 
     # -- steps -------------------------------------------------------------
 
@@ -731,7 +749,7 @@ class Accumulator:
         state = _StepState(snapshot)
         self._steps[snapshot.id] = state
         self.current_run_step_snapshot = snapshot
-        out.append(("on_run_step_created", (snapshot,)))
+        out.append((OnRunStepCreated, snapshot))
         return state
 
     def _on_step_created(self, event: Any, out: list[Callback]) -> None:
@@ -789,7 +807,7 @@ class Accumulator:
             snapshot.step_details, UnknownStepDetails
         ):
             _merge_json(snapshot.step_details.raw, details.raw)
-        out.append(("on_run_step_delta", (data.delta, snapshot)))
+        out.append((OnRunStepDelta, data.delta, snapshot))
 
     def _tool_call_fragment(
         self, state: _StepState, d: ToolCallDelta, freeze: bool, out: list[Callback]
@@ -838,7 +856,7 @@ class Accumulator:
             if d.id:
                 call.id = d.id
             _merge_json(call.raw, _raw_without_index(d.raw))
-        out.append(("on_tool_call_delta", (d, _copy_tool_call(call) if freeze else call)))
+        out.append((OnToolCallDelta, d, _copy_tool_call(call) if freeze else call))
 
     def _begin_call(
         self,
@@ -861,13 +879,13 @@ class Accumulator:
                 _replace_item(tool_calls, call, new)
                 old = state.open.pop(index, None)
                 if old is not None:
-                    out.append(("on_tool_call_done", (old,)))
+                    out.append((OnToolCallDone, old))
                 state.closed.discard(index)
                 state.outputs.pop(index, None)
             state.calls[index] = call = new
         if index not in state.open and index not in state.closed:
             state.open[index] = call
-            out.append(("on_tool_call_created", (call,)))
+            out.append((OnToolCallCreated, call))
         return call
 
     def _merge_outputs(
@@ -899,18 +917,18 @@ class Accumulator:
             if index is None:
                 if final.id and final.id in self._synthesized:
                     continue  # announced (created + done) when requires_action listed it
-                out.append(("on_tool_call_created", (final,)))
-                out.append(("on_tool_call_done", (final,)))
+                out.append((OnToolCallCreated, final))
+                out.append((OnToolCallDone, final))
                 continue
             matched.add(index)
             if index in state.open:
-                out.append(("on_tool_call_done", (final,)))
+                out.append((OnToolCallDone, final))
             elif index not in state.closed:
-                out.append(("on_tool_call_created", (final,)))
-                out.append(("on_tool_call_done", (final,)))
+                out.append((OnToolCallCreated, final))
+                out.append((OnToolCallDone, final))
         for index, call in state.open.items():
             if index not in matched:
-                out.append(("on_tool_call_done", (call,)))
+                out.append((OnToolCallDone, call))
         # From now on the step's calls are the completed object's, all done.
         state.calls = dict(enumerate(final_calls))
         state.closed = set(state.calls)
@@ -918,7 +936,7 @@ class Accumulator:
         state.outputs.clear()
         state.ended = True
         state.snapshot = self._final_steps[data.id] = self.current_run_step_snapshot = data
-        out.append(("on_run_step_done", (data,)))
+        out.append((OnRunStepDone, data))
 
     @staticmethod
     def _match_call(state: _StepState, position: int, final: ToolCall) -> int | None:
@@ -938,7 +956,7 @@ class Accumulator:
         state = _MessageState(snapshot)
         self._messages[snapshot.id] = state
         self.current_message_snapshot = snapshot
-        out.append(("on_message_created", (snapshot,)))
+        out.append((OnMessageCreated, snapshot))
         return state
 
     def _on_message_created(self, event: Any, out: list[Callback]) -> None:
@@ -980,7 +998,7 @@ class Accumulator:
                     self._content_fragment(state, entry, last[entry.index] != k, out)
         if delta.role and not snapshot.role:
             snapshot.role = delta.role
-        out.append(("on_message_delta", (delta, snapshot)))
+        out.append((OnMessageDelta, delta, snapshot))
 
     def _content_fragment(
         self, state: _MessageState, d: MessageContentDelta, freeze: bool, out: list[Callback]
@@ -1000,12 +1018,12 @@ class Accumulator:
                     text._value.append(td.value)
                 if td.annotations:
                     self._merge_annotations(state, index, text, td.annotations)
-                out.append(("on_text_delta", (td, _copy_text(text) if freeze else text)))
+                out.append((OnTextDelta, td, _copy_text(text) if freeze else text))
         elif isinstance(d, RefusalDeltaBlock):
             assert isinstance(part, RefusalContentBlock)
             if d.refusal is not None:
                 part._refusal.append(d.refusal)
-                out.append(("on_refusal_delta", (d.refusal, part.refusal)))
+                out.append((OnRefusalDelta, d.refusal, part.refusal))
         elif isinstance(d, ImageFileDeltaBlock):
             assert isinstance(part, ImageFileContentBlock)
             if d.image_file is not None:
@@ -1118,7 +1136,7 @@ class Accumulator:
                 out.append(done)
         state.ended = True
         state.snapshot = self._final_messages[data.id] = self.current_message_snapshot = data
-        out.append(("on_message_done", (data,)))
+        out.append((OnMessageDone, data))
 
     def _ignore(self, event: Any, out: list[Callback]) -> None:
         return

@@ -25,29 +25,95 @@ import os
 import re
 import signal
 import sys
+import types
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from typing import Any, Optional, TextIO
+from typing import TYPE_CHECKING, Any, Optional, TextIO, TypeAlias
 
-from ._client import AsyncClient
-from ._display import Display, choose_mode, run_outcome
 from ._exceptions import StreamInterrupted, StreamrunError
-from ._handler import AsyncEventHandler
-from ._models import RequiredActionFunctionToolCall, Run
-from ._recording import RecordedStream, Recorder, ReplayServer, read_recording
-from ._stream import RunStream
 from ._version import __version__
-from .testing import (
-    READY_SCENARIOS,
-    FakeAssistantsServer,
-    Faults,
-    FunctionCall as FakeFunctionCall,
-    FunctionCalls as FakeFunctionCalls,
-    Pause as FakePause,
-    Scenario as FakeScenario,
-    TextReply as FakeTextReply,
-    ToolOutput as FakeToolOutput,
+
+# ``--help``, ``--version`` and usage errors need none of the modules below
+# (aiohttp, attrs and cattrs take most of a second to import on a cold start):
+# _import_runtime() imports them once, when main() has parsed a command, or
+# when anything other than main() is read from this module (tests, Session).
+if TYPE_CHECKING:
+    from ._client import AsyncClient
+    from ._display import Display, choose_mode, run_outcome
+    from ._handler import AsyncEventHandler
+    from ._models import RequiredActionFunctionToolCall, Run
+    from ._recording import RecordedStream, Recorder, ReplayServer, read_recording
+    from ._stream import RunStream
+    from .testing import (
+        FakeAssistantsServer,
+        Faults,
+        FunctionCall as FakeFunctionCall,
+        FunctionCalls as FakeFunctionCalls,
+        Pause as FakePause,
+        Scenario as FakeScenario,
+        TextReply as FakeTextReply,
+        ToolOutput as FakeToolOutput,
+    )
+
+# The names of streamrun.testing's ready scenarios (for --help without
+# importing the fake server; tests/test_cli.py checks that they match).
+READY_SCENARIOS = (
+    "code_interpreter",
+    "error_event",
+    "error_event_wrapped",
+    "failed_run",
+    "file_search",
+    "function_call",
+    "incomplete_run",
+    "parallel_function_calls",
+    "plain_text",
+    "refusal",
+    "text_with_annotations",
 )
+
+
+_runtime_imported = False
+
+
+def _import_runtime() -> None:
+    """Import what the commands need (idempotent: later calls are a lookup)."""
+    global AsyncClient, Display, choose_mode, run_outcome, AsyncEventHandler
+    global RequiredActionFunctionToolCall, Run, RecordedStream, Recorder, ReplayServer
+    global read_recording, RunStream, FakeAssistantsServer, Faults, FakeFunctionCall
+    global FakeFunctionCalls, FakePause, FakeScenario, FakeTextReply, FakeToolOutput
+    global _runtime_imported
+    if _runtime_imported:
+        return
+    from ._client import AsyncClient
+    from ._display import Display, choose_mode, run_outcome
+    from ._handler import AsyncEventHandler
+    from ._models import RequiredActionFunctionToolCall, Run
+    from ._recording import RecordedStream, Recorder, ReplayServer, read_recording
+    from ._stream import RunStream
+    from .testing import (
+        FakeAssistantsServer,
+        Faults,
+        FunctionCall as FakeFunctionCall,
+        FunctionCalls as FakeFunctionCalls,
+        Pause as FakePause,
+        Scenario as FakeScenario,
+        TextReply as FakeTextReply,
+        ToolOutput as FakeToolOutput,
+    )
+
+    _runtime_imported = True
+
+
+class _Module(types.ModuleType):
+    """This module, importing the runtime on the first read of anything but ``main``."""
+
+    def __getattribute__(self, name: str) -> Any:
+        if not name.startswith("__") and name not in ("main", "build_parser"):
+            _import_runtime()
+        return super().__getattribute__(name)
+
+
+sys.modules[__name__].__class__ = _Module
 
 __all__ = [
     "LOCAL_TOOLS",
@@ -298,8 +364,8 @@ class LineReader:
 # A conversation: streams, tool outputs, recording
 
 Tap = Callable[[bytes], None]
-OpenStream = Callable[[AsyncEventHandler, Optional[Tap]], RunStream]
-AskOutput = Callable[[RequiredActionFunctionToolCall], Awaitable[str]]
+OpenStream: TypeAlias = "Callable[[AsyncEventHandler, Optional[Tap]], RunStream]"
+AskOutput: TypeAlias = "Callable[[RequiredActionFunctionToolCall], Awaitable[str]]"
 
 
 def _user_message(text: str) -> dict[str, Any]:
@@ -620,7 +686,40 @@ def build_parser() -> argparse.ArgumentParser:
         help="playback speed (default 1.0; 0 = as fast as possible)",
     )
     _add_output_options(replay)
+    _add_web_parser(sub)
     return parser
+
+
+#: Seconds between two events of the fake server's runs in ``streamrun web --fake``.
+WEB_FAKE_PACE = 0.04
+
+
+def _add_web_parser(sub: Any) -> None:
+    """The ``web`` subcommand (its implementation is :mod:`streamrun._web`, imported when run)."""
+    p = sub.add_parser(
+        "web",
+        help="a chat page in the browser that streams runs token by token",
+        description="Serve a one-page chat (127.0.0.1 by default) that relays run streams "
+        "to the browser. The API key stays in this process.",
+    )
+    p.add_argument(
+        "--fake",
+        action="store_true",
+        help="use the fake Assistants server, started in this process (no key, no network)",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 = any)")
+    p.add_argument("--assistant", metavar="ID", help="assistant id (required without --fake)")
+    p.add_argument(
+        "--base-url", metavar="URL", help="API root (default: $OPENAI_BASE_URL or OpenAI's)"
+    )
+    p.add_argument("--api-key", metavar="KEY", help="API key (default: $OPENAI_API_KEY)")
+    p.add_argument(
+        "--pace",
+        type=float,
+        default=WEB_FAKE_PACE,
+        help=f"with --fake: seconds between events (default {WEB_FAKE_PACE})",
+    )
 
 
 class _LogCapture(logging.Handler):
@@ -1045,8 +1144,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    _import_runtime()
     _tolerant(sys.stdout)
     _tolerant(sys.stderr)
+    if args.command == "web":
+        from ._web import run_command
+
+        return run_command(args, scenario_for=fake_reply, tools=LOCAL_TOOLS)
     problem = usage_problem(args)
     if problem:
         sys.stderr.write(f"{PROG} {args.command}: error: {problem}\n")

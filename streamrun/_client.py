@@ -17,12 +17,11 @@ from typing import TYPE_CHECKING, Any, Literal
 import aiohttp
 from yarl import URL
 
-from ._converter import structure
+from ._compat import Beta, check_keywords, check_tap, take_handler
 from ._exceptions import ValidationError
 from ._handler import AsyncEventHandler
 from ._models import Message, Run, Thread
 from ._options import CallOptions
-from ._paths import path_id as _path_id, run_path, thread_path
 from ._recover import (
     RecoveredRun,
     cancel_run,
@@ -30,18 +29,25 @@ from ._recover import (
     list_pages,
     recover_run,
     retrieve_run,
+    run_path,
+    structure_reply,
 )
 from ._requests import (
     MessageParam,
+    RunCreateParams,
+    SubmitToolOutputsParams,
+    ThreadCreateAndRunParams,
     ThreadParams,
     build_run_create,
     build_submit_tool_outputs,
     build_thread_create_and_run,
+    encode_body,
+    path_id,
     validate_include,
 )
 from ._stream import RunStream
 from ._tool_loop import Functions, ToolLoop
-from ._transport import AuthStyle, Timeouts, Transport
+from ._transport import DEFAULT_MAX_RESPONSE_SIZE, AuthStyle, Timeouts, Transport
 from .sse import DEFAULT_MAX_EVENT_SIZE
 
 if TYPE_CHECKING:
@@ -50,10 +56,14 @@ if TYPE_CHECKING:
 __all__ = ["AsyncClient", "Messages", "Runs", "Threads"]
 
 
+# OpenAI's own host: it still serves other APIs, but no longer the Assistants endpoints.
+_RETIRED_ASSISTANTS_HOST = "api.openai.com"
+
+
 def _check_ids(thread_id: object, run_id: object) -> None:
     """Validate a thread id and a run id before they go into a path."""
-    _path_id("thread_id", thread_id)
-    _path_id("run_id", run_id)
+    path_id("thread_id", thread_id)
+    path_id("run_id", run_id)
 
 
 class AsyncClient:
@@ -61,10 +71,17 @@ class AsyncClient:
 
     Args:
         api_key: the API key; defaults to ``$OPENAI_API_KEY``. Never shown in
-            a repr, log line or exception.
+            a repr, log line or exception. Required (at construction) on
+            OpenAI's own host; a custom ``base_url`` needs none.
         base_url: the API root; defaults to ``$OPENAI_BASE_URL``, then
-            ``https://api.openai.com/v1``. Point it at any compatible server
-            (a query string on it, e.g. ``?api-version=...``, is kept).
+            ``https://api.openai.com/v1`` — where the hosted Assistants
+            endpoints are retired, so the Assistants calls then raise
+            :class:`~streamrun.ValidationError` before any I/O. Point it at
+            any compatible server (a query string on it, e.g.
+            ``?api-version=...``, is kept).
+        The streaming methods also answer to openai-python's spellings
+        (``client.beta.threads...``, ``event_handler=``): see
+        :mod:`streamrun._compat`.
         organization, project: sent as ``OpenAI-Organization`` / ``OpenAI-Project``.
         default_headers: extra headers on every request (override the defaults).
         default_query: extra query parameters on every request (e.g. Azure's
@@ -80,6 +97,9 @@ class AsyncClient:
             before the run settled.
         cancel_timeout: how long that best-effort cancel request may take.
         max_event_size: the largest single event accepted, in bytes.
+        max_response_size: the largest JSON reply accepted (retrieve, cancel,
+            a messages page), in bytes (16 MiB by default; ``None`` = no cap);
+            a longer one raises :class:`~streamrun.ResponseTooLargeError`.
         max_connections: the connection pool size of the client's own session.
     """
 
@@ -102,6 +122,7 @@ class AsyncClient:
         cancel_timeout: float = 5.0,
         max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE,
         max_connections: int = 100,
+        max_response_size: int | None = DEFAULT_MAX_RESPONSE_SIZE,
     ) -> None:
         self._transport = Transport(
             api_key=api_key,
@@ -115,12 +136,24 @@ class AsyncClient:
             max_retries=max_retries,
             timeouts=Timeouts(connect=connect_timeout, idle=idle_timeout, total=total_timeout),
             max_connections=max_connections,
+            max_response_size=max_response_size,
         )
         self.cancel_on_abandon = cancel_on_abandon
         self.cancel_timeout = cancel_timeout
         self.max_event_size = max_event_size
+        if not self._transport.has_api_key and self._transport.base_url.host == (
+            _RETIRED_ASSISTANTS_HOST
+        ):
+            raise ValidationError(
+                "api_key",
+                "no API key: pass api_key= or set OPENAI_API_KEY; or set base_url= "
+                "(or OPENAI_BASE_URL) to a compatible server, which may need no key "
+                "(e.g. the fake server: python -m streamrun.testing)",
+            )
         self.runs = Runs(self)
         self.threads = Threads(self)
+        self.beta = Beta(self)
+        """openai-python's paths: ``client.beta.threads.runs.stream`` and friends."""
 
     @property
     def base_url(self) -> URL:
@@ -185,6 +218,23 @@ class AsyncClient:
 
     # -- shared by the resources ------------------------------------------
 
+    def _assistants(self) -> Transport:
+        """The transport, once the base URL is known to serve the Assistants API.
+
+        Raised before any I/O: OpenAI's hosted Assistants endpoint is retired,
+        so a client left on ``https://api.openai.com/v1`` has nowhere to send
+        an Assistants request.
+        """
+        if self._transport.base_url.host == _RETIRED_ASSISTANTS_HOST:
+            raise ValidationError(
+                "base_url",
+                f"{self._transport.base_url} no longer serves the Assistants API "
+                "(OpenAI's hosted Assistants endpoint is retired): set base_url= or "
+                "OPENAI_BASE_URL to a compatible server, e.g. the fake server "
+                "'python -m streamrun.testing' (http://127.0.0.1:8000/v1)",
+            )
+        return self._transport
+
     def _open(
         self,
         path: str,
@@ -200,6 +250,8 @@ class AsyncClient:
             raise ValidationError(
                 "handler", f"must be an AsyncEventHandler instance, got {type(handler).__name__}"
             )
+        transport = self._assistants()
+        check_tap(options.tap)
         if body.get("stream", True) is not True:
             raise ValidationError("stream", "must be true (or omitted) for a streaming method")
         tools = ToolLoop.build(
@@ -210,8 +262,11 @@ class AsyncClient:
         if options.extra_body:
             body.update(options.extra_body)
         body["stream"] = True
+        # Everything that goes on the wire is checked now, before anything is sent.
+        self._transport.check_options(options.extra_headers, options.extra_query or {})
+        encode_body(body)
         stream = RunStream(
-            transport=self._transport,
+            transport=transport,
             path=path,
             body=body,
             query=[*query, *options.query()],
@@ -229,6 +284,16 @@ class AsyncClient:
         )
         stream._loop_query = options.query()
         return stream
+
+
+_OPTION_NAMES = CallOptions.NAMES
+
+
+# The keywords of each streaming method besides its body fields (for "did you mean").
+_COMMON_NAMES = (*_OPTION_NAMES, "stream", "handler", "event_handler")
+_RUN_NAMES = frozenset({*_COMMON_NAMES, "include", "thread_id"})
+_SUBMIT_NAMES = frozenset({*_COMMON_NAMES, "thread_id", "run_id"})
+_CREATE_AND_RUN_NAMES = frozenset({*_COMMON_NAMES, "thread"})
 
 
 def _split_options(kwargs: dict[str, Any]) -> CallOptions:
@@ -275,8 +340,10 @@ class Runs:
         (:class:`~streamrun.ValidationError`). ``include`` becomes the
         ``include[]`` query parameter.
         """
+        handler = take_handler(handler, body)
+        check_keywords(body, RunCreateParams, _RUN_NAMES, "runs.stream")
         options = _split_options(body)
-        thread = _path_id("thread_id", thread_id)
+        thread = path_id("thread_id", thread_id)
         params = build_run_create(assistant_id, body)
         query = [("include[]", value) for value in validate_include(include or [])]
         return self._client._open(
@@ -304,6 +371,8 @@ class Runs:
         ``tool_outputs`` is a list of ``{"tool_call_id": ..., "output": ...}``
         (or :class:`~streamrun.ToolOutput`), all of them in one request.
         """
+        handler = take_handler(handler, body)
+        check_keywords(body, SubmitToolOutputsParams, _SUBMIT_NAMES, "submit_tool_outputs_stream")
         options = _split_options(body)
         _check_ids(thread_id, run_id)
         path = run_path(thread_id, run_id)
@@ -325,20 +394,20 @@ class Runs:
         ``order`` by creation time (``"asc"``: oldest first); ``limit`` caps how
         many are returned (``None``: all).
         """
-        path = thread_path(thread_id) + "/runs"
+        path = _thread_path(thread_id) + "/runs"
         _check_listing(order, limit)
-        return await list_pages(self._client._transport, path, Run, order=order, limit=limit)
+        return await list_pages(self._client._assistants(), path, Run, order=order, limit=limit)
 
     async def retrieve(self, thread_id: str, run_id: str) -> Run:
         """``GET`` a run."""
         _check_ids(thread_id, run_id)
-        return await retrieve_run(self._client._transport, thread_id, run_id)
+        return await retrieve_run(self._client._assistants(), thread_id, run_id)
 
     async def cancel(self, thread_id: str, run_id: str) -> Run:
         """Ask the server to cancel a run; returns the run (usually ``cancelling``)."""
         _check_ids(thread_id, run_id)
-        raw = await cancel_run(self._client._transport, thread_id, run_id)
-        return structure(raw, Run)
+        raw = await cancel_run(self._client._assistants(), thread_id, run_id)
+        return structure_reply(raw, Run, f"POST cancel run {run_id}", run_id)
 
     async def recover(
         self, thread_id: str, run_id: str, *, timeout: float = 600.0, poll_interval: float = 0.25
@@ -346,7 +415,7 @@ class Runs:
         """Wait for a run to settle and fetch its messages (see ``RunStream.recover``)."""
         _check_ids(thread_id, run_id)
         return await recover_run(
-            self._client._transport,
+            self._client._assistants(),
             thread_id,
             run_id,
             timeout=timeout,
@@ -369,15 +438,15 @@ class Threads:
         validated before anything is sent (:class:`~streamrun.ThreadParams`).
         """
         params = ThreadParams.from_dict(body)
-        raw = await self._client._transport.request_json(
-            "POST", "/threads", json_body=params.to_json()
-        )
-        return structure(raw, Thread)
+        transport = self._client._assistants()
+        raw = await transport.request_json("POST", "/threads", json_body=params.to_json())
+        return structure_reply(raw, Thread, "POST /threads", None)
 
     async def retrieve(self, thread_id: str) -> Thread:
         """``GET`` a thread."""
-        raw = await self._client._transport.request_json("GET", thread_path(thread_id))
-        return structure(raw, Thread)
+        path = _thread_path(thread_id)
+        raw = await self._client._assistants().request_json("GET", path)
+        return structure_reply(raw, Thread, f"GET thread {thread_id}", None)
 
     def create_and_run_stream(
         self,
@@ -393,6 +462,10 @@ class Threads:
         (or :class:`~streamrun.ThreadParams`); the stream starts with
         ``thread.created``.
         """
+        handler = take_handler(handler, body)
+        check_keywords(
+            body, ThreadCreateAndRunParams, _CREATE_AND_RUN_NAMES, "create_and_run_stream"
+        )
         options = _split_options(body)
         params = build_thread_create_and_run(assistant_id, thread, body)
         return self._client._open(
@@ -404,13 +477,27 @@ class Threads:
             options=options,
         )
 
-    async def list_messages(self, thread_id: str, *, run_id: str) -> list[Message]:
-        """The messages a run created on a thread, oldest first."""
+    async def list_messages(
+        self, thread_id: str, *, run_id: str, timeout: float | None = 600.0
+    ) -> list[Message]:
+        """The messages a run created on a thread, oldest first.
+
+        ``timeout`` bounds the whole listing, every page included
+        (:class:`~streamrun.StreamTimeout`, ``kind="total"``); a page that does
+        not advance the listing is a :class:`~streamrun.ProtocolError`.
+        """
         _check_ids(thread_id, run_id)
-        return await fetch_run_messages(self._client._transport, thread_id, run_id)
+        return await fetch_run_messages(
+            self._client._assistants(), thread_id, run_id, timeout=timeout
+        )
 
 
 _Order = Literal["asc", "desc"]
+
+
+def _thread_path(thread_id: str) -> str:
+    """The API path of a thread (the id checked and quoted)."""
+    return f"/threads/{path_id('thread_id', thread_id)}"
 
 
 def _check_listing(order: object, limit: object) -> None:
@@ -434,10 +521,11 @@ class Messages:
         or content parts), ``attachments``, ``metadata``; validated before
         anything is sent (:class:`~streamrun.MessageParam`).
         """
-        path = thread_path(thread_id) + "/messages"
+        path = _thread_path(thread_id) + "/messages"
         params = MessageParam.from_dict(body)
-        raw = await self._client._transport.request_json("POST", path, json_body=params.to_json())
-        return structure(raw, Message)
+        transport = self._client._assistants()
+        raw = await transport.request_json("POST", path, json_body=params.to_json())
+        return structure_reply(raw, Message, f"POST {path}", None)
 
     async def list(
         self,
@@ -453,12 +541,12 @@ class Messages:
         (``"asc"``: oldest first); ``limit`` caps how many are returned
         (``None``: all).
         """
-        path = thread_path(thread_id) + "/messages"
+        path = _thread_path(thread_id) + "/messages"
         query: list[tuple[str, str]] = []
         if run_id is not None:
-            _path_id("run_id", run_id)  # a non-empty string
+            path_id("run_id", run_id)  # a non-empty string
             query.append(("run_id", run_id))
         _check_listing(order, limit)
         return await list_pages(
-            self._client._transport, path, Message, query=query, order=order, limit=limit
+            self._client._assistants(), path, Message, query=query, order=order, limit=limit
         )

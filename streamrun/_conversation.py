@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._exceptions import ValidationError
-from ._paths import path_id
+from ._requests import path_id
 from ._tool_loop import Functions, ToolLoop
 
 if TYPE_CHECKING:

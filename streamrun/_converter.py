@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import attrs
 import cattrs
 
-from . import _models as m
+from . import _models as m, _responses_models as rm
 
 __all__ = ["converter", "structure"]
 
@@ -204,6 +204,35 @@ _tagged(
 _str_or(m.ToolChoice)
 _str_or(m.ResponseFormat)
 
+# The Responses API's objects (streamrun._responses_models): the same rule,
+# an unknown ``type`` is kept as data.
+_tagged(
+    rm.ResponseTextAnnotation,
+    {
+        "file_citation": rm.ResponseFileCitation,
+        "url_citation": rm.ResponseURLCitation,
+        "file_path": rm.ResponseFilePath,
+    },
+    _unknown(rm.UnknownResponseAnnotation),
+)
+_tagged(
+    rm.ResponseContentPart,
+    {"output_text": rm.ResponseOutputText, "refusal": rm.ResponseRefusal},
+    _unknown(rm.UnknownResponseContentPart),
+)
+_tagged(
+    rm.ResponseOutputItem,
+    {
+        "message": rm.ResponseOutputMessage,
+        "function_call": rm.ResponseFunctionCall,
+        "file_search_call": rm.ResponseFileSearchCall,
+        "code_interpreter_call": rm.ResponseCodeInterpreterCall,
+        "web_search_call": rm.ResponseWebSearchCall,
+        "reasoning": rm.ResponseReasoningItem,
+    },
+    _unknown(rm.UnknownResponseOutputItem, id=True),
+)
+
 
 def _unstructure_buffer(buffer: m.TextBuffer) -> str:
     return str(buffer)
@@ -228,6 +257,9 @@ for _cls in (
     m.UnknownToolCallDelta,
     m.UnknownStepDetails,
     m.UnknownStepDetailsDelta,
+    rm.UnknownResponseAnnotation,
+    rm.UnknownResponseContentPart,
+    rm.UnknownResponseOutputItem,
 ):
     converter.register_unstructure_hook(_cls, _raw_unknown)
 

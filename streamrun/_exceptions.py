@@ -14,7 +14,8 @@ Every exception is rooted at :class:`StreamrunError`::
     │   ├── ConflictError                     409
     │   ├── UnprocessableEntityError          422
     │   ├── RateLimitError                    429
-    │   └── InternalServerError               5xx
+    │   ├── InternalServerError               5xx
+    │   └── ResponseTooLargeError             a JSON reply exceeded max_response_size
     └── StreamFailure                         raised while a stream was being read
         ├── StreamError                       the server sent an ``error`` event
         ├── StreamInterrupted                 the connection ended before ``[DONE]``
@@ -44,6 +45,7 @@ __all__ = [
     "PermissionDeniedError",
     "ProtocolError",
     "RateLimitError",
+    "ResponseTooLargeError",
     "StreamConsumedError",
     "StreamError",
     "StreamFailure",
@@ -148,6 +150,29 @@ class RateLimitError(APIStatusError):
 
 class InternalServerError(APIStatusError):
     """HTTP 5xx: the server failed."""
+
+
+class ResponseTooLargeError(APIStatusError):
+    """A JSON reply (retrieve, cancel, a messages page) exceeded ``max_response_size``.
+
+    ``size`` is how many bytes were seen (at least; or the announced
+    ``Content-Length``), ``limit`` the cap. Reading stopped at the cap: memory
+    stays bounded whatever the server sends.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        size: int,
+        limit: int,
+        status: int,
+        request_id: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.size = size
+        self.limit = limit
+        super().__init__(message, status=status, request_id=request_id, headers=headers)
 
 
 _STATUS_CLASSES: dict[int, type[APIStatusError]] = {

@@ -1,9 +1,11 @@
 """The event-handler base class and the dispatcher that calls its hooks.
 
 Subclass :class:`AsyncEventHandler` and override the ``async def on_*`` hooks
-you need; every hook is a no-op by default. A stream feeds each event to an
+you need (a plain ``def`` hook, as written for the official SDK's synchronous
+``AssistantEventHandler``, works too: it is called, not awaited); every hook
+is a no-op by default. A stream feeds each event to an
 :class:`~streamrun._accumulate.Accumulator` and hands the callbacks it returns
-to :func:`dispatch`, which awaits the overridden hooks in order. When each hook
+to :func:`dispatch`, which calls the overridden hooks in order. When each hook
 fires, and in which order, is documented in :mod:`streamrun._accumulate`.
 
 Hooks are looked up on the handler's class (once per class, at its first
@@ -23,13 +25,16 @@ too: see :mod:`streamrun._accumulate`.
 
 from __future__ import annotations
 
+import inspect
 import weakref
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
+from ._callbacks import CALLBACK_TYPES
 from ._exceptions import StreamConsumedError
 
 if TYPE_CHECKING:
-    from ._accumulate import Accumulator, Callback
+    from ._accumulate import Accumulator
+    from ._callbacks import Callback, Hooks
     from ._events import Event
     from ._models import (
         ImageFile,
@@ -45,7 +50,7 @@ if TYPE_CHECKING:
         ToolCallDelta,
     )
 
-__all__ = ["HOOK_NAMES", "AsyncEventHandler", "dispatch"]
+__all__ = ["HOOK_NAMES", "AsyncEventHandler", "call_hook", "dispatch"]
 
 
 class AsyncEventHandler:
@@ -192,29 +197,73 @@ HOOK_NAMES: frozenset[str] = frozenset(
 
 _BASE_HOOKS = {name: getattr(AsyncEventHandler, name) for name in HOOK_NAMES}
 
-_OVERRIDDEN: weakref.WeakKeyDictionary[type, frozenset[str]] = weakref.WeakKeyDictionary()
+# Per handler class: each overridden hook name -> whether it is ``async def``.
+_OVERRIDDEN: weakref.WeakKeyDictionary[type, dict[str, bool]] = weakref.WeakKeyDictionary()
 
 
-def _overridden(cls: type) -> frozenset[str]:
-    """The hook names ``cls`` defines differently from :class:`AsyncEventHandler`."""
-    names = _OVERRIDDEN.get(cls)
-    if names is None:
-        names = frozenset(
-            name for name, base in _BASE_HOOKS.items() if getattr(cls, name, base) is not base
-        )
-        _OVERRIDDEN[cls] = names
-    return names
+def _overridden(cls: type) -> dict[str, bool]:
+    """The hooks ``cls`` defines differently from :class:`AsyncEventHandler`.
+
+    Maps each overridden hook name to ``True`` for an ``async def`` (awaited)
+    and ``False`` for a plain ``def`` (called directly, as ported from the
+    official SDK's synchronous ``AssistantEventHandler``). Computed once per
+    class, so dispatching costs the same per event either way.
+    """
+    hooks = _OVERRIDDEN.get(cls)
+    if hooks is None:
+        hooks = {}
+        for name, base in _BASE_HOOKS.items():
+            hook = getattr(cls, name, base)
+            if hook is not base:
+                hooks[name] = inspect.iscoroutinefunction(hook)
+        _OVERRIDDEN[cls] = hooks
+    return hooks
+
+
+async def _call(handler: object, name: str, is_async: bool, args: tuple[Any, ...]) -> None:
+    result = getattr(handler, name)(*args)
+    if is_async or (result is not None and inspect.isawaitable(result)):
+        # A plain ``def`` returning an awaitable (a wrapped coroutine function) is awaited too.
+        await result
+
+
+# Per handler class: each overridden hook's callback kind -> whether it is ``async def``.
+_KINDS: weakref.WeakKeyDictionary[type, dict[type[Any], bool]] = weakref.WeakKeyDictionary()
+
+
+def _overridden_kinds(cls: type) -> dict[type[Any], bool]:
+    """:func:`_overridden` keyed by callback kind (:mod:`streamrun._callbacks`); once per class."""
+    kinds = _KINDS.get(cls)
+    if kinds is None:
+        hooks = _overridden(cls)
+        kinds = {kind: hooks[kind.hook] for kind in CALLBACK_TYPES if kind.hook in hooks}
+        _KINDS[cls] = kinds
+    return kinds
 
 
 async def dispatch(handler: object, callbacks: list[Callback]) -> None:
-    """Await ``handler``'s hooks for ``callbacks``, in order.
+    """Call ``handler``'s hooks for ``callbacks``, in order.
 
     Hooks the handler's class does not override are skipped (no coroutine is
-    created). Exceptions raised by a hook propagate and stop the dispatch.
+    created); ``async def`` hooks are awaited, plain ``def`` hooks are called.
+    Exceptions raised by a hook propagate and stop the dispatch.
     """
-    overridden = _overridden(type(handler))
+    overridden = _overridden_kinds(type(handler))
     if not overridden:
         return
-    for name, args in callbacks:
-        if name in overridden:
-            await getattr(handler, name)(*args)
+    hooks = cast("Hooks", handler)  # only the hooks it has are called
+    for callback in callbacks:
+        kind: Any = callback[0]
+        is_async = overridden.get(kind)
+        if is_async is None:
+            continue
+        result = kind.fire(hooks, callback)
+        if is_async or (result is not None and inspect.isawaitable(result)):
+            await result
+
+
+async def call_hook(handler: object, name: str, *args: Any) -> None:
+    """Call one hook (``on_end``, ``on_exception``, ``on_timeout``) if overridden."""
+    is_async = _overridden(type(handler)).get(name)
+    if is_async is not None:
+        await _call(handler, name, is_async, args)

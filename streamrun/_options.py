@@ -9,7 +9,7 @@ defaults: the :class:`StreamSettings` a :class:`~streamrun.RunStream` gets.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 
@@ -56,6 +56,9 @@ class CallOptions:
     max_tool_rounds: int | None = None
     tool_timeout: float | None = None
 
+    NAMES: ClassVar[tuple[str, ...]]
+    """The option names (the fields), in order."""
+
     @classmethod
     def pop(cls, kwargs: dict[str, Any]) -> CallOptions:
         """Take the options out of a method's keyword arguments (the rest is the body)."""
@@ -88,4 +91,5 @@ class CallOptions:
         return [(k, str(v)) for k, v in (self.extra_query or {}).items()]
 
 
-_NAMES = tuple(field.name for field in attrs.fields(CallOptions))
+CallOptions.NAMES = tuple(field.name for field in attrs.fields(CallOptions))
+_NAMES = CallOptions.NAMES

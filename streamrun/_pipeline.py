@@ -14,11 +14,12 @@ replays), and which protocol's bytes it reads is the adapter's business
 The lifecycle of a stream is one state machine, :class:`State`; every transition
 goes through :meth:`Pipeline._to`, checked against :data:`_TRANSITIONS`::
 
-    NEW ──► OPENING ──► OPEN ──► ENDED      (the protocol's normal end)
-     │         │  │       ├────► FAILED     (a StreamFailure, raised on every read)
-     └─────────┼──┼──►────┴────► CLOSED     (closed before it ended or failed)
-               │  └────────────► FAILED     (e.g. a timeout while opening)
-               └───────────────► CLOSED     (the open failed otherwise)
+    NEW ─► OPENING ─► OPEN ─► ENDED    the protocol's normal end
+     │        │        ├────► FAILED   a StreamFailure (raised again on every read)
+     │        │        └────► CLOSED   closed before it ended or failed
+     │        ├─────────────► FAILED   e.g. a timeout while sending the request
+     │        └─────────────► CLOSED   sending failed otherwise
+     └─────────────► OPEN              a byte source given at once (no request)
 
 A stream may span several HTTP responses of one run (a tool loop submits outputs and
 reads the continuation): give the pipeline a ``follow`` coroutine function. When a
@@ -28,9 +29,10 @@ handler — no ``on_end``, no end callbacks in between — and returning ``None`
 the stream.
 
 How a failure is handled, whoever detects it (the adapter, the byte source, the
-driver): :meth:`Pipeline.fail` records ``run_id`` and ``last_event`` on it, closes the
-source, calls the handler's ``on_timeout`` (timeouts), ``on_exception`` and
-``on_end``, then raises it. ``on_end`` fires once in every case.
+driver): :meth:`Pipeline.fail` records ``run_id`` and ``last_event`` on it, passes
+its message (and a protocol error's excerpt) through ``redact`` (a server may echo
+the key), closes the source, calls the handler's ``on_timeout`` (timeouts),
+``on_exception`` and ``on_end``, then raises it. ``on_end`` fires once in every case.
 
 A byte source is any async iterator of ``bytes``. It ends with ``StopAsyncIteration``;
 it raises :class:`ConnectionLost` when the bytes stopped because the connection broke
@@ -46,12 +48,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, NoReturn, Protocol
 
 from ._exceptions import (
+    ProtocolError,
     StreamConsumedError,
     StreamFailure,
     StreamrunError,
     StreamTimeout,
 )
-from ._handler import AsyncEventHandler, dispatch
+from ._handler import AsyncEventHandler, call_hook, dispatch
 
 if TYPE_CHECKING:
     from ._accumulate import Accumulator, Callback
@@ -138,6 +141,10 @@ def _nothing(ended: bool) -> None:
     pass
 
 
+def _unchanged(text: str) -> str:
+    return text
+
+
 class Pipeline:
     """Reads one stream's events through an adapter, an accumulator and a handler.
 
@@ -154,6 +161,7 @@ class Pipeline:
         "_follow",
         "_handler",
         "_reading",
+        "_redact",
         "_source",
         "accumulator",
         "error",
@@ -168,9 +176,11 @@ class Pipeline:
         handler: AsyncEventHandler | None,
         *,
         follow: Follow | None = None,
+        redact: Callable[[str], str] = _unchanged,
     ) -> None:
         self._adapter = adapter
         self._follow = follow
+        self._redact = redact
         self.accumulator = accumulator
         self._handler = handler
         self._source: AsyncIterator[bytes] | None = None
@@ -232,17 +242,28 @@ class Pipeline:
         self._close_source(self.state is State.ENDED)
 
     async def fail(self, error: StreamFailure, cause: BaseException | None) -> NoReturn:
-        """Record ``error`` (state FAILED), close the source, tell the handler, raise it."""
+        """Record ``error`` (state FAILED), close the source, tell the handler, raise it.
+
+        A stream closed meanwhile (by another task) stays closed: that is what is
+        raised, with ``error`` as its cause.
+        """
+        if self.state is State.CLOSED:
+            raise StreamrunError("the stream was closed") from error
         error.run_id = self._adapter.run_id
         error.last_event = self.last_event
+        redact = self._redact
+        if error.args and isinstance(error.args[0], str):
+            error.args = (redact(error.args[0]), *error.args[1:])
+        if isinstance(error, ProtocolError) and error.excerpt:
+            error.excerpt = redact(error.excerpt)
         self.error = error
         self._to(State.FAILED)
         self._close_source(False)
         handler = self._handler
         if handler is not None:
             if isinstance(error, StreamTimeout):
-                await handler.on_timeout()
-            await handler.on_exception(error)
+                await call_hook(handler, "on_timeout")
+            await call_hook(handler, "on_exception", error)
             await self._notify_end()
         raise error from cause
 
@@ -257,7 +278,7 @@ class Pipeline:
         """Call the handler's ``on_end`` once: at the end, after a failure, or on close."""
         if self._handler is not None and not self._end_notified:
             self._end_notified = True
-            await self._handler.on_end()
+            await call_hook(self._handler, "on_end")
 
     # -- reading ---------------------------------------------------------------
 

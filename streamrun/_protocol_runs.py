@@ -16,16 +16,21 @@ streams (a Responses adapter plugs into the same seam). Its job, per stream:
     without ``[DONE]``;
   - the input ending before that is :class:`~streamrun.StreamInterrupted`;
 
-* error mapping: an ``error`` event becomes :class:`~streamrun.StreamError`,
+* error mapping: an ``error`` event becomes :class:`~streamrun.StreamError`
+  (its fields passed through ``redact``: a server may echo the key),
   malformed or oversized events :class:`~streamrun.ProtocolError` (raised by
   :meth:`RunStreamProtocol.next_event` / :meth:`RunStreamProtocol.feed`);
 * identity: the run id and thread id, from the request and then from the
-  ``thread.run.*`` and ``thread.created`` events.
+  ``thread.run.*`` and ``thread.created`` events. A stream belongs to one run
+  and one thread: a run, step or thread event naming another one than the
+  stream's first is a :class:`~streamrun.ProtocolError` (raised before the id
+  is adopted, so cancel-on-abandon keeps the first run).
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 
 from ._events import (
     TERMINAL_RUN_EVENTS,
@@ -35,21 +40,36 @@ from ._events import (
     ThreadCreated,
     parse_event,
 )
-from ._exceptions import StreamError, StreamFailure, StreamInterrupted
-from ._models import Run
+from ._exceptions import ProtocolError, StreamError, StreamFailure, StreamInterrupted
+from ._models import Run, RunStep
 from .sse import DEFAULT_MAX_EVENT_SIZE, ServerSentEvent, SSEDecoder
 
 __all__ = ["RunStreamProtocol"]
+
+
+def _unchanged(text: str) -> str:
+    return text
 
 
 class RunStreamProtocol:
     """The protocol adapter of Assistants run streams (see the module docstring).
 
     ``thread_id`` / ``run_id`` are the ids the request named, if any; the
-    events update them.
+    events update them. ``redact`` scrubs secrets from server text that goes
+    into an error.
     """
 
-    __slots__ = ("_decoder", "_queue", "ended", "position", "run_id", "settled", "thread_id")
+    __slots__ = (
+        "_decoder",
+        "_owners",
+        "_queue",
+        "_redact",
+        "ended",
+        "position",
+        "run_id",
+        "settled",
+        "thread_id",
+    )
 
     def __init__(
         self,
@@ -57,9 +77,12 @@ class RunStreamProtocol:
         max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE,
         thread_id: str | None = None,
         run_id: str | None = None,
+        redact: Callable[[str], str] = _unchanged,
     ) -> None:
         self._decoder = SSEDecoder(max_event_size=max_event_size)
         self._queue: deque[ServerSentEvent] = deque()
+        self._redact = redact
+        self._owners: dict[str, str] = {}  # "run"/"thread" -> the id the stream first named
         self.position = 0
         """How many wire events were taken from the input (``[DONE]`` and errors included)."""
         self.run_id = run_id
@@ -100,16 +123,42 @@ class RunStreamProtocol:
             return None
         if isinstance(event, ErrorEvent):
             data = event.data
-            raise StreamError(data.message, code=data.code, type=data.type, param=data.param)
+            redact = self._redact
+            raise StreamError(
+                redact(data.message),
+                code=data.code and redact(data.code),
+                type=data.type and redact(data.type),
+                param=data.param and redact(data.param),
+            )
         name = event.event
         if name.startswith("thread.run.") and isinstance(event.data, Run):
+            self._check_owner("run", event.data.id, name, position)
+            self._check_owner("thread", event.data.thread_id, name, position)
             self.run_id = event.data.id or self.run_id
             self.thread_id = event.data.thread_id or self.thread_id
             if name in TERMINAL_RUN_EVENTS:
                 self.settled = True
+        elif isinstance(event.data, RunStep) and name.startswith("thread.run.step."):
+            self._check_owner("run", event.data.run_id, name, position)
+            self._check_owner("thread", event.data.thread_id, name, position)
         elif isinstance(event, ThreadCreated):
+            self._check_owner("thread", event.data.id, name, position)
             self.thread_id = event.data.id or self.thread_id
         return event
+
+    def _check_owner(self, kind: str, got: str | None, name: str, position: int) -> None:
+        """Raise :class:`~streamrun.ProtocolError` when ``got`` is not the stream's
+        first ``kind`` ("run" or "thread")."""
+        if not got:
+            return
+        known = self._owners.setdefault(kind, got)
+        if got != known:
+            raise ProtocolError(
+                f"{name} (#{position} in the stream) names {kind} {got[:80]!r}, but this "
+                f"stream belongs to {kind} {known!r}",
+                event=name,
+                position=position,
+            )
 
     def end_of_input(self) -> StreamFailure | None:
         """The input ended without ``[DONE]`` (after :meth:`close` and every event

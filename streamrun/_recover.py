@@ -6,22 +6,30 @@ stopped: it goes on on the server. :func:`recover_run` retrieves it
 until it is terminal or waits for tool outputs, then lists the messages it
 created (``GET /threads/{thread_id}/messages?run_id=…``) — so the caller ends
 with the complete answer without starting a second run.
+
+``timeout`` bounds the whole recovery, message paging included; a messages
+page that does not advance the listing (``has_more: true`` with a cursor
+already seen) is a :class:`~streamrun.ProtocolError`, so a server repeating a
+page cannot keep the client looping.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from asyncio import TimeoutError as _AsyncioTimeoutError, wait_for
+from collections.abc import Awaitable, Sequence
 from typing import Any, TypeVar
 
 import attrs
 
 from ._converter import structure
-from ._exceptions import StreamTimeout
+from ._exceptions import ProtocolError, StreamrunError, StreamTimeout
 from ._models import Message, Run
-from ._paths import run_path, thread_path
+from ._requests import path_id
 from ._transport import Timeouts, Transport
+
+_T = TypeVar("_T")
 
 __all__ = [
     "RecoveredRun",
@@ -31,10 +39,9 @@ __all__ = [
     "list_pages",
     "recover_run",
     "retrieve_run",
-    "run_path",
+    "structure_reply",
 ]
 
-_T = TypeVar("_T")
 
 SETTLED_STATUSES = frozenset(
     {"completed", "incomplete", "failed", "cancelled", "expired", "requires_action"}
@@ -54,10 +61,51 @@ class RecoveredRun:
         return "\n\n".join(m.text for m in self.messages if m.role == "assistant" and m.text)
 
 
+def run_path(thread_id: str, run_id: str) -> str:
+    """The API path of a run (both ids checked by :func:`~streamrun._requests.path_id`)."""
+    return f"/threads/{path_id('thread_id', thread_id)}/runs/{path_id('run_id', run_id)}"
+
+
+def structure_reply(raw: Any, cls: type[_T], what: str, run_id: str | None) -> _T:
+    """``raw`` (a decoded JSON reply) as ``cls``; a reply of the wrong shape is a
+    :class:`~streamrun.ProtocolError` (never a raw ``TypeError``)."""
+    if not isinstance(raw, dict):
+        raise ProtocolError(
+            f"{what}: expected a JSON object, got {type(raw).__name__}", run_id=run_id
+        )
+    try:
+        return structure(raw, cls)
+    except StreamrunError:
+        raise
+    except Exception as exc:  # the converter's TypeError/ValueError/RecursionError/...
+        # Only the type: the text may quote server data (which may echo the key).
+        raise ProtocolError(
+            f"{what}: the reply has the wrong shape for {cls.__name__} ({type(exc).__name__})",
+            run_id=run_id,
+        ) from None
+
+
+async def _within(work: Awaitable[_T], timeout: float | None, what: str, run_id: str | None) -> _T:
+    """``await work``, bounded by ``timeout`` seconds as a whole (``StreamTimeout``)."""
+    if timeout is None:
+        return await work
+    try:
+        return await wait_for(work, timeout)
+    except StreamTimeout:
+        raise
+    except _AsyncioTimeoutError as exc:  # distinct from TimeoutError on 3.10
+        raise StreamTimeout(
+            f"{what} did not finish within {timeout}s",
+            kind="total",
+            seconds=timeout,
+            run_id=run_id,
+        ) from exc
+
+
 async def retrieve_run(transport: Transport, thread_id: str, run_id: str) -> Run:
     """``GET`` a run."""
     raw = await transport.request_json("GET", run_path(thread_id, run_id))
-    return structure(raw, Run)
+    return structure_reply(raw, Run, f"GET run {run_id}", run_id)
 
 
 async def cancel_run(
@@ -110,23 +158,92 @@ def _retrieve(task: asyncio.Future[Any]) -> None:
         task.exception()
 
 
-async def fetch_run_messages(transport: Transport, thread_id: str, run_id: str) -> list[Message]:
-    """Every message a run created, oldest first (follows pagination)."""
-    messages: list[Message] = []
+async def fetch_run_messages(
+    transport: Transport, thread_id: str, run_id: str, *, timeout: float | None = None
+) -> list[Message]:
+    """Every message a run created, oldest first (follows pagination).
+
+    ``timeout`` bounds the whole listing; a page that does not advance is a
+    :class:`~streamrun.ProtocolError`.
+    """
+    return await _within(
+        _list_messages(transport, thread_id, run_id),
+        timeout,
+        f"listing the messages of run {run_id}",
+        run_id,
+    )
+
+
+async def _list_messages(transport: Transport, thread_id: str, run_id: str) -> list[Message]:
+    path = f"/threads/{path_id('thread_id', thread_id)}/messages"
+    return await _list_pages(transport, path, Message, [("run_id", run_id)], "asc", None, run_id)
+
+
+async def list_pages(
+    transport: Transport,
+    path: str,
+    cls: type[_T],
+    *,
+    query: Sequence[tuple[str, str]] = (),
+    order: str = "asc",
+    limit: int | None = None,
+    timeout: float | None = 600.0,
+) -> list[_T]:
+    """Every item of a paged listing (``GET path``), following ``has_more`` / ``after``.
+
+    ``limit`` caps how many items are returned (``None``: all). Bounded like
+    :func:`fetch_run_messages`: ``timeout`` (seconds, the whole listing) and a
+    page that does not advance is a :class:`~streamrun.ProtocolError`.
+    """
+    return await _within(
+        _list_pages(transport, path, cls, query, order, limit, None),
+        timeout,
+        f"listing {path}",
+        None,
+    )
+
+
+async def _list_pages(
+    transport: Transport,
+    path: str,
+    cls: type[_T],
+    query: Sequence[tuple[str, str]],
+    order: str,
+    limit: int | None,
+    run_id: str | None,
+) -> list[_T]:
+    items: list[_T] = []
     after: str | None = None
-    path = thread_path(thread_id) + "/messages"
+    seen: set[str] = set()
+    number = 0
     while True:
-        query = [("run_id", run_id), ("order", "asc"), ("limit", "100")]
+        size = 100 if limit is None else max(1, min(100, limit - len(items)))
+        page_query = [*query, ("order", order), ("limit", str(size))]
         if after:
-            query.append(("after", after))
-        page = await transport.request_json("GET", path, query=query)
+            page_query.append(("after", after))
+        page: Any = await transport.request_json("GET", path, query=page_query)
+        number += 1
+        what = f"{path.rsplit('/', 1)[-1]} page {number} of {path}"
         data = page.get("data", []) if isinstance(page, dict) else []
-        messages.extend(structure(item, Message) for item in data)
+        if not isinstance(data, list):
+            raise ProtocolError(f"{what}: 'data' is not a list", run_id=run_id)
+        items.extend(structure_reply(item, cls, what, run_id) for item in data)
+        if limit is not None and len(items) >= limit:
+            return items[:limit]
         if not (isinstance(page, dict) and page.get("has_more") and data):
-            return messages
-        after = str(data[-1].get("id") or "")
+            return items
+        last = data[-1]
+        after = str(last.get("id") or "") if isinstance(last, dict) else ""
         if not after:
-            return messages
+            return items
+        if after in seen:
+            raise ProtocolError(
+                f"{what} does not advance: it ends at "
+                f"{transport.redact(after, limit=80)!r} again with has_more: true "
+                "(a server repeating a page)",
+                run_id=run_id,
+            )
+        seen.add(after)
 
 
 async def recover_run(
@@ -141,12 +258,37 @@ async def recover_run(
     """Wait for a run to settle (terminal or ``requires_action``) and fetch its messages.
 
     Raises :class:`~streamrun.StreamTimeout` (``kind="total"``) when the run
-    has not settled within ``timeout`` seconds.
+    has not settled and its messages were not listed within ``timeout``
+    seconds (the whole recovery, paging included).
     """
+    last: list[Run] = []
+    try:
+        return await _within(
+            _recover(transport, thread_id, run_id, timeout, poll_interval, max_poll_interval, last),
+            timeout,
+            f"recovering run {run_id}",
+            run_id,
+        )
+    except StreamTimeout as exc:
+        if last and exc.args and last[-1].status not in SETTLED_STATUSES:
+            exc.args = (f"run {run_id} still {last[-1].status!r}: {exc.args[0]}",)
+        raise
+
+
+async def _recover(
+    transport: Transport,
+    thread_id: str,
+    run_id: str,
+    timeout: float,
+    poll_interval: float,
+    max_poll_interval: float,
+    last: list[Run],
+) -> RecoveredRun:
     deadline = time.monotonic() + timeout
     interval = poll_interval
     while True:
         run = await retrieve_run(transport, thread_id, run_id)
+        last[:] = [run]
         if run.status in SETTLED_STATUSES:
             break
         remaining = deadline - time.monotonic()
@@ -161,35 +303,3 @@ async def recover_run(
         interval = min(interval * 2, max_poll_interval)
     messages = await fetch_run_messages(transport, thread_id, run_id)
     return RecoveredRun(run=run, messages=messages)
-
-
-async def list_pages(
-    transport: Transport,
-    path: str,
-    cls: type[_T],
-    *,
-    query: Sequence[tuple[str, str]] = (),
-    order: str = "asc",
-    limit: int | None = None,
-) -> list[_T]:
-    """Every item of a paged listing (``GET path``), following ``has_more`` / ``after``.
-
-    ``limit`` caps how many items are returned (``None``: all of them).
-    """
-    items: list[_T] = []
-    after: str | None = None
-    while True:
-        size = 100 if limit is None else max(1, min(100, limit - len(items)))
-        page_query = [*query, ("order", order), ("limit", str(size))]
-        if after:
-            page_query.append(("after", after))
-        page = await transport.request_json("GET", path, query=page_query)
-        data = page.get("data", []) if isinstance(page, dict) else []
-        items.extend(structure(item, cls) for item in data)
-        if limit is not None and len(items) >= limit:
-            return items[:limit]
-        if not (isinstance(page, dict) and page.get("has_more") and data):
-            return items
-        after = str(data[-1].get("id") or "")
-        if not after:
-            return items

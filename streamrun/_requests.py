@@ -98,9 +98,11 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, Union
+from urllib.parse import quote
 
 import attrs
 
+from . import _json
 from ._exceptions import ValidationError
 
 if TYPE_CHECKING:
@@ -153,8 +155,12 @@ __all__ = [
     "build_run_create",
     "build_submit_tool_outputs",
     "build_thread_create_and_run",
+    "encode_body",
+    "path_id",
     "validate_body",
+    "validate_header",
     "validate_include",
+    "validate_query_value",
 ]
 
 
@@ -214,6 +220,7 @@ _METADATA_MAX_PAIRS = 16
 _METADATA_MAX_KEY = 64
 _METADATA_MAX_VALUE = 512
 _JSON_MAX_DEPTH = 64
+_MAX_INT = 2**63 - 1
 
 _REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
 _DETAILS = ("auto", "low", "high")
@@ -231,6 +238,9 @@ BodyKind = Literal["create_run", "create_thread_and_run", "submit_tool_outputs"]
 
 
 def _show(value: object, limit: int = 60) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+        # repr() of an integer past Python's digit limit raises ValueError.
+        return f"an integer of {value.bit_length()} bits"
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -340,7 +350,7 @@ def _check_number(
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValidationError(name, _expected(_or_null("a number", nullable), value))
     if not low <= value <= high:
-        raise ValidationError(name, f"must be between {low:g} and {high:g}, got {value!r}")
+        raise ValidationError(name, f"must be between {low:g} and {high:g}, got {_show(value)}")
 
 
 def _v_number(low: float, high: float, *, nullable: bool = False) -> _Validator:
@@ -359,9 +369,11 @@ def _check_integer(
         raise ValidationError(name, _expected(_or_null("an integer", nullable), value))
     if high is None:
         if value < low:
-            raise ValidationError(name, f"must be at least {low}, got {value}")
+            raise ValidationError(name, f"must be at least {low}, got {_show(value)}")
+        if value > _MAX_INT:
+            raise ValidationError(name, f"must be at most 2**63-1, got {_show(value)}")
     elif not low <= value <= high:
-        raise ValidationError(name, f"must be between {low} and {high}, got {value}")
+        raise ValidationError(name, f"must be between {low} and {high}, got {_show(value)}")
 
 
 def _v_integer(low: int, high: int | None = None, *, nullable: bool = False) -> _Validator:
@@ -1520,3 +1532,123 @@ def validate_body(kind: BodyKind, body: Any) -> None:
     if not isinstance(body, dict):
         raise ValidationError("", "the request body " + _expected("a JSON object", body))
     cls.from_dict(body)
+
+
+# ---------------------------------------------------------------------------
+# Wire safety: what reaches the URL, the headers and the bytes of the body
+
+_CONTROL_RE = re.compile("[\x00-\x1f\x7f]")
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+_HEADER_NAME_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
+def _text_problem(value: str) -> str | None:
+    """Why ``value`` cannot go on the wire as UTF-8 text, or ``None``."""
+    surrogate = _SURROGATE_RE.search(value)
+    if surrogate is not None:
+        return (
+            f"contains a lone surrogate (U+{ord(surrogate.group()):04X} at index "
+            f"{surrogate.start()}), which has no UTF-8 encoding"
+        )
+    return None
+
+
+def path_id(name: str, value: object) -> str:
+    """``value`` (a thread or run id) checked and quoted as one URL path segment.
+
+    The one validator of every id that goes into a path: a non-empty string
+    without control characters or lone surrogates, and not ``.`` or ``..``
+    (which path normalisation would turn into another endpoint: ``runs.stream("..")``
+    would post to ``/runs``). Every other character is percent-quoted, ``/``
+    included, so an id is always exactly one segment.
+    """
+    if not isinstance(value, str) or not value:
+        raise ValidationError(name, f"must be a non-empty string, got {_describe(value)}")
+    if value in (".", ".."):
+        raise ValidationError(
+            name, f"must not be {value!r}: the URL would point at another endpoint"
+        )
+    problem = _text_problem(value)
+    if problem is None and _CONTROL_RE.search(value):
+        problem = "contains a control character"
+    if problem is not None:
+        raise ValidationError(name, problem)
+    return quote(value, safe="")
+
+
+def validate_header(where: str, name: object, value: object) -> None:
+    """Check one request header (``where`` names the option it came from).
+
+    Names are HTTP tokens; values are strings without CR, LF, NUL or other
+    control characters (tab excepted) and without lone surrogates — a line
+    break would let a value inject its own headers.
+    """
+    if not isinstance(name, str) or _HEADER_NAME_RE.fullmatch(name) is None:
+        raise ValidationError(where, f"header name {_show(name)} is not a valid HTTP token")
+    path = f"{where}[{name!r}]"
+    if not isinstance(value, str):
+        raise ValidationError(path, _expected("a string", value))
+    problem = _text_problem(value)
+    if problem is None and _CONTROL_RE.search(value.replace("\t", "")):
+        problem = "contains a line break or another control character"
+    if problem is not None:
+        raise ValidationError(path, problem)
+
+
+def validate_query_value(where: str, key: object, value: object) -> str:
+    """Check one query parameter; return its value as text (numbers are allowed)."""
+    if not isinstance(key, str) or not key:
+        raise ValidationError(where, f"query keys must be non-empty strings, got {_show(key)}")
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ValidationError(f"{where}[{key!r}]", _expected("a string or a number", value))
+    text = value if isinstance(value, str) else _show(value)
+    for part, label in ((key, "key"), (text, "value")):
+        problem = _text_problem(part)
+        if problem is not None:
+            raise ValidationError(f"{where}[{key!r}]", f"the {label} {problem}")
+    return text
+
+
+def _unsendable(value: object, path: str, depth: int) -> ValidationError | None:
+    """The first part of a body that cannot be encoded as UTF-8 JSON, if any."""
+    if isinstance(value, str):
+        problem = _text_problem(value)
+        return None if problem is None else ValidationError(path, problem)
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        if abs(value) > _MAX_INT:
+            return ValidationError(path, f"must be at most 2**63-1 in size, got {_show(value)}")
+        return None
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return ValidationError(path, f"must be a finite number, got {value!r}")
+        return None
+    if depth >= _JSON_MAX_DEPTH:
+        return ValidationError(path, f"nests deeper than {_JSON_MAX_DEPTH} levels")
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return ValidationError(path, f"object keys must be strings, got {_show(key)}")
+            found = _unsendable(key, path, depth) or _unsendable(item, _join(path, key), depth + 1)
+            if found is not None:
+                return found
+        return None
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            found = _unsendable(item, f"{path}[{i}]", depth + 1)
+            if found is not None:
+                return found
+        return None
+    return ValidationError(path, _expected("a JSON value", value))
+
+
+def encode_body(body: Any) -> bytes:
+    """The UTF-8 JSON bytes of a request body, or :class:`ValidationError` naming the part
+    that cannot be sent (a lone surrogate, an integer past 2**63-1 — Python cannot even
+    print one past 4300 digits —, NaN, nesting deeper than 64 levels, a non-JSON value).
+    """
+    found = _unsendable(body, "", 0)
+    if found is not None:
+        raise found
+    return _json.dumps(body).encode()

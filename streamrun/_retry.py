@@ -1,7 +1,9 @@
 """When and how long to wait before retrying a request (no I/O).
 
 Retried: a connection that failed before the request was sent, and replies
-with status 429, 500, 502, 503 or 504 (the run was not created). Never
+with status 429, 500, 502, 503 or 504 — except 502 and 504 on a POST that
+creates or continues a run (a gateway may send them after the upstream created
+the run; see ``GATEWAY_STATUSES`` in :mod:`streamrun._transport`). Never
 retried: anything after the first byte of an event stream, and read errors
 after the request was sent (the run may exist).
 
@@ -9,7 +11,9 @@ The wait is exponential with full jitter (``base * 2**attempt``, capped),
 unless the reply says how long to wait: ``retry-after-ms`` (milliseconds) or
 ``Retry-After`` (seconds, or an HTTP date; an unparsable value is ignored). A
 server-given wait is honoured up to ``max_wait`` (60 s); a longer one is not
-retried at all, and the reply's typed error is raised.
+retried at all, and the reply's typed error is raised. A negative value or a
+date in the past is ignored too (the normal backoff applies: a hostile or
+skewed server cannot make the retry immediate); ``0`` is honoured as given.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ def server_retry_after(headers: Mapping[str, str]) -> float | None:
         except ValueError:
             pass
         else:
-            if ms >= 0:  # False for NaN
+            if ms >= 0 and math.isfinite(ms):  # False for NaN and negatives
                 return ms / 1000.0
     value = lowered.get("retry-after")
     if value is None:
@@ -52,9 +56,11 @@ def server_retry_after(headers: Mapping[str, str]) -> float | None:
         if parsed is None:
             return None
         seconds = parsed.timestamp() - time.time()
-    if math.isnan(seconds):
-        return None
-    return max(0.0, seconds)
+        if seconds <= 0:
+            return None  # a date in the past: use the normal backoff
+    if not math.isfinite(seconds) or seconds < 0:
+        return None  # negative, NaN or infinite: use the normal backoff
+    return seconds
 
 
 def retry_delay(

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 from collections import deque
 from collections.abc import (
     AsyncIterable,
@@ -58,8 +59,10 @@ from typing import Any
 
 import aiohttp
 
+from . import _relaying
 from ._accumulate import Accumulator, Callback
-from ._converter import structure
+from ._callbacks import OnTextDelta
+from ._compat import OpenAIStreamAliases
 from ._events import Event
 from ._exceptions import (
     APIStatusError,
@@ -72,12 +75,18 @@ from ._exceptions import (
 from ._handler import AsyncEventHandler
 from ._models import Message, Run, RunStep
 from ._options import StreamSettings
-from ._paths import run_path
 from ._pipeline import ConnectionLost, Pipeline, ProtocolAdapter, Segment, State
 from ._protocol_runs import RunStreamProtocol
-from ._recover import RecoveredRun, cancel_run, cancel_run_shielded, recover_run
+from ._recover import (
+    RecoveredRun,
+    cancel_run,
+    cancel_run_shielded,
+    recover_run,
+    run_path,
+    structure_reply,
+)
 from ._tool_loop import ToolLoop
-from ._transport import Timeouts, Transport, timeout_error
+from ._transport import Timeouts, Transport, page_excerpt, timeout_error
 from .sse import DEFAULT_MAX_EVENT_SIZE
 
 __all__ = ["RunStream"]
@@ -87,7 +96,7 @@ logger = logging.getLogger("streamrun")
 _Next = Callable[[], Awaitable["tuple[Event, list[Callback]] | None"]]
 
 
-class RunStream:
+class RunStream(OpenAIStreamAliases):
     """The events of one run, as an async iterator and through a handler.
 
     Obtain it with ``async with client.runs.stream(...) as stream`` (or
@@ -95,8 +104,8 @@ class RunStream:
     with :meth:`from_bytes`. Consume it once, in any one of these ways:
     ``async for event in stream``, ``async for text in stream.text_deltas``,
     ``await stream.until_done()`` or a ``final_*`` method (these also finish a
-    stream that was partly iterated). The handler's callbacks fire for every
-    event whichever way is used.
+    stream that was partly iterated; openai-python's ``get_final_*`` names are
+    aliases). The handler's callbacks fire for every event whichever way is used.
     """
 
     def __init__(
@@ -118,17 +127,23 @@ class RunStream:
         self._query = query
         self._settings = settings
         self._chunks: _Chunks | None = None  # from_bytes: the source to read
+        redact = _unchanged if transport is None else transport.redact
+        self._redact = redact
         adapter = RunStreamProtocol(
-            max_event_size=settings.max_event_size, thread_id=thread_id, run_id=run_id
+            max_event_size=settings.max_event_size,
+            thread_id=thread_id,
+            run_id=run_id,
+            redact=redact,
         )
         self._accumulator = _accumulator_for(handler, run_id)
         self._handler = handler
         self._tools = tools
         follow = None if tools is None else _LoopDriver(self).follow
-        self._pipeline = Pipeline(adapter, self._accumulator, handler, follow=follow)
+        self._pipeline = Pipeline(adapter, self._accumulator, handler, redact=redact, follow=follow)
         self._next: _Next = self._pipeline.next
         self._response: _ResponseBytes | None = None
         self._consumer: str | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None  # where it was opened
         # The per-call query (extra_query) of the continuations the tool loop opens.
         self._loop_query: list[tuple[str, str]] = []
 
@@ -182,6 +197,7 @@ class RunStream:
             pipeline.open(self._chunks)
             return self
         pipeline.opening()
+        self._loop = asyncio.get_running_loop()
         if self._tools is not None:
             self._tools.request_sent()
         try:
@@ -199,7 +215,8 @@ class RunStream:
     async def _send(
         self, path: str, body: dict[str, Any], query: list[tuple[str, str]]
     ) -> aiohttp.ClientResponse:
-        """Send a request; the response of an event stream, headers read."""
+        """Send a request that creates or continues a run; the response of an event
+        stream, headers read."""
         assert self._transport is not None
         response = await self._transport.send(
             "POST",
@@ -210,6 +227,7 @@ class RunStream:
             max_retries=self._settings.max_retries,
             timeouts=self._settings.timeouts,
             extra_headers=self._settings.extra_headers,
+            creates_run=True,
         )
         content_type = response.headers.get("Content-Type", "")
         if not content_type.lower().startswith("text/event-stream"):
@@ -218,13 +236,14 @@ class RunStream:
             except (aiohttp.ClientError, asyncio.TimeoutError):
                 raw = b""
             response.release()
-            excerpt = self._transport.redact(repr(raw[:200]))
+            text = self._transport.redact(raw.decode("utf-8", "replace"))
+            excerpt = page_excerpt(text) or "(empty body)"
             raise APIStatusError(
                 f"expected an event stream (text/event-stream), got {content_type or 'no'} "
                 f"content type: {excerpt}",
                 status=response.status,
-                request_id=response.headers.get("x-request-id"),
-                headers=dict(response.headers),
+                request_id=self._transport.redact(response.headers.get("x-request-id", "")) or None,
+                headers=self._transport.redact_headers(response.headers),
             )
         return response
 
@@ -247,6 +266,29 @@ class RunStream:
         """Close the response (same as leaving the ``async with`` block)."""
         await self.__aexit__(None, None, None)
 
+    def __del__(self, _warn: Any = warnings.warn) -> None:
+        # Opened, then dropped without leaving the block: warn, free the connection,
+        # and (the run not settled) schedule the abandon-cancel on a running loop.
+        response = getattr(self, "_response", None)
+        if response is None or response.closed:
+            return
+        _warn(
+            f"unclosed {self!r}: leave its 'async with' block or call aclose()",
+            ResourceWarning,
+            source=self,
+        )
+        cancel = self._should_cancel_on_exit()
+        try:
+            self._pipeline.stop_source()
+        except Exception:  # e.g. its loop is closed already: nothing more to free
+            pass
+        if cancel and self._loop is not None and self._transport is not None:
+            thread_id, run_id = self.thread_id, self.run_id
+            assert thread_id is not None and run_id is not None
+            _schedule_abandon_cancel(
+                self._loop, self._transport, thread_id, run_id, self._settings.cancel_timeout
+            )
+
     def _should_cancel_on_exit(self) -> bool:
         """Leaving now abandons a run that would go on: cancel it (cancel_on_abandon)."""
         adapter = self._pipeline.adapter
@@ -262,18 +304,21 @@ class RunStream:
         return adapter.run_id is not None and adapter.thread_id is not None
 
     async def _cancel_best_effort(self) -> None:
-        assert self._transport is not None
+        transport = self._transport
+        assert transport is not None
         thread_id, run_id = self.thread_id, self.run_id
         assert thread_id is not None and run_id is not None
         try:
             await cancel_run_shielded(
-                self._transport, thread_id, run_id, seconds=self._settings.cancel_timeout
+                transport, thread_id, run_id, seconds=self._settings.cancel_timeout
             )
         except StreamrunError as exc:
             # str(exc): a log record holding the exception would keep the stream alive.
-            logger.warning("could not cancel abandoned run %s: %s", run_id, str(exc))
+            logger.warning(
+                "could not cancel abandoned run %s: %s", transport.redact(run_id), str(exc)
+            )
         else:
-            logger.info("cancelled abandoned run %s", run_id)
+            logger.info("cancelled abandoned run %s", transport.redact(run_id))
 
     # -- consumption -------------------------------------------------------
 
@@ -330,6 +375,14 @@ class RunStream:
         await self.until_done()
         return self._accumulator.final_run_steps()
 
+    def to_sse(self) -> AsyncIterator[bytes]:
+        """The events relayed as server-sent events (see :func:`streamrun.relay.to_sse`)."""
+        return _relaying.to_sse(self)
+
+    def to_ndjson(self) -> AsyncIterator[bytes]:
+        """The events relayed as JSON lines (see :func:`streamrun.relay.to_ndjson`)."""
+        return _relaying.to_ndjson(self)
+
     # -- control -----------------------------------------------------------
 
     def _control(self, what: str) -> Transport:
@@ -365,7 +418,7 @@ class RunStream:
             # The stream is over (e.g. the run waits for tool outputs): nothing more
             # will arrive on it, so the cancel reply is the run's latest state.
             await self.until_done()
-            return structure(raw, Run)
+            return structure_reply(raw, Run, f"POST cancel run {adapter.run_id}", adapter.run_id)
         return await self.final_run()
 
     async def recover(self, *, timeout: float = 600.0, poll_interval: float = 0.25) -> RecoveredRun:
@@ -467,7 +520,10 @@ class _LoopDriver:
         body = {"tool_outputs": outputs, "stream": True}
         response = await stream._send(path, body, stream._loop_query)
         adapter = RunStreamProtocol(
-            max_event_size=settings.max_event_size, thread_id=thread_id, run_id=run_id
+            max_event_size=settings.max_event_size,
+            thread_id=thread_id,
+            run_id=run_id,
+            redact=stream._redact,
         )
         source = _ResponseBytes(response, adapter, settings.timeouts, settings.tap)
         stream._response = source
@@ -480,6 +536,52 @@ class _LoopDriver:
         if stream.thread_id is None or stream.run_id is None:
             return
         await stream._cancel_best_effort()
+
+
+_ABANDON_TASKS: set[asyncio.Task[None]] = set()
+"""Abandon-cancels started by garbage collection, held until done (no task is lost)."""
+
+
+def _schedule_abandon_cancel(
+    loop: asyncio.AbstractEventLoop,
+    transport: Transport,
+    thread_id: str,
+    run_id: str,
+    seconds: float,
+) -> None:
+    """Start ``_abandon_cancel`` on ``loop`` if it still runs (from any thread)."""
+
+    def start() -> None:
+        task = loop.create_task(_abandon_cancel(transport, thread_id, run_id, seconds))
+        _ABANDON_TASKS.add(task)
+        task.add_done_callback(_ABANDON_TASKS.discard)
+
+    if loop.is_closed() or not loop.is_running():
+        return
+    try:
+        loop.call_soon_threadsafe(start)
+    except RuntimeError:  # closed in between
+        pass
+
+
+async def _abandon_cancel(
+    transport: Transport, thread_id: str, run_id: str, seconds: float
+) -> None:
+    """The best-effort cancel of a run whose stream was garbage-collected unclosed."""
+    shown = transport.redact(run_id)  # a server chose the id: it could echo the key
+    timeouts = Timeouts(connect=seconds, idle=seconds, total=seconds)
+    try:
+        await cancel_run(transport, thread_id, run_id, max_retries=0, timeouts=timeouts)
+    except StreamrunError as exc:
+        logger.warning("could not cancel abandoned run %s: %s", shown, str(exc))
+    except Exception as exc:  # a session closed meanwhile, ...: never unhandled
+        logger.warning("could not cancel abandoned run %s: %s", shown, type(exc).__name__)
+    else:
+        logger.info("cancelled abandoned run %s (its stream was never closed)", shown)
+
+
+def _unchanged(text: str) -> str:
+    return text
 
 
 def _accumulator_for(handler: AsyncEventHandler | None, run_id: str | None) -> Accumulator:
@@ -608,9 +710,9 @@ class _TextDeltas:
             item = await self._next()
             if item is None:
                 raise StopAsyncIteration
-            for name, args in item[1]:
-                if name == "on_text_delta":
-                    value = args[0].value
+            for callback in item[1]:
+                if callback[0] is OnTextDelta:
+                    value = callback[1].value
                     if value:
                         pending.append(value)
         return pending.popleft()

@@ -51,9 +51,11 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ._callbacks import OnToolOutput
 from ._converter import converter
 from ._exceptions import ToolLoopError, ValidationError
 from ._function_tool import ArgumentsError, FunctionSpec, function_spec
+from ._handler import dispatch
 from ._json import dumps
 from ._models import FunctionCall, FunctionToolCall, RequiredActionFunctionToolCall, Run
 
@@ -260,8 +262,13 @@ class ToolLoop:
             outputs = await self._answer(run, calls)
             handler = driver.loop_handler
             if handler is not None:
-                for call, output in zip(calls, outputs, strict=True):
-                    await handler.on_tool_output(_tool_call(call, output), output)
+                await dispatch(
+                    handler,
+                    [
+                        (OnToolOutput, _tool_call(call, output), output)
+                        for call, output in zip(calls, outputs, strict=True)
+                    ],
+                )
             body = [
                 {"tool_call_id": c.id, "output": o} for c, o in zip(calls, outputs, strict=True)
             ]

@@ -17,8 +17,12 @@ total timeout is asked for, ``sock_connect`` for the connect timeout and
 from __future__ import annotations
 
 import asyncio
+import functools
+import html
 import logging
 import os
+import re
+import socket
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -31,20 +35,39 @@ from . import _json
 from ._exceptions import (
     APIConnectionError,
     APIStatusError,
+    ResponseTooLargeError,
     StreamTimeout,
     ValidationError,
     status_error_class,
 )
+from ._requests import encode_body, validate_header, validate_query_value
 from ._retry import RETRY_STATUSES, retry_delay
 from ._version import __version__
 
-__all__ = ["DEFAULT_BASE_URL", "AuthStyle", "Timeouts", "Transport", "timeout_error"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_MAX_RESPONSE_SIZE",
+    "GATEWAY_STATUSES",
+    "AuthStyle",
+    "Timeouts",
+    "Transport",
+    "page_excerpt",
+    "redact_secret",
+    "timeout_error",
+]
 
 logger = logging.getLogger("streamrun")
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 AuthStyle = Literal["bearer", "api-key"]
 _ERROR_BODY_LIMIT = 64 * 1024
+DEFAULT_MAX_RESPONSE_SIZE = 16 * 1024 * 1024
+"""The default cap, in bytes, on a JSON reply (retrieve, cancel, a messages page)."""
+GATEWAY_STATUSES = frozenset({502, 504})
+"""Statuses a gateway may send after the upstream acted: never retried on a POST that
+creates or continues a run (the run may exist; a resend would start a second one)."""
+_DECODE_ERRORS: tuple[type[Exception], ...] = (*_json.JSONDecodeError, RecursionError)
+_MIN_PREFIX = 4  # a key prefix this long at the end of an excerpt is redacted
 
 
 @attrs.frozen(kw_only=True)
@@ -105,10 +128,117 @@ def timeout_error(exc: BaseException, timeouts: Timeouts, doing: str) -> StreamT
     return StreamTimeout(f"{kind} timeout ({seconds}s) {doing}", kind=kind, seconds=seconds)
 
 
-def _redact(text: str, secret: str | None) -> str:
-    if secret and secret in text:
-        return text.replace(secret, "***")
+_EXCERPT_LIMIT = 200
+_LOOKS_LIKE_HTML = re.compile(r"<(?:!doctype|html|head|body|title|h[1-6]|p|div|pre|center)\b", re.I)
+_INVISIBLE = re.compile(r"<(head|script|style)\b.*?</\1\s*>", re.I | re.S)
+_TITLE = re.compile(r"<title\b[^>]*>(.*?)</title\s*>", re.I | re.S)
+_TAG = re.compile(r"<[^>]*>")
+
+
+def page_excerpt(body: bytes | str, limit: int = _EXCERPT_LIMIT) -> str:
+    """A reply body that is not the API's JSON, as one short line for a message.
+
+    An HTML page (a proxy's or a plain web server's error page) loses its
+    head, scripts, styles and tags; entities are decoded, whitespace runs
+    become one space, and the result is cut to ``limit`` characters.
+    """
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    if _LOOKS_LIKE_HTML.search(text):
+        title = _TITLE.search(text)
+        text = _TAG.sub(" ", _INVISIBLE.sub(" ", text))
+        if not text.strip() and title:
+            text = title.group(1)
+        text = html.unescape(text)
+    text = " ".join(text.split())
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
     return text
+
+
+def _connect_failure(exc: aiohttp.ClientConnectorError) -> str:
+    """Why a connection failed, once ("Connection refused"), without aiohttp's
+    "Cannot connect to host ... ssl:default [...]" wrapping."""
+    error = exc.os_error
+    reason = error.strerror or str(error) or type(error).__name__
+    if (
+        error.errno
+        and not isinstance(error, socket.gaierror)
+        and (not error.strerror or error.strerror.startswith("Connect call failed"))
+    ):
+        # asyncio's "Connect call failed ('127.0.0.1', 9)" repeats the address: say why.
+        reason = os.strerror(error.errno)
+    return f"{exc.host}:{exc.port}: {reason}"
+
+
+def redact_secret(text: str, secret: str | None, *, limit: int | None = None) -> str:
+    """``text`` with every occurrence of ``secret`` replaced by ``***``, then cut to ``limit``.
+
+    The one redaction helper for text that came from a server (exception
+    messages, log lines, CLI output, recordings). Call it on *decoded* text: a
+    JSON-escaped key (``\\u0073\\u006b...``) only becomes the key after
+    decoding. It redacts before truncating (so a cut never leaves part of the
+    key), and an end of ``text`` that is the start of the key (at least 4
+    characters: the text was cut in the middle of the key) is redacted too.
+    """
+    if secret:
+        if secret in text:
+            text = text.replace(secret, "***")
+        if "\\u" in text:  # raw JSON text: the key may be written with \uXXXX escapes
+            text = _escaped_pattern(secret).sub("***", text)
+    if limit is not None and len(text) > limit:
+        return _strip_key_prefix(text[:limit], secret) + "..."
+    return _strip_key_prefix(text, secret)
+
+
+@functools.lru_cache(maxsize=8)
+def _escaped_pattern(secret: str) -> re.Pattern[str]:
+    """Matches ``secret`` with any of its characters written as a JSON ``\\uXXXX`` escape."""
+    return re.compile("".join(f"(?:{re.escape(c)}|\\\\u(?i:{ord(c):04x}))" for c in secret))
+
+
+# What may follow a cut: an ellipsis, then the closing quote of a repr.
+_CUT_SUFFIXES = ("", "...", "\u2026", "'", '"', "...'", '..."', "\u2026'", '\u2026"')
+
+
+def _strip_key_prefix(text: str, secret: str | None) -> str:
+    """``text`` with a start of ``secret`` (>= 4 characters) at its end — before an
+    ellipsis or closing quote a truncation added — replaced by ``***``."""
+    if not secret or len(text) < _MIN_PREFIX:
+        return text
+    for suffix in _CUT_SUFFIXES:
+        if not text.endswith(suffix):
+            continue
+        core = text[: len(text) - len(suffix)]
+        longest = min(len(secret) - 1, len(core))
+        for size in range(longest, _MIN_PREFIX - 1, -1):
+            if core.endswith(secret[:size]):
+                return core[:-size] + "***" + suffix
+    return text
+
+
+def _redact_json(value: Any, secret: str | None) -> Any:
+    """A copy of decoded JSON with ``secret`` redacted in every string (keys included)."""
+    if not secret:
+        return value
+    stack: list[tuple[Any, Any, Any]] = []
+    root: list[Any] = [value]
+    stack.append((root, 0, value))
+    while stack:
+        parent, key, item = stack.pop()
+        if isinstance(item, str):
+            parent[key] = redact_secret(item, secret)
+        elif isinstance(item, dict):
+            copy: dict[str, Any] = {}
+            for k, v in item.items():
+                k = redact_secret(k, secret) if isinstance(k, str) else k
+                copy[k] = v
+                stack.append((copy, k, v))
+            parent[key] = copy
+        elif isinstance(item, list):
+            items = list(item)
+            stack.extend((items, i, v) for i, v in enumerate(item))
+            parent[key] = items
+    return root[0]
 
 
 class Transport:
@@ -128,12 +258,23 @@ class Transport:
         max_retries: int = 2,
         timeouts: Timeouts | None = None,
         max_connections: int = 100,
+        max_response_size: int | None = DEFAULT_MAX_RESPONSE_SIZE,
     ) -> None:
         if api_key is None:
             api_key = os.environ.get("OPENAI_API_KEY")
         if base_url is None:
             base_url = os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
-        url = URL(str(base_url))
+        try:
+            url = URL(str(base_url))
+        except (ValueError, UnicodeError) as exc:
+            problem = f"is not a valid URL ({type(exc).__name__})"
+            raise ValidationError("base_url", problem) from None
+        if url.user is not None or url.password is not None:
+            # Never echo it: the userinfo is a secret (and aiohttp would send it as Basic auth).
+            raise ValidationError(
+                "base_url",
+                "must not contain credentials (user:password@); pass the key as api_key",
+            )
         if not url.is_absolute() or url.scheme not in ("http", "https"):
             raise ValidationError(
                 "base_url", f"must be an absolute http(s) URL, got {str(base_url)!r}"
@@ -146,10 +287,25 @@ class Transport:
             raise ValidationError("max_retries", f"must be >= 0, got {max_retries!r}")
         if api_key is not None and any(c in api_key for c in "\r\n\0"):
             raise ValidationError("api_key", "must not contain line breaks or NUL characters")
+        if api_key is not None:
+            try:
+                validate_header("api_key", "api-key", api_key)
+            except ValidationError as exc:
+                # The rule never shows the value; keep the path short.
+                raise ValidationError("api_key", exc.rule) from None
+        if max_response_size is not None and max_response_size < 1:
+            raise ValidationError(
+                "max_response_size",
+                f"must be a positive number of bytes, got {max_response_size!r}",
+            )
+        self.max_response_size = max_response_size
         self._api_key = api_key
         # A query string on base_url (e.g. ?api-version=...) joins the default query.
         query: list[tuple[str, str]] = list(url.query.items())
-        query.extend((k, str(v)) for k, v in (default_query or {}).items())
+        query.extend(
+            (k, validate_query_value("default_query", k, v))
+            for k, v in (default_query or {}).items()
+        )
         self.default_query: tuple[tuple[str, str], ...] = tuple(query)
         self.base_url = url.with_query(None).with_fragment(None)
         self._base = str(self.base_url).rstrip("/")
@@ -163,10 +319,13 @@ class Transport:
         headers["OpenAI-Beta"] = "assistants=v2"
         headers["User-Agent"] = f"streamrun/{__version__}"
         if organization:
+            validate_header("organization", "OpenAI-Organization", organization)
             headers["OpenAI-Organization"] = organization
         if project:
+            validate_header("project", "OpenAI-Project", project)
             headers["OpenAI-Project"] = project
         for key, value in (default_headers or {}).items():
+            validate_header("default_headers", key, value)
             headers[key] = value
         self._headers = headers
 
@@ -177,9 +336,29 @@ class Transport:
         """Whether an API key is configured (the key itself is never exposed)."""
         return bool(self._api_key)
 
-    def redact(self, text: str) -> str:
-        """``text`` with the API key, if present, replaced by ``***``."""
-        return _redact(text, self._api_key)
+    def redact(self, text: str, *, limit: int | None = None) -> str:
+        """``text`` with the API key replaced by ``***`` (see :func:`redact_secret`)."""
+        return redact_secret(text, self._api_key, limit=limit)
+
+    def redact_headers(self, headers: Mapping[str, str]) -> dict[str, str]:
+        """A copy of reply headers with the API key redacted from every value."""
+        return {k: self.redact(v) for k, v in headers.items()}
+
+    def redact_bytes(self, raw: bytes, *, limit: int = 200) -> str:
+        """A readable excerpt of a reply body: decoded, redacted, then cut to ``limit``."""
+        return self.redact(raw.decode("utf-8", "replace"), limit=limit)
+
+    def check_options(
+        self,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Raise :class:`ValidationError` for a per-call header or query value that cannot
+        be sent (a line break, a lone surrogate, a name that is not a token)."""
+        for key, value in (extra_headers or {}).items():
+            validate_header("extra_headers", key, value)
+        for key, value in (extra_query or {}).items():
+            validate_query_value("extra_query", key, value)
 
     def url(self, path: str) -> str:
         """The absolute URL of an API path such as ``/threads/x/runs``."""
@@ -196,6 +375,7 @@ class Transport:
         headers["Accept"] = accept
         headers["Content-Type"] = "application/json"
         for key, value in (extra or {}).items():
+            validate_header("extra_headers", key, value)
             headers[key] = value
         return headers
 
@@ -207,7 +387,9 @@ class Transport:
         """The query parameters: defaults, then the call's own."""
         params = list(self.default_query)
         params.extend(query)
-        params.extend((k, str(v)) for k, v in (extra or {}).items())
+        params.extend(
+            (k, validate_query_value("extra_query", k, v)) for k, v in (extra or {}).items()
+        )
         return params
 
     # -- session -----------------------------------------------------------
@@ -241,10 +423,16 @@ class Transport:
         timeouts: Timeouts | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, str] | None = None,
+        creates_run: bool = False,
     ) -> aiohttp.ClientResponse:
         """Send a request and return the 2xx response, headers read, body unread.
 
-        Retries connection failures before sending and 429/5xx replies;
+        Retries connection failures before sending and 429/5xx replies, except
+        502/504 when ``creates_run`` (a POST that creates or continues a run: a
+        gateway may answer 502/504 after the upstream created the run, and a
+        resend would create a second one). Redirects are never followed: a 3xx
+        reply is an :class:`~streamrun.APIStatusError` (following one could
+        carry the key and identifying headers to another origin).
         raises :class:`~streamrun.APIStatusError` (subclass by status),
         :class:`~streamrun.APIConnectionError` or
         :class:`~streamrun.StreamTimeout` (``kind="connect"`` or ``"idle"``).
@@ -255,7 +443,7 @@ class Transport:
         url = self.url(path)
         headers = self.headers(accept=accept, extra=extra_headers)
         params = self.params(query, extra_query)
-        data = None if json_body is None else _json.dumps(json_body).encode()
+        data = None if json_body is None else encode_body(json_body)
         attempt = 0
         while True:
             try:
@@ -266,6 +454,7 @@ class Transport:
                     headers=headers,
                     params=params,
                     timeout=timeouts.client_timeout(),
+                    allow_redirects=False,
                 )
             except (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError) as exc:
                 raise APIConnectionError(
@@ -292,7 +481,7 @@ class Transport:
                         exc, timeouts, f"connecting to {self.base_url.host}"
                     ) from exc
                 raise APIConnectionError(
-                    f"cannot connect to {self.base_url.host}: {self.redact(str(exc))}"
+                    f"cannot connect to {self.redact(_connect_failure(exc))}"
                 ) from exc
             except asyncio.TimeoutError as exc:  # distinct from TimeoutError on 3.10
                 raise timeout_error(
@@ -307,9 +496,14 @@ class Transport:
                 ) from exc
             if response.status < 300:
                 return response
+            if response.status < 400:
+                raise self._redirect_error(response, method, path)
             error = await self._status_error(response)
             wait = retry_delay(attempt, response.headers)
-            if response.status in RETRY_STATUSES and attempt < retries and wait is not None:
+            retryable = response.status in RETRY_STATUSES and not (
+                creates_run and response.status in GATEWAY_STATUSES
+            )
+            if retryable and attempt < retries and wait is not None:
                 logger.info(
                     "retrying %s %s in %.2fs after HTTP %d, retry %d of %d",
                     method,
@@ -324,6 +518,27 @@ class Transport:
                 continue
             raise error
 
+    def _redirect_error(
+        self, response: aiohttp.ClientResponse, method: str, path: str
+    ) -> APIStatusError:
+        """The error for a 3xx reply (the response is released): redirects are not followed."""
+        response.release()
+        location = response.headers.get("Location", "")
+        try:
+            target = URL(location)
+            shown = str(target.origin()) if target.is_absolute() else "the same origin"
+        except (ValueError, UnicodeError):
+            shown = "an invalid location"
+        headers = self.redact_headers(response.headers)
+        return status_error_class(response.status)(
+            f"{method} {path} was redirected to {self.redact(shown, limit=200)}: streamrun "
+            "never follows redirects (they could carry the API key and the OpenAI-* headers "
+            "to another host, or repeat a run-creating POST); set base_url to the final URL",
+            status=response.status,
+            request_id=self.redact(response.headers.get("X-Request-Id", "")) or None,
+            headers=headers,
+        )
+
     async def _status_error(self, response: aiohttp.ClientResponse) -> APIStatusError:
         """Read a non-2xx reply and build its typed error (the response is released)."""
         try:
@@ -332,10 +547,28 @@ class Transport:
             raw = b""
         finally:
             response.release()
-        if self._api_key:
-            # A server may echo the key ("Incorrect API key provided: sk-..."): never keep it.
-            raw = raw.replace(self._api_key.encode(), b"***")
-        return build_status_error(response.status, response.reason, raw, dict(response.headers))
+        # A server may echo the key ("Incorrect API key provided: sk-..."), also
+        # JSON-escaped or in a header: build_status_error redacts after decoding.
+        return build_status_error(
+            response.status, response.reason, raw, dict(response.headers), secret=self._api_key
+        )
+
+    async def _read_capped(self, response: aiohttp.ClientResponse, method: str, path: str) -> bytes:
+        limit = self.max_response_size
+        body, size = await _read_limited(response, limit)
+        if size is not None:
+            assert limit is not None
+            response.close()  # do not drain the rest: drop the connection
+            raise ResponseTooLargeError(
+                f"{method} {path}: the reply exceeds max_response_size={limit} bytes "
+                f"(at least {size} bytes); reading stopped there",
+                size=size,
+                limit=limit,
+                status=response.status,
+                request_id=self.redact(response.headers.get("X-Request-Id", "")) or None,
+                headers=self.redact_headers(response.headers),
+            )
+        return body
 
     async def request_json(
         self,
@@ -347,7 +580,12 @@ class Transport:
         max_retries: int | None = None,
         timeouts: Timeouts | None = None,
     ) -> Any:
-        """Send a request and decode its JSON reply."""
+        """Send a request and decode its JSON reply.
+
+        The reply is read in chunks up to ``max_response_size`` bytes; a longer
+        one raises :class:`~streamrun.ResponseTooLargeError` without being
+        buffered.
+        """
         response = await self.send(
             method,
             path,
@@ -357,7 +595,7 @@ class Transport:
             timeouts=timeouts,
         )
         try:
-            body = await response.read()
+            body = await self._read_capped(response, method, path)
         except asyncio.TimeoutError as exc:  # distinct from TimeoutError on 3.10
             raise timeout_error(
                 exc, timeouts or self.timeouts, f"reading the reply to {method} {path}"
@@ -371,27 +609,57 @@ class Transport:
             response.release()
         try:
             return _json.loads(body)
-        except _json.JSONDecodeError as exc:
+        except _DECODE_ERRORS as exc:
             raise APIStatusError(
-                f"{method} {path}: the reply is not JSON: {body[:200]!r}",
+                f"{method} {path}: the reply is not JSON: "
+                f"{page_excerpt(self.redact(body.decode('utf-8', 'replace')))}",
                 status=response.status,
-                request_id=response.headers.get("X-Request-Id"),
-                headers=dict(response.headers),
+                request_id=self.redact(response.headers.get("X-Request-Id", "")) or None,
+                headers=self.redact_headers(response.headers),
             ) from exc
 
 
+async def _read_limited(
+    response: aiohttp.ClientResponse, limit: int | None
+) -> tuple[bytes, int | None]:
+    """The body, or ``(b"", size)`` as soon as it is known to exceed ``limit``."""
+    if limit is not None:
+        announced = response.content_length
+        if announced is not None and announced > limit:
+            return b"", announced
+    buffer = bytearray()
+    while True:
+        chunk = await response.content.readany()
+        if not chunk:
+            return bytes(buffer), None
+        buffer += chunk
+        if limit is not None and len(buffer) > limit:
+            return b"", len(buffer)
+
+
 def build_status_error(
-    status: int, reason: str | None, raw: bytes, headers: Mapping[str, str]
+    status: int,
+    reason: str | None,
+    raw: bytes,
+    headers: Mapping[str, str],
+    *,
+    secret: str | None = None,
 ) -> APIStatusError:
-    """The typed error for a non-2xx reply with body ``raw``."""
+    """The typed error for a non-2xx reply with body ``raw``.
+
+    ``secret`` (the API key) is redacted from the decoded body, every field
+    taken from it, and the header values.
+    """
     body: Any = None
     message = ""
     fields: dict[str, str | None] = {"type": None, "code": None, "param": None}
     if raw:
         try:
-            body = _json.loads(raw)
-        except _json.JSONDecodeError:
-            body = raw.decode("utf-8", "replace")
+            body = _redact_json(_json.loads(raw), secret)
+        except _DECODE_ERRORS:
+            body = redact_secret(raw.decode("utf-8", "replace"), secret)
+    headers = {k: redact_secret(v, secret) for k, v in headers.items()}
+    reason = redact_secret(reason, secret) if reason else reason
     error = body.get("error", body) if isinstance(body, dict) else None
     if isinstance(error, dict):
         message = str(error.get("message") or "")
@@ -401,7 +669,8 @@ def build_status_error(
     elif isinstance(error, str):
         message = error
     elif isinstance(body, str):
-        message = body[:500]
+        # Redact before the excerpt cuts the text, so no part of the key is left.
+        message = page_excerpt(redact_secret(body, secret))
     if not message:
         message = reason or "error"
     cls = status_error_class(status)

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from streamrun._accumulate import Accumulator, Callback
+from streamrun._callbacks import named
 from streamrun._events import (
     DoneEvent,
     ErrorEvent,
@@ -205,9 +206,13 @@ def _call_state(call: ToolCall) -> Any:
     return call.type
 
 
+def named_all(callbacks: list[Callback]) -> list[tuple[str, tuple[Any, ...]]]:
+    return [named(cb) for cb in callbacks]
+
+
 def summarize(cb: Callback) -> tuple[Any, ...]:
     """A comparable view of one callback, taken when it would be dispatched."""
-    name, args = cb
+    name, args = named(cb)
     a: Any = args[0] if args else None
     if name == "on_event":
         return ("event", a.event)
@@ -255,7 +260,7 @@ def trace(
     out: list[tuple[Any, ...]] = []
     for event in events:
         callbacks = acc.feed(event)
-        assert callbacks[0] == ("on_event", (event,))
+        assert named(callbacks[0]) == ("on_event", (event,))
         out.extend(summarize(cb) for cb in callbacks)
     if end:
         out.extend(summarize(cb) for cb in acc.end())
@@ -300,7 +305,7 @@ def feed_all(events: list[Event]) -> tuple[Accumulator, list[Callback]]:
 
 
 def names(callbacks: list[Callback]) -> Counter[str]:
-    return Counter(name for name, _ in callbacks)
+    return Counter(cb[0].hook for cb in callbacks)
 
 
 # ---------------------------------------------------------------------------
@@ -395,7 +400,7 @@ def test_fixture_text_snapshot_is_the_concatenation_so_far(path: Path) -> None:
     acc = Accumulator()
     so_far: dict[int, str] = {}
     for event in load(path):
-        for name, args in acc.feed(event):
+        for name, args in map(named, acc.feed(event)):
             if name == "on_text_created":
                 so_far[id(args[0])] = ""
             elif name == "on_text_delta":
@@ -411,8 +416,8 @@ def test_fixture_callback_invariants(path: Path) -> None:
     seq: list[Callback] = []
     for event in events:
         callbacks = acc.feed(event)
-        assert callbacks[0] == ("on_event", (event,))
-        assert all(name != "on_event" for name, _ in callbacks[1:])
+        assert named(callbacks[0]) == ("on_event", (event,))
+        assert all(name != "on_event" for name, _ in map(named, callbacks[1:]))
         seq.extend(callbacks)
     seq.extend(acc.end())
     counts = names(seq)
@@ -423,7 +428,7 @@ def test_fixture_callback_invariants(path: Path) -> None:
     # Every tool call: created, then its deltas, then done, once each.
     created: list[str] = []
     done: list[str] = []
-    for name, args in seq:
+    for name, args in map(named, seq):
         if name == "on_tool_call_created":
             created.append(args[0].id)
         elif name == "on_tool_call_delta":
@@ -583,7 +588,7 @@ def test_tool_call_delta_snapshot_is_the_live_call_for_the_last_fragment() -> No
     callbacks = acc.feed(
         step_delta("step_1", fn_first(0, "call_a", "f"), fn_args(0, "{"), fn_args(0, "}"))
     )
-    deltas = [args for name, args in callbacks if name == "on_tool_call_delta"]
+    deltas = [args for name, args in map(named, callbacks) if name == "on_tool_call_delta"]
     live = acc.run_steps()[0].step_details.tool_calls[0]  # type: ignore[union-attr]
     assert [d[1] is live for d in deltas] == [False, False, True]
     assert [d[1].function.arguments for d in deltas] == ["", "{", "{}"]
@@ -609,12 +614,12 @@ def test_tool_calls_done_when_the_step_completes_with_completed_objects() -> Non
     callbacks: list[Callback] = []
     for event in events:
         callbacks.extend(acc.feed(event))
-    done = [args[0] for name, args in callbacks if name == "on_tool_call_done"]
+    done = [args[0] for name, args in map(named, callbacks) if name == "on_tool_call_done"]
     final = events[-1].data
     assert isinstance(final, RunStep) and isinstance(final.step_details, ToolCallsStepDetails)
     assert done == final.step_details.tool_calls
     assert all(a is b for a, b in zip(done, final.step_details.tool_calls, strict=True))
-    assert [n for n, _ in callbacks][-3:] == [
+    assert [cb[0].hook for cb in callbacks][-3:] == [
         "on_tool_call_done",
         "on_tool_call_done",
         "on_run_step_done",
@@ -760,7 +765,7 @@ def test_requires_action_repeated_does_not_repeat_done() -> None:
 def test_requires_action_without_required_action_object() -> None:
     acc = Accumulator()
     event = run_ev("requires_action", status="requires_action")
-    assert acc.feed(event) == [("on_event", (event,))]
+    assert named_all(acc.feed(event)) == [("on_event", (event,))]
     assert acc.current_run is event.data
 
 
@@ -794,7 +799,7 @@ def test_step_cancelled_or_expired_ends_the_step(suffix: str) -> None:
         step_ev(suffix, step("step_1", suffix, [fn_call("call_a", "f", "")])),
     ]
     acc, callbacks = feed_all(events)
-    assert [n for n, _ in callbacks if n != "on_event"][-2:] == [
+    assert [cb[0].hook for cb in callbacks if cb[0].hook != "on_event"][-2:] == [
         "on_tool_call_done",
         "on_run_step_done",
     ]
@@ -965,7 +970,7 @@ def test_fragment_without_type_extends_the_known_call() -> None:
     ]
     acc = Accumulator()
     callbacks = [cb for e in events for cb in acc.feed(e)]
-    deltas = [args for name, args in callbacks if name == "on_tool_call_delta"]
+    deltas = [args for name, args in map(named, callbacks) if name == "on_tool_call_delta"]
     assert type(deltas[1][0]).__name__ == "FunctionToolCallDelta"
     call = acc.run_steps()[0].step_details.tool_calls[0]  # type: ignore[union-attr]
     assert isinstance(call, FunctionToolCall) and call.function.arguments == "{}"
@@ -1055,7 +1060,7 @@ def test_message_creation_step_delta() -> None:
             },
         },
     )
-    assert [n for n, _ in acc.feed(event)] == [
+    assert [cb[0].hook for cb in acc.feed(event)] == [
         "on_event",
         "on_run_step_created",
         "on_run_step_delta",
@@ -1090,9 +1095,9 @@ def test_late_step_delta_after_the_step_ended_is_ignored() -> None:
     acc = Accumulator()
     acc.feed(step_ev("completed", step("step_1", "completed", [fn_call("call_a", "f", "{}")])))
     late = step_delta("step_1", fn_args(0, "x"))
-    assert acc.feed(late) == [("on_event", (late,))]
+    assert named_all(acc.feed(late)) == [("on_event", (late,))]
     again = step_ev("completed", step("step_1", "completed", []))
-    assert acc.feed(again) == [("on_event", (again,))]
+    assert named_all(acc.feed(again)) == [("on_event", (again,))]
     assert acc.final_run_steps() == [again.data]
 
 
@@ -1157,7 +1162,7 @@ def test_message_parts_snapshot_equals_completed_and_on_message_delta_is_last() 
     callbacks = acc.feed(
         msg_delta("msg_1", text_frag(0, "a", []), {"index": 1, "type": "refusal", "refusal": "no"})
     )
-    assert [n for n, _ in callbacks] == [
+    assert [cb[0].hook for cb in callbacks] == [
         "on_event",
         "on_text_created",
         "on_text_delta",
@@ -1167,7 +1172,7 @@ def test_message_parts_snapshot_equals_completed_and_on_message_delta_is_last() 
         "on_message_delta",
     ]
     snapshot = message_snapshot(acc)
-    assert callbacks[-1][1][1] is snapshot
+    assert named(callbacks[-1])[1][1] is snapshot
     assert snapshot.content == [
         TextContentBlock(text=Text(value="a")),
         RefusalContentBlock(refusal="no"),
@@ -1462,9 +1467,9 @@ def test_late_message_delta_after_end_is_ignored() -> None:
     acc = Accumulator()
     acc.feed(msg_ev("completed", msg("msg_1", "completed", [text_part("A")])))
     late = msg_delta("msg_1", text_frag(0, "B"))
-    assert acc.feed(late) == [("on_event", (late,))]
+    assert named_all(acc.feed(late)) == [("on_event", (late,))]
     again = msg_ev("completed", msg("msg_1", "completed", [text_part("A!")]))
-    assert acc.feed(again) == [("on_event", (again,))]
+    assert named_all(acc.feed(again)) == [("on_event", (again,))]
     assert acc.final_messages() == [again.data]
     assert acc.current_message_snapshot is again.data
 
@@ -1542,7 +1547,7 @@ def test_image_parts_fields_set() -> None:
 def test_text_fragment_without_text_object() -> None:
     acc = Accumulator()
     callbacks = acc.feed(msg_delta("m", {"index": 0, "type": "text"}))
-    assert [n for n, _ in callbacks] == [
+    assert [cb[0].hook for cb in callbacks] == [
         "on_event",
         "on_message_created",
         "on_text_created",
@@ -1586,8 +1591,9 @@ def test_any_split_yields_the_same_text_and_callback_counts(
     callbacks: list[Callback] = []
     joined = ""
     for event in events:
-        for name, args in acc.feed(event):
-            callbacks.append((name, args))
+        for cb in acc.feed(event):
+            callbacks.append(cb)
+            name, args = named(cb)
             if name == "on_text_delta":
                 joined += args[0].value
                 assert args[1].value == joined
@@ -1639,7 +1645,7 @@ def test_current_run_and_event_from_every_run_event() -> None:
     assert (acc.current_run, acc.current_event) == (None, None)
     for status in ("created", "queued", "in_progress", "cancelling", "cancelled"):
         event = run_ev(status, status=status)
-        assert acc.feed(event) == [("on_event", (event,))]
+        assert named_all(acc.feed(event)) == [("on_event", (event,))]
         assert acc.current_run is event.data
         assert acc.current_event is event
     for status in ("completed", "incomplete", "failed", "expired"):
@@ -1653,8 +1659,8 @@ def test_unknown_and_thread_events_only_reach_on_event() -> None:
     unknown = parse_event("thread.run.step.thinking", '{"x": 1}')
     assert isinstance(unknown, UnknownEvent)
     thread = ev("thread.created", {"id": "thread_1", "object": "thread", "created_at": 1})
-    assert acc.feed(unknown) == [("on_event", (unknown,))]
-    assert acc.feed(thread) == [("on_event", (thread,))]
+    assert named_all(acc.feed(unknown)) == [("on_event", (unknown,))]
+    assert named_all(acc.feed(thread)) == [("on_event", (thread,))]
     assert acc.current_event is thread
 
 
@@ -1680,7 +1686,7 @@ def test_text_delta_arguments_are_the_wire_objects() -> None:
     acc = Accumulator()
     event = msg_delta("m", text_frag(0, "x"))
     callbacks = acc.feed(event)
-    name, (delta, snapshot) = callbacks[3]
+    name, (delta, snapshot) = named(callbacks[3])
     assert name == "on_text_delta"
     assert isinstance(delta, TextDelta) and isinstance(snapshot, Text)
     wire = event.data.delta.content[0]  # type: ignore[union-attr]
@@ -1761,8 +1767,8 @@ def test_in_progress_events_update_the_status_of_step_and_message() -> None:
     assert message_snapshot(acc).status == "queued"
     step_in_progress = step_ev("in_progress", step("step_1", "in_progress"))
     msg_in_progress = msg_ev("in_progress", msg("msg_1", "in_progress"))
-    assert acc.feed(step_in_progress) == [("on_event", (step_in_progress,))]
-    assert acc.feed(msg_in_progress) == [("on_event", (msg_in_progress,))]
+    assert named_all(acc.feed(step_in_progress)) == [("on_event", (step_in_progress,))]
+    assert named_all(acc.feed(msg_in_progress)) == [("on_event", (msg_in_progress,))]
     assert step_snapshot(acc).status == "in_progress"
     assert message_snapshot(acc).status == "in_progress"
     assert [s.status for s in acc.run_steps()] == ["in_progress"]

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import ast
 import importlib
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 import streamrun
 
@@ -20,10 +24,56 @@ def test_all_is_sorted_and_importable() -> None:
 
 
 def test_every_public_name_is_in_all() -> None:
+    for name in streamrun.__all__:
+        getattr(streamrun, name)  # load every lazy name first
     public = {n for n in vars(streamrun) if not n.startswith("_")} - {"annotations"}
     # Submodules (and the __future__ import) are attributes of the package, not API.
     modules = {n for n in public if type(getattr(streamrun, n)).__name__ == "module"}
     assert public - modules == set(streamrun.__all__) - {"__version__"}
+    assert set(streamrun.__all__) <= set(dir(streamrun))
+
+
+def _type_checking_imports() -> dict[str, str]:
+    """Name -> module of the ``if typing.TYPE_CHECKING:`` block of ``__init__``."""
+    tree = ast.parse((PACKAGE / "__init__.py").read_text())
+    found: dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "typing.TYPE_CHECKING":
+            for stmt in node.body:
+                assert isinstance(stmt, ast.ImportFrom), ast.unparse(stmt)
+                for alias in stmt.names:
+                    # ``X as X``: the explicit re-export type checkers need.
+                    assert alias.asname == alias.name, ast.unparse(stmt)
+                    found[alias.name] = "." * stmt.level + (stmt.module or "")
+    return found
+
+
+def test_lazy_names_match_the_type_checking_imports_and_all() -> None:
+    lazy = streamrun._MODULE_OF
+    assert lazy == _type_checking_imports()
+    assert set(lazy) | {"__version__"} == set(streamrun.__all__)
+    for name, module in lazy.items():
+        assert getattr(streamrun, name) is getattr(
+            importlib.import_module(module, "streamrun"), name
+        ), name
+
+
+def test_unknown_attribute_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="no attribute 'AsyncClinet'"):
+        streamrun.AsyncClinet  # type: ignore[attr-defined]  # noqa: B018
+
+
+def test_import_streamrun_loads_no_aiohttp_attrs_or_cattrs() -> None:
+    # A fresh interpreter: what ``import streamrun`` (and so ``streamrun --version``) loads.
+    code = (
+        "import sys, streamrun; "
+        "print(sorted(m for m in ('aiohttp', 'attrs', 'cattrs', 'streamrun._client') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PACKAGE.parent
+    ).stdout
+    assert out.strip() == "[]"
 
 
 def test_public_classes_have_docstrings() -> None:
@@ -54,12 +104,14 @@ def _imports(module: str) -> set[str]:
 LAYERS = [
     {"_version", "_exceptions", "_json"},
     {"sse"},
-    {"_models", "_converter", "_events", "_requests", "_function_tool"},
-    {"_accumulate", "_protocol_runs"},
-    {"_paths", "_retry", "_transport", "_options", "_recover"},
+    {"_models", "_responses_models", "_converter", "_events", "_requests", "_function_tool"},
+    {"_responses_events", "_responses_requests"},
+    {"_callbacks"},
+    {"_accumulate", "_responses_map", "_protocol_runs"},
+    {"_retry", "_transport", "_options", "_recover", "_relaying"},
     {"_handler", "_pipeline"},
-    {"_tool_loop", "_stream", "_client", "_conversation"},
-    {"_recording", "_display", "_cli", "__main__"},
+    {"_compat", "_tool_loop", "_stream", "_client", "_conversation"},
+    {"_recording", "_display", "_cli", "__main__", "relay", "_web"},
 ]
 
 
@@ -86,6 +138,48 @@ def test_pipeline_and_protocol_adapter_have_no_io() -> None:
     assert not {"aiohttp", "asyncio"} & _imports("_protocol_runs")
 
 
+def test_responses_mapping_has_no_io() -> None:
+    for module in ("_responses_models", "_responses_events", "_responses_map"):
+        assert not {"aiohttp", "asyncio"} & _imports(module), module
+
+
 def test_submodules_import() -> None:
-    for module in ("streamrun.sse", "streamrun.testing"):
+    for module in ("streamrun.sse", "streamrun.testing", "streamrun.relay"):
         importlib.import_module(module)
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["--help"], ["run", "--help"], []])
+def test_cli_help_and_version_load_no_aiohttp_attrs_or_cattrs(argv: list[str]) -> None:
+    # What the ``streamrun`` console script runs: ``from streamrun._cli import main``.
+    code = (
+        "import sys\n"
+        "from streamrun._cli import main\n"
+        "try:\n"
+        f"    main({argv!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = ('aiohttp', 'attrs', 'cattrs', 'streamrun._client', 'streamrun.testing')\n"
+        "print(sorted(m for m in heavy if m in sys.modules), file=sys.stderr)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PACKAGE.parent
+    )
+    assert result.stderr.splitlines()[-1] == "[]"
+    assert "streamrun" in result.stdout + result.stderr
+
+
+def test_cli_ready_scenario_names_match_the_fake_server() -> None:
+    from streamrun import _cli, testing
+
+    assert list(_cli.READY_SCENARIOS) == sorted(testing.READY_SCENARIOS)
+
+
+def test_cli_module_imports_its_runtime_when_used_beyond_main() -> None:
+    code = (
+        "import sys\n"
+        "import streamrun._cli as cli\n"
+        "assert 'aiohttp' not in sys.modules\n"
+        "session = cli.Session\n"  # any name but main: the commands' modules are imported
+        "assert 'streamrun._client' in sys.modules and cli.AsyncClient.__name__ == 'AsyncClient'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=PACKAGE.parent)

@@ -352,7 +352,7 @@ async def test_stall_before_the_first_event(
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
+@pytest.mark.parametrize("status", [429, 500, 503])  # 502/504: not retried on run-creating POSTs
 async def test_retryable_status_then_success(
     status: int,
     server: FakeAssistantsServer,
@@ -434,9 +434,12 @@ async def test_retries_exhausted(
     assert info.value.status == status
     assert info.value.type is not None
     assert info.value.headers.get("retry-after-ms") == "10"
-    assert run_posts(server) == client.max_retries + 1 == 3
+    # 502/504 may come from a gateway after the run was created: a run-creating
+    # POST is sent once (Part 5 §5); 429/500/503 are retried.
+    gateway = status in (502, 504)
+    assert run_posts(server) == (1 if gateway else client.max_retries + 1)
     assert server.runs_created == 0 and server.run_ids() == []
-    assert len(retry_records(caplog.records)) == 2
+    assert len(retry_records(caplog.records)) == (0 if gateway else 2)
     assert server.cancel_requests == []
     await watch.assert_clean(client, server)
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from streamrun._accumulate import Accumulator, Callback
+from streamrun._callbacks import CALLBACK_TYPES, OnEnd, OnException, OnTimeout
 from streamrun._events import DoneEvent, ErrorEvent, Event, parse_event
 from streamrun._exceptions import StreamConsumedError, StreamrunError
 from streamrun._handler import HOOK_NAMES, AsyncEventHandler, _overridden, dispatch
@@ -185,10 +186,10 @@ async def test_dispatch_calls_every_callback_in_order_with_its_args(fixture: str
     _, callbacks = callbacks_of(load(fixture))
     handler = Recorder()
     await dispatch(handler, callbacks)
-    assert [name for name, _ in handler.calls] == [name for name, _ in callbacks]
+    assert [name for name, _ in handler.calls] == [cb[0].hook for cb in callbacks]
     assert all(
-        len(got) == len(want) and all(g is w for g, w in zip(got, want, strict=True))
-        for (_, got), (_, want) in zip(handler.calls, callbacks, strict=True)
+        len(got) == len(want) - 1 and all(g is w for g, w in zip(got, want[1:], strict=True))
+        for (_, got), want in zip(handler.calls, callbacks, strict=True)
     )
 
 
@@ -220,7 +221,7 @@ async def test_dispatch_skips_hooks_that_are_not_overridden() -> None:
 async def test_dispatch_with_the_base_class_does_nothing() -> None:
     _, callbacks = callbacks_of(load("plain_text.sse"))
     await dispatch(AsyncEventHandler(), callbacks)
-    assert _overridden(AsyncEventHandler) == frozenset()
+    assert _overridden(AsyncEventHandler) == {}
 
 
 def test_overridden_sees_inherited_and_mixin_hooks() -> None:
@@ -239,10 +240,10 @@ def test_overridden_sees_inherited_and_mixin_hooks() -> None:
     class Mixed(Mixin, Child):
         pass
 
-    assert _overridden(Base) == {"on_text_delta"}
-    assert _overridden(Child) == {"on_text_delta", "on_end"}
-    assert _overridden(Mixed) == {"on_text_delta", "on_end", "on_message_done"}
-    assert _overridden(Recorder) == EXPECTED_HOOKS
+    assert set(_overridden(Base)) == {"on_text_delta"}
+    assert set(_overridden(Child)) == {"on_text_delta", "on_end"}
+    assert set(_overridden(Mixed)) == {"on_text_delta", "on_end", "on_message_done"}
+    assert set(_overridden(Recorder)) == EXPECTED_HOOKS
 
 
 @pytest.mark.asyncio
@@ -259,7 +260,7 @@ async def test_dispatch_accepts_duck_typed_handlers() -> None:
     duck = Duck()
     await dispatch(duck, callbacks)
     assert duck.events == events
-    assert _overridden(Duck) == {"on_event"}
+    assert set(_overridden(Duck)) == {"on_event"}
 
 
 @pytest.mark.asyncio
@@ -287,5 +288,22 @@ async def test_hook_exception_propagates_and_stops_dispatch() -> None:
 async def test_dispatch_of_stream_level_hooks() -> None:
     handler = Recorder()
     error = StreamConsumedError("x")
-    await dispatch(handler, [("on_exception", (error,)), ("on_timeout", ()), ("on_end", ())])
+    await dispatch(handler, [(OnException, error), (OnTimeout,), (OnEnd,)])
     assert handler.calls == [("on_exception", (error,)), ("on_timeout", ()), ("on_end", ())]
+
+
+def test_one_callback_kind_per_hook() -> None:
+    assert sorted(kind.hook for kind in CALLBACK_TYPES) == sorted(HOOK_NAMES)
+    for kind in CALLBACK_TYPES:
+        assert kind.__name__ == "".join(p.capitalize() for p in kind.hook.split("_"))
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("kind", CALLBACK_TYPES, ids=lambda kind: kind.hook)
+async def test_each_callback_fires_its_own_hook_with_its_arguments(kind: Any) -> None:
+    n_args = len(inspect.signature(getattr(AsyncEventHandler, kind.hook)).parameters) - 1
+    args = tuple(object() for _ in range(n_args))
+    handler = Recorder()
+    await dispatch(handler, [(kind, *args)])
+    assert handler.calls == [(kind.hook, args)]
+    assert all(got is want for got, want in zip(handler.calls[0][1], args, strict=True))

@@ -20,6 +20,7 @@ from streamrun import (
     UnknownEvent,
 )
 from streamrun._accumulate import Accumulator
+from streamrun._callbacks import OnEvent
 from streamrun._events import Event
 from streamrun._exceptions import StreamFailure
 from streamrun._handler import HOOK_NAMES
@@ -250,7 +251,7 @@ async def test_pipeline_drives_any_protocol_adapter() -> None:
     pipeline.open(_source(b"hello wor", b"ld\nbye now\nend\nignored\n"))
     first = await pipeline.next()
     assert first is not None and first[0].event == "hello"
-    assert first[1] == [("on_event", (first[0],))]
+    assert first[1] == [(OnEvent, first[0])]
     second = await pipeline.next()
     assert second is not None and second[0].event == "bye"
     assert await pipeline.next() is None
@@ -352,3 +353,15 @@ async def test_follow_failing_fails_the_stream() -> None:
         await pipeline.next()
     assert info.value.run_id == "run_lines"
     assert [n for n, _ in handler.calls] == ["on_event", "on_exception", "on_end"]
+
+
+@pytest.mark.asyncio
+async def test_a_failure_after_a_close_from_another_task_reports_the_close() -> None:
+    pipeline = Pipeline(LineProtocol(), Accumulator(), Trace())
+    pipeline.open(_source(b"a 1\n"))
+    await pipeline.close()
+    with pytest.raises(StreamrunError, match="the stream was closed") as info:
+        await pipeline.fail(StreamInterrupted("late"), None)
+    assert isinstance(info.value.__cause__, StreamInterrupted)
+    assert pipeline.state.value == "closed"
+    assert pipeline.error is None

@@ -36,8 +36,12 @@ SSE_OK = (
         ({"Retry-After": "Mon, 32 Foo 2026 99:99:60 GMT"}, None),
         ({"Retry-After": "nan"}, None),
         ({"retry-after-ms": "nan"}, None),
-        ({"Retry-After": "-5"}, 0.0),
-        ({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}, 0.0),  # in the past
+        # Negative or in the past: ignored, so the normal backoff applies (Part 5 §5).
+        ({"Retry-After": "-5"}, None),
+        ({"retry-after-ms": "-5"}, None),
+        ({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}, None),  # in the past
+        ({"Retry-After": "inf"}, None),
+        ({"Retry-After": "0"}, 0.0),
         ({}, None),
     ],
 )

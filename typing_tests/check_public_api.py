@@ -48,6 +48,25 @@ async def check_client() -> None:
             assert_type(await opened.recover(), RecoveredRun)
 
 
+async def check_openai_spellings(client: AsyncClient, handler: Handler) -> None:
+    # openai-python's paths and names are typed like streamrun's own (Part 8 §2).
+    stream = client.beta.threads.runs.stream(
+        thread_id="thread_abc", assistant_id="asst_abc", event_handler=handler
+    )
+    assert_type(stream, RunStream)
+    assert_type(client.beta.threads.create_and_run_stream(assistant_id="a"), RunStream)
+    assert_type(
+        client.beta.threads.runs.submit_tool_outputs_stream(
+            thread_id="t", run_id="r", tool_outputs=[]
+        ),
+        RunStream,
+    )
+    async with stream as opened:
+        assert_type(await opened.get_final_run(), Run)
+        assert_type(await opened.get_final_messages(), list[Message])
+        assert_type(await opened.get_final_run_steps(), list[RunStep])
+
+
 def check_parse_and_decode() -> None:
     assert_type(parse_event("thread.run.created", "{}"), Event | DoneEvent)
     decoder = SSEDecoder()

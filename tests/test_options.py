@@ -1,29 +1,18 @@
-"""One place each: ids in API paths (streamrun._paths), per-call options (streamrun._options)."""
+"""The per-call options are listed in one place (streamrun._options.CallOptions)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import attrs
-import pytest
 
-from streamrun import AsyncClient, ValidationError
+from streamrun import AsyncClient
 from streamrun._options import CallOptions
-from streamrun._paths import path_id, run_path, thread_path
 
 
-def test_ids_are_quoted_as_one_path_segment() -> None:
-    assert thread_path("thread/../x") == "/threads/thread%2F..%2Fx"
-    assert run_path("t 1", "run?a=b#c") == "/threads/t%201/runs/run%3Fa%3Db%23c"
-    assert path_id("run_id", "%2F") == "%252F"  # quoted once, never decoded
-
-
-@pytest.mark.parametrize("value", ["", None, 3])
-def test_a_bad_id_names_its_parameter(value: object) -> None:
-    with pytest.raises(ValidationError, match="run_id"):
-        run_path("thread_1", value)  # type: ignore[arg-type]
-    with pytest.raises(ValidationError, match="thread_id"):
-        thread_path(value)  # type: ignore[arg-type]
+def lookup(city: str) -> str:
+    """A function for the tool loop."""
+    return city
 
 
 def test_every_call_option_is_taken_out_of_the_body() -> None:
@@ -37,7 +26,7 @@ def test_every_call_option_is_taken_out_of_the_body() -> None:
         "extra_query": {"q": 1},
         "extra_body": {"custom": True},
         "tap": print,
-        "functions": [thread_path],
+        "functions": [lookup],
         "max_tool_rounds": 3,
         "tool_timeout": 2.5,
     }
@@ -53,7 +42,7 @@ def test_every_call_option_is_taken_out_of_the_body() -> None:
     assert stream._body["custom"] is True
     assert ("q", "1") in stream._query
     tools = stream._tools
-    assert tools is not None and list(tools.specs) == ["thread_path"]
+    assert tools is not None and list(tools.specs) == ["lookup"]
     assert (tools.max_tool_rounds, tools.tool_timeout) == (3, 2.5)
     defaults = client.threads.create_and_run_stream(assistant_id="asst_1")._settings
     assert defaults.max_retries == client.max_retries

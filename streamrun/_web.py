@@ -1,0 +1,278 @@
+"""``streamrun web``: a one-page chat in the browser, on :mod:`streamrun.relay`.
+
+The page (``streamrun/web/index.html``) uses the ES module
+``streamrun/web/streamrun.js``: it POSTs a message, reads the relayed run
+stream token by token, shows the run's status, tool calls and their outputs
+and any error, and has a Stop button (the run is cancelled on the server).
+The key stays in this process: the browser only ever sees the relayed events.
+
+Routes: ``GET /`` (the page), ``GET /streamrun.js``, ``GET /api/info``,
+``POST /api/chat`` (``{"message", "thread_id"}`` → SSE relay of the run; a
+new thread when ``thread_id`` is null), ``POST /api/tool_outputs``
+(``{"thread_id", "run_id"}`` → runs the required functions — only those of
+the local functions given, e.g. ``streamrun._cli.LOCAL_TOOLS``, and only
+against the built-in fake server — and relays the continuation) and
+``POST /api/cancel``.
+
+``--fake`` starts the fake Assistants server of :mod:`streamrun.testing` in
+this process (no key, no network); the command passes
+``streamrun._cli.fake_reply`` to script its answers (this module does not
+import the command's modules). The page binds 127.0.0.1 by default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import sys
+from collections.abc import AsyncIterator, Callable, Mapping
+from importlib import resources
+from typing import Any, TextIO
+
+from aiohttp import web
+
+from ._client import AsyncClient
+from ._exceptions import APIStatusError, StreamrunError
+from .relay import error_data, sse_response
+from .testing import FakeAssistantsServer, Faults, Scenario
+
+__all__ = ["make_app", "run_command", "serve"]
+
+def _asset(name: str) -> bytes:
+    return (resources.files("streamrun") / "web" / name).read_bytes()
+
+
+class _Chat:
+    """The request handlers of one page server."""
+
+    def __init__(
+        self,
+        client: AsyncClient,
+        *,
+        assistant_id: str,
+        fake: FakeAssistantsServer | None,
+        scenario_for: Callable[[str], Scenario] | None,
+        tools: Mapping[str, Callable[[str], str]],
+        keepalive: float,
+    ) -> None:
+        self.client = client
+        self.assistant_id = assistant_id
+        self.fake = fake
+        self.scenario_for = scenario_for
+        self.tools = tools
+        self.keepalive = keepalive
+
+    async def page(self, request: web.Request) -> web.Response:
+        return web.Response(body=_asset("index.html"), content_type="text/html", charset="utf-8")
+
+    async def module(self, request: web.Request) -> web.Response:
+        return web.Response(
+            body=_asset("streamrun.js"), content_type="text/javascript", charset="utf-8"
+        )
+
+    async def info(self, request: web.Request) -> web.Response:
+        return web.json_response({"fake": self.fake is not None, "assistant_id": self.assistant_id})
+
+    @staticmethod
+    async def _body(request: web.Request) -> dict[str, Any]:
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise _bad_request("the body must be a JSON object")
+        return body
+
+    async def chat(self, request: web.Request) -> web.StreamResponse:
+        body = await self._body(request)
+        message = body.get("message")
+        thread_id = body.get("thread_id")
+        if not isinstance(message, str) or not message.strip():
+            raise _bad_request("'message' must be a non-empty string")
+        if thread_id is not None and not isinstance(thread_id, str):
+            raise _bad_request("'thread_id' must be a string or null")
+        if self.fake is not None and self.scenario_for is not None:
+            self.fake.queue_scenario(self.scenario_for(message))
+        user = {"role": "user", "content": message}
+        if thread_id:
+            stream = self.client.runs.stream(
+                thread_id, assistant_id=self.assistant_id, additional_messages=[user]
+            )
+        else:
+            stream = self.client.threads.create_and_run_stream(
+                assistant_id=self.assistant_id, thread={"messages": [user]}
+            )
+        return await sse_response(request, stream, keepalive=self.keepalive)
+
+    async def tool_outputs(self, request: web.Request) -> web.StreamResponse:
+        body = await self._body(request)
+        thread_id, run_id = body.get("thread_id"), body.get("run_id")
+        if not isinstance(thread_id, str) or not isinstance(run_id, str):
+            raise _bad_request("'thread_id' and 'run_id' must be strings")
+        if self.fake is None:
+            return _json_error(
+                409,
+                "this page runs tools only against the built-in fake server (--fake); "
+                "the run waits for tool outputs",
+            )
+        try:
+            run = await self.client.runs.retrieve(thread_id, run_id)
+        except StreamrunError as exc:
+            return _json_error(502, error_data(exc)["message"])
+        action = run.required_action
+        if action is None:
+            return _json_error(409, f"run {run_id} does not require action ({run.status})")
+        outputs = []
+        for call in action.submit_tool_outputs.tool_calls:
+            function = self.tools.get(call.function.name)
+            if function is None:
+                output = json.dumps({"error": f"no local function {call.function.name!r}"})
+            else:
+                output = function(call.function.arguments)
+            outputs.append({"tool_call_id": call.id, "output": output})
+        stream = self.client.runs.submit_tool_outputs_stream(
+            thread_id, run_id, tool_outputs=outputs
+        )
+        return await sse_response(request, stream, keepalive=self.keepalive)
+
+    async def cancel(self, request: web.Request) -> web.Response:
+        body = await self._body(request)
+        thread_id, run_id = body.get("thread_id"), body.get("run_id")
+        if not isinstance(thread_id, str) or not isinstance(run_id, str):
+            raise _bad_request("'thread_id' and 'run_id' must be strings")
+        try:
+            run = await self.client.runs.cancel(thread_id, run_id)
+        except APIStatusError as exc:
+            return _json_error(exc.status, error_data(exc)["message"])
+        except StreamrunError as exc:
+            return _json_error(502, error_data(exc)["message"])
+        return web.json_response({"id": run.id, "status": run.status})
+
+
+def _json_error(status: int, message: str) -> web.Response:
+    return web.json_response(
+        {"error": {"message": message, "type": "streamrun_web"}}, status=status
+    )
+
+
+def _bad_request(message: str) -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(
+        text=json.dumps({"error": {"message": message, "type": "invalid_request"}}),
+        content_type="application/json",
+    )
+
+
+def make_app(
+    client: AsyncClient,
+    *,
+    assistant_id: str,
+    fake: FakeAssistantsServer | None = None,
+    scenario_for: Callable[[str], Scenario] | None = None,
+    tools: Mapping[str, Callable[[str], str]] | None = None,
+    keepalive: float = 15.0,
+) -> web.Application:
+    """The page's aiohttp application, talking to the API through ``client``.
+
+    With ``fake`` (a started fake server ``client`` points at), each message
+    queues ``scenario_for(message)`` (when given) and the outputs of a run
+    that requires action are computed by ``tools`` (name → function of the
+    JSON arguments, returning the output text).
+    """
+    chat = _Chat(
+        client,
+        assistant_id=assistant_id,
+        fake=fake,
+        scenario_for=scenario_for,
+        tools=tools or {},
+        keepalive=keepalive,
+    )
+    app = web.Application()
+    app.router.add_get("/", chat.page)
+    app.router.add_get("/streamrun.js", chat.module)
+    app.router.add_get("/api/info", chat.info)
+    app.router.add_post("/api/chat", chat.chat)
+    app.router.add_post("/api/tool_outputs", chat.tool_outputs)
+    app.router.add_post("/api/cancel", chat.cancel)
+    return app
+
+
+@contextlib.asynccontextmanager
+async def serve(
+    app: web.Application, host: str = "127.0.0.1", port: int = 8080
+) -> AsyncIterator[str]:
+    """Serve ``app`` on ``host:port`` (0: any free port); yields the page's URL."""
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        bound = runner.addresses[0]
+        shown = f"[{bound[0]}]" if ":" in str(bound[0]) else bound[0]
+        yield f"http://{shown}:{bound[1]}/"
+    finally:
+        await runner.cleanup()
+
+
+async def _main(
+    args: argparse.Namespace,
+    out: TextIO,
+    scenario_for: Callable[[str], Scenario] | None,
+    tools: Mapping[str, Callable[[str], str]] | None,
+) -> None:
+    stack = contextlib.AsyncExitStack()
+    async with stack:
+        fake: FakeAssistantsServer | None = None
+        if args.fake:
+            fake = await stack.enter_async_context(
+                FakeAssistantsServer(faults=Faults(delay=max(args.pace, 0.0)))
+            )
+            client = AsyncClient(api_key="sk-fake", base_url=fake.base_url, max_retries=0)
+        else:
+            client = AsyncClient(api_key=args.api_key, base_url=args.base_url)
+        await stack.enter_async_context(client)
+        app = make_app(
+            client,
+            assistant_id=args.assistant or "asst_fake",
+            fake=fake,
+            scenario_for=scenario_for,
+            tools=tools,
+        )
+        url = await stack.enter_async_context(serve(app, args.host, args.port))
+        out.write(f"streamrun web: open {url} (Ctrl-C to stop)\n")
+        out.flush()
+        await asyncio.Event().wait()
+
+
+def run_command(
+    args: argparse.Namespace,
+    *,
+    scenario_for: Callable[[str], Scenario] | None = None,
+    tools: Mapping[str, Callable[[str], str]] | None = None,
+    out: TextIO | None = None,
+) -> int:
+    """Run ``streamrun web`` until interrupted; the exit status.
+
+    ``scenario_for`` scripts the fake server's answer to a message and
+    ``tools`` are the functions run for it (``--fake`` only).
+    """
+    out = out or sys.stdout
+    if not args.fake:
+        problem = None
+        if not args.assistant:
+            problem = "the following arguments are required: --assistant (or use --fake)"
+        elif not (args.api_key or os.environ.get("OPENAI_API_KEY")):
+            problem = "no API key: set OPENAI_API_KEY or pass --api-key (or use --fake)"
+        if problem:
+            sys.stderr.write(f"streamrun web: error: {problem}\n")
+            return 2
+    try:
+        asyncio.run(_main(args, out, scenario_for, tools))
+    except KeyboardInterrupt:
+        return 130
+    except OSError as exc:
+        sys.stderr.write(f"error: cannot serve on {args.host}:{args.port}: {exc}\n")
+        return 1
+    return 0
