@@ -28,20 +28,32 @@ async def stream_one_run(client: AsyncClient, thread_id: str, assistant_id: str)
         assistant_id=assistant_id,
         additional_messages=[{"role": "user", "content": "How does photosynthesis work?"}],
     ) as stream:
+        status = ""  # the last run status printed (created and queued both say "queued")
+        mid_line = False  # text was printed without its line being ended
+
+        def note(text: str) -> None:
+            nonlocal mid_line
+            if mid_line:
+                print()
+                mid_line = False
+            print(text)
+
         async for event in stream:
             if isinstance(event, ThreadMessageDelta):
                 for part in event.data.delta.content:
                     if isinstance(part, TextDeltaBlock) and part.text and part.text.value:
                         print(part.text.value, end="", flush=True)
+                        mid_line = True
             elif isinstance(event, ThreadRunStepCreated):
-                print(f"[step {event.data.type}]")
+                note(f"[step {event.data.type}]")
             elif isinstance(event, UnknownEvent):
-                print(f"[an event this version does not know: {event.event}]")
-            elif isinstance(event.data, Run):
-                print(f"[run {event.data.status}]")
+                note(f"[an event this version does not know: {event.event}]")
+            elif isinstance(event.data, Run) and event.data.status != status:
+                status = event.data.status
+                note(f"[run {status}]")
+        note("")
         run = await stream.final_run()
         messages = await stream.final_messages()
-    print()
     print(f"final status: {run.status}; messages: {len(messages)}; usage: {run.usage}")
 
 

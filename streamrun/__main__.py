@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from ._cli import main
-
 if __name__ == "__main__":
+    try:
+        from ._cli import main
+    except KeyboardInterrupt:  # Ctrl-C while the command starts: no traceback
+        sys.stderr.write("interrupted\n")
+        sys.exit(130)
     sys.exit(main())

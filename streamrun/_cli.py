@@ -39,7 +39,7 @@ from ._version import __version__
 # when anything other than main() is read from this module (tests, Session).
 if TYPE_CHECKING:
     from ._client import AsyncClient
-    from ._display import Display, choose_mode, run_outcome
+    from ._display import Display, choose_color, choose_mode, run_outcome
     from ._handler import AsyncEventHandler
     from ._models import RequiredActionFunctionToolCall, Run
     from ._recording import RecordedStream, Recorder, ReplayServer, read_recording
@@ -77,7 +77,7 @@ _runtime_imported = False
 
 def _import_runtime() -> None:
     """Import what the commands need (idempotent: later calls are a lookup)."""
-    global AsyncClient, Display, choose_mode, run_outcome, AsyncEventHandler
+    global AsyncClient, Display, choose_color, choose_mode, run_outcome, AsyncEventHandler
     global RequiredActionFunctionToolCall, Run, RecordedStream, Recorder, ReplayServer
     global read_recording, RunStream, FakeAssistantsServer, Faults, FakeFunctionCall
     global FakeFunctionCalls, FakePause, FakeScenario, FakeTextReply, FakeToolOutput
@@ -85,7 +85,7 @@ def _import_runtime() -> None:
     if _runtime_imported:
         return
     from ._client import AsyncClient
-    from ._display import Display, choose_mode, run_outcome
+    from ._display import Display, choose_color, choose_mode, run_outcome
     from ._handler import AsyncEventHandler
     from ._models import RequiredActionFunctionToolCall, Run
     from ._recording import RecordedStream, Recorder, ReplayServer, read_recording
@@ -483,7 +483,8 @@ class Session:
         request: Mapping[str, Any],
     ) -> Run:
         """Open one stream, draw it to its end and return the run as it left it."""
-        capture = self.recorder.begin(endpoint, path, request) if self.recorder else None
+        shown = self.display.take_shown()
+        capture = self.recorder.begin(endpoint, path, request, shown) if self.recorder else None
         outcome: Any = "ok"
         error: str | None = None
         self.display.busy("waiting for the server")
@@ -742,7 +743,15 @@ class _App:
         self.out = out
         self.err = err
         self.stdin = stdin
-        self.display = Display(out, err, mode=choose_mode(out, json_lines=bool(args.json)))
+        self.secrets = _secrets(args)
+        self.display = Display(
+            out,
+            err,
+            mode=choose_mode(out, json_lines=bool(args.json)),
+            color=choose_color(),
+            secrets=self.secrets,
+            wrap=_isatty(out),  # a terminal: wrap inside the label gutter
+        )
         self.session: Session | None = None
         self.interrupted = False
         self.log = _LogCapture()
@@ -750,13 +759,12 @@ class _App:
     # -- plumbing ----------------------------------------------------------
 
     def error(self, message: str) -> None:
-        self.display.finish()
-        self.err.write(f"error: {message}\n")
-        self.err.flush()
+        self.notice(f"error: {message}")
 
     def notice(self, message: str) -> None:
+        """A line on stderr (server text in it is made safe: no control sequence, no key)."""
         self.display.finish()
-        self.err.write(message + "\n")
+        self.err.write(self.display.safe(message) + "\n")
         self.err.flush()
 
     async def main(self) -> int:
@@ -791,6 +799,11 @@ class _App:
             return EXIT_ERROR
         except BrokenPipeError:
             _silence_stdout()
+            return EXIT_ERROR
+        except RecursionError:
+            # Crafted input (a recording, a server) nested past what can be decoded:
+            # one line, not a traceback, whichever layer noticed it.
+            self.error("the data received is nested too deeply to decode")
             return EXIT_ERROR
         finally:
             if installed:
@@ -838,7 +851,7 @@ class _App:
 
     def _recorder(self) -> Recorder | None:
         path = getattr(self.args, "record", None)
-        return Recorder(path) if path else None
+        return Recorder(path, secrets=self.secrets) if path else None
 
     def _pace(self) -> float:
         """Seconds between fake events: visible streaming on a terminal only."""
@@ -906,7 +919,7 @@ class _App:
     async def _demo(self) -> int:
         d = self.display
         pace = self._pace()
-        with _closing(self._recorder()) as recorder:
+        with _closing(self._recorder(), self.display) as recorder:
             async with self._fake_server(seed=2024) as (client, server):
                 session = self.session = Session(client, d, recorder=recorder, tools=LOCAL_TOOLS)
                 d.banner(
@@ -936,7 +949,7 @@ class _App:
     async def _run(self) -> int:
         assistant = self._assistant()
         args = self.args
-        with _closing(self._recorder()) as recorder:
+        with _closing(self._recorder(), self.display) as recorder:
             async with self._connection() as (client, server):
                 session = self.session = Session(
                     client,
@@ -961,17 +974,28 @@ class _App:
         d = self.display
         reader = LineReader(self.stdin)
         interactive = _isatty(self.stdin)
+        # At a terminal, lines are read with readline (editing, history).
+        typed = interactive and _isatty(self.out) and d.mode != "json"
+
+        async def read(label: str) -> str | None:
+            if typed:
+                return self._typed_line(label)
+            if interactive:
+                d.prompt(label)
+            line = await reader.readline()
+            if interactive:
+                if line is None:
+                    d.input_ended()
+                else:
+                    d.input_done()
+            return line
 
         async def ask(call: RequiredActionFunctionToolCall) -> str:
             d.note(
                 f"streamrun cannot run {call.function.name}(): "
                 "type its output (JSON or text) and press Enter"
             )
-            if interactive:
-                d.prompt("output")
-            line = await reader.readline()
-            if interactive:
-                d.input_done()
+            line = await read("output")
             if line is None:
                 raise EndOfInput("the input ended while a run waited for a tool output")
             if interactive:
@@ -979,7 +1003,7 @@ class _App:
             return line
 
         failures = 0
-        with _closing(self._recorder()) as recorder:
+        with _closing(self._recorder(), self.display) as recorder:
             async with self._connection() as (client, server):
                 session = self.session = Session(
                     client,
@@ -996,13 +1020,9 @@ class _App:
                 thread_id: str | None = args.thread
                 turns = 0
                 while True:
-                    if interactive:
-                        if turns:
-                            d.banner("")
-                        d.prompt("you")
-                    line = await reader.readline()
-                    if interactive:
-                        d.input_done()
+                    if interactive and turns:
+                        d.banner("")
+                    line = await read("you")
                     if line is None:
                         break
                     text = line.strip()
@@ -1010,7 +1030,9 @@ class _App:
                         continue
                     if text in ("/quit", "/exit", "/q"):
                         break
-                    if not interactive:
+                    if interactive:
+                        d.remember("you", text)  # on the screen already, after its prompt
+                    else:
                         d.user(text)
                     turns += 1
                     try:
@@ -1035,6 +1057,36 @@ class _App:
                         self.error(problem)
         return EXIT_ERROR if failures else EXIT_OK
 
+    def _typed_line(self, label: str) -> str | None:
+        """A line typed at the terminal after the prompt ``label``, with readline's
+        editing and history; ``None`` at Ctrl-D. Ctrl-C interrupts the command.
+
+        It blocks the event loop on purpose: it is only called at a prompt, when no
+        stream is open and the spinner is stopped. SIGINT goes back to Python's
+        default handler meanwhile, so Ctrl-C stops ``input()`` itself.
+        """
+        with contextlib.suppress(ImportError):
+            import readline  # noqa: F401  (gives input() line editing and history)
+        d = self.display
+        d.finish()
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        had_handler = loop.remove_signal_handler(signal.SIGINT)
+        try:
+            line = input(d.prompt_text(label))
+        except EOFError:
+            d.input_ended()
+            return None
+        except KeyboardInterrupt:
+            d.input_ended()
+            self.interrupted = True
+            raise asyncio.CancelledError from None
+        finally:
+            if had_handler and task is not None:
+                loop.add_signal_handler(signal.SIGINT, self._on_sigint, loop, task)
+        d.input_done()
+        return line
+
     async def _replay(self) -> int:
         streams: list[RecordedStream] = []
         for path in self.args.paths:
@@ -1053,6 +1105,13 @@ class _App:
             ) as client:
                 session = self.session = Session(client, self.display)
                 for recorded in streams:
+                    for kind, text in recorded.shown:  # what the live run printed first
+                        if kind == "you":
+                            self.display.user(text)
+                        else:
+                            self.display.banner(text)
+                    if recorded.only_shown:
+                        continue
                     if not recorded.chunks and recorded.outcome == "error":
                         raise CLIError(recorded.error or "the recorded stream failed")
 
@@ -1085,11 +1144,13 @@ class _App:
 
 
 @contextlib.contextmanager
-def _closing(recorder: Recorder | None) -> Any:
+def _closing(recorder: Recorder | None, display: Display) -> Any:
     try:
         yield recorder
     finally:
         if recorder is not None:
+            with contextlib.suppress(StreamrunError):
+                recorder.epilogue(display.take_shown())  # lines printed after the last stream
             recorder.close()
 
 
@@ -1099,6 +1160,13 @@ def _describe(exc: StreamrunError) -> str:
     if run_id and run_id not in text:
         text += f" (run {run_id})"
     return text
+
+
+def _secrets(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> list[str]:
+    """The keys this command may send: never printed, never recorded."""
+    env = os.environ if env is None else env
+    keys = [getattr(args, "api_key", None), env.get("OPENAI_API_KEY")]
+    return [key for key in keys if key]
 
 
 def _isatty(stream: TextIO) -> bool:
@@ -1139,6 +1207,14 @@ def usage_problem(args: argparse.Namespace, env: Mapping[str, str] | None = None
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``streamrun`` command with ``argv`` (default: ``sys.argv[1:]``)."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # before the loop runs, or after it: no traceback
+        sys.stderr.write("interrupted\n")
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -1161,5 +1237,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         with contextlib.suppress(Exception):
             app.display.finish()
-        sys.stderr.write(f"{app._interrupt_message()}\n")
+        sys.stderr.write(f"{app.display.safe(app._interrupt_message())}\n")
         return EXIT_INTERRUPTED

@@ -17,11 +17,15 @@ a label in a fixed-width gutter::
 
 Text and tool arguments are written as they stream. Modes:
 
-* ``pretty`` (a terminal): colours, and a spinner on the line of the run's
-  status while the run is queued or in progress and nothing streams; the
-  spinner line is erased (``\\r`` + erase-line) before anything else is written.
-* ``plain`` (not a terminal, ``NO_COLOR`` set or ``TERM=dumb``): the same
-  text without any escape sequence; a status line is written once complete.
+* ``pretty`` (a terminal): colours (unless ``NO_COLOR``), and a spinner on
+  the line of the run's status while the run is queued or in progress and
+  nothing streams; the spinner line is erased (``\\r`` + erase-line) before
+  anything else is written.
+* ``plain`` (not a terminal, or ``TERM=dumb``): the same text without any
+  escape sequence; a status line is written once complete.
+
+Text that came from a server or a recording never carries a control
+sequence to the terminal (:func:`clean`), nor a known secret (:func:`redact`).
 * ``json``: one JSON object per event, ``{"event": name, "data": raw JSON}``;
   other lines go to the error stream.
 """
@@ -29,11 +33,15 @@ Text and tool arguments are written as they stream. Modes:
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
+import re
 import shutil
+import textwrap
 import time
-from collections.abc import Callable, Mapping
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
 from typing import Literal, TextIO
 
 from ._events import Event, ThreadCreated
@@ -59,7 +67,7 @@ from ._models import (
     ToolCallDelta,
 )
 
-__all__ = ["GUTTER", "Display", "Mode", "choose_mode"]
+__all__ = ["GUTTER", "Display", "Mode", "choose_color", "choose_mode", "clean", "redact"]
 
 Mode = Literal["pretty", "plain", "json"]
 
@@ -108,18 +116,119 @@ _STATUS_STYLES: Mapping[str, str] = {
 }
 
 
+# Terminal control sequences: CSI (ESC [ or 8-bit CSI ... final byte), OSC / DCS /
+# SOS / PM / APC strings (up to BEL or ST, or to the end of the text), and
+# two-character ESC sequences. Whatever survives them, every C0 control but
+# \n and \t, DEL and every C1 control is dropped too.
+_SEQUENCE = re.compile(
+    r"(?:\x1b\[|\x9b)[\x20-\x3f]*[\x40-\x7e]?"
+    r"|(?:\x1b[\]P^_X]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+    r"|\x1b[\x20-\x7e]?"
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CRLF = re.compile(r"\r+\n")
+
+
+def clean(text: str) -> str:
+    """``text`` without any terminal control sequence or control character.
+
+    Text from a server or a recording goes through this before it reaches
+    the terminal: escape sequences (colours, cursor moves, clear-screen,
+    window titles, OSC 52 clipboard writes) are removed whole, then every
+    remaining C0/C1 control character (ESC, BEL, backspace, CR, ...) is
+    dropped; ``\n`` and ``\t`` are kept (``\r\n`` becomes ``\n``).
+    """
+    if text.isprintable():
+        return text
+    text = _CRLF.sub("\n", text)
+    return _CONTROL.sub("", _SEQUENCE.sub("", text))
+
+
+_SGR = re.compile(r"\x1b\[[0-9;]*m")
+_TOKENS = re.compile(r" +|[^ ]+")
+
+
+def _cell(ch: str) -> int:
+    if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Cf"):
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
+def _cells(text: str) -> int:
+    """Terminal columns ``text`` takes (colour codes take none; wide characters two)."""
+    if "\x1b" in text:
+        text = _SGR.sub("", text)
+    if text.isascii():
+        return len(text)
+    return sum(_cell(ch) for ch in text)
+
+
+def _fit(text: str, room: int) -> int:
+    """How many characters of ``text`` (at least one) fit in ``room`` columns."""
+    used = 0
+    for i, ch in enumerate(text):
+        used += _cell(ch)
+        if used > room:
+            return max(1, i)
+    return len(text)
+
+
+def _json_escape(text: str) -> str:
+    """JSON text with DEL and C1 controls escaped (``json.dumps`` escapes only C0)."""
+    return re.sub(r"[\x7f-\x9f]", lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+#: Secrets shorter than this are not looked for (they would match ordinary text).
+MIN_SECRET = 8
+
+
+@functools.lru_cache(maxsize=16)
+def secret_pattern(secret: str) -> re.Pattern[str]:
+    """A pattern matching ``secret`` written plainly or with JSON escapes (``\\u0073``)."""
+    parts = []
+    for ch in secret:
+        forms = [
+            re.escape(ch),
+            "\\\\u" + "".join(f"[{d.lower()}{d.upper()}]" for d in f"{ord(ch):04x}"),
+        ]
+        if ch == "/":
+            forms.append(r"\\/")
+        parts.append("(?:" + "|".join(forms) + ")")
+    return re.compile("".join(parts))
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every secret (plain or JSON-escaped) replaced by ``***``.
+
+    Secrets shorter than :data:`MIN_SECRET` characters are left alone.
+    """
+    for secret in secrets:
+        if len(secret) >= MIN_SECRET and (secret in text or "\\" in text):
+            text = secret_pattern(secret).sub("***", text)
+    return text
+
+
 def choose_mode(out: TextIO, *, json_lines: bool, env: Mapping[str, str] | None = None) -> Mode:
-    """``json`` when asked; ``pretty`` on a terminal without ``NO_COLOR``; else ``plain``."""
+    """``json`` when asked; ``pretty`` on a terminal (unless ``TERM=dumb``); else ``plain``.
+
+    ``NO_COLOR`` does not change the mode (see :func:`choose_color`).
+    """
     if json_lines:
         return "json"
     env = os.environ if env is None else env
-    if env.get("NO_COLOR") or env.get("TERM") == "dumb":
+    if env.get("TERM") == "dumb":
         return "plain"
     try:
         tty = out.isatty()
     except (AttributeError, ValueError):
         tty = False
     return "pretty" if tty else "plain"
+
+
+def choose_color(env: Mapping[str, str] | None = None) -> bool:
+    """False when ``NO_COLOR`` is set (non-empty): it removes colour, nothing else."""
+    env = os.environ if env is None else env
+    return not env.get("NO_COLOR")
 
 
 def _status_label(status: str) -> str:
@@ -160,15 +269,34 @@ def run_outcome(run: Run) -> str:
 class _Call:
     """What the display knows about one tool call."""
 
-    __slots__ = ("done", "kind", "name", "output_shown", "printed", "snapshot")
+    __slots__ = ("_printed", "done", "kind", "name", "output_shown", "printed_len", "snapshot")
 
     def __init__(self, kind: str, name: str) -> None:
         self.kind = kind
         self.name = name
-        self.printed = ""  # arguments written so far
+        # The arguments written so far, in pieces (joined only when read: one
+        # string grown per fragment made 200k fragments quadratic).
+        self._printed: list[str] = []
+        self.printed_len = 0
         self.done = False  # the call's line was written completely
         self.output_shown = False
         self.snapshot: ToolCall | None = None
+
+    @property
+    def printed(self) -> str:
+        """The arguments written so far."""
+        if len(self._printed) > 1:
+            self._printed[:] = ["".join(self._printed)]
+        return self._printed[0] if self._printed else ""
+
+    @printed.setter
+    def printed(self, value: str) -> None:
+        self._printed[:] = [value]
+        self.printed_len = len(value)
+
+    def add_printed(self, piece: str) -> None:
+        self._printed.append(piece)
+        self.printed_len += len(piece)
 
     def arguments(self) -> str:
         snap = self.snapshot
@@ -193,6 +321,9 @@ class Display:
         width: Callable[[], int] | None = None,
         spinner_interval: float = 0.08,
         clock: Callable[[], float] = time.monotonic,
+        secrets: Iterable[str] = (),
+        color: bool = True,
+        wrap: bool = False,
     ) -> None:
         self.out = out
         self.err = err if err is not None else out
@@ -200,10 +331,12 @@ class Display:
         self._width = width or (lambda: shutil.get_terminal_size((80, 24)).columns)
         self._interval = spinner_interval
         self._clock = clock
-        self._col0 = True
+        self._column = 0  # cells written on the current line
+        self._word = ""  # the end of streamed text that may be the start of a word (wrap)
+        self._word_style: str | None = None
         self._open: tuple[str, str] | None = None  # (kind, key) of the block being written
         self._indent_due = False
-        self._text_printed = ""
+        self._text_printed: list[str] = []  # the text part written so far, in pieces
         self._text_serial = 0
         self._labelled_messages: set[str] = set()
         self._trail: list[str] | None = None
@@ -215,8 +348,21 @@ class Display:
         self._waiting_since: float | None = None
         self._activity: str | None = None
         self._live = False
+        self._live_cells = 0  # columns the live line took when it was drawn
         self._frame = 0
         self._spinner: asyncio.Task[None] | None = None
+        self.secrets = tuple(secrets)
+        self.color = color
+        self.wrap = wrap
+        self._shown: list[tuple[str, str]] = []
+
+    @property
+    def _col0(self) -> bool:
+        return self._column == 0
+
+    @_col0.setter
+    def _col0(self, value: bool) -> None:
+        self._column = 0 if value else max(self._column, 1)
 
     # -- public ------------------------------------------------------------
 
@@ -231,7 +377,19 @@ class Display:
 
     def user(self, text: str) -> None:
         """A line of what the user said."""
+        self.remember("you", text)
         self.line("you", text)
+
+    def remember(self, kind: str, text: str) -> None:
+        """Keep a line shown before the next stream (``"banner"`` or ``"you"``) for
+        its recording (:meth:`take_shown`); a ``you`` line typed at a prompt is
+        remembered without being drawn again."""
+        self._shown.append((kind, text))
+
+    def take_shown(self) -> list[tuple[str, str]]:
+        """The lines remembered since the last call (see :meth:`remember`)."""
+        shown, self._shown = self._shown, []
+        return shown
 
     def note(self, text: str) -> None:
         """An informational line (the error stream in ``json`` mode)."""
@@ -239,20 +397,28 @@ class Display:
 
     def banner(self, text: str) -> None:
         """A line without label (the error stream in ``json`` mode)."""
+        self.remember("banner", text)
         if self.mode == "json":
             self._err(text)
             return
         self._start_line()
+        width = self._wrap_width()
+        if width is not None and text:
+            text = textwrap.fill(self.safe(text), width, break_on_hyphens=False)
         self._emit(self._style("bold", text) + "\n" if text else "\n")
 
     def line(self, label: str, text: str, style: str | None = None) -> None:
         """A labelled line; continuation lines of ``text`` are indented."""
+        self._line(label, self._style(style, text))
+
+    def _line(self, label: str, styled: str) -> None:
+        """A labelled line of text already made safe by :meth:`_style`."""
         if self.mode == "json":
-            self._err(f"{label.ljust(GUTTER)}{text}" if label else text)
+            self._err(f"{label.ljust(GUTTER)}{styled}" if label else styled)
             return
         self._start_line()
         self._emit(self._label(label))
-        self._flow(self._style(style, text) if style else text)
+        self._flow(styled)
         self._close_open()
         if not self._col0:
             self._emit("\n")
@@ -264,7 +430,7 @@ class Display:
         if call.output_shown:
             return
         call.output_shown = True
-        self.line("output", _one_line(output))
+        self.line("output", _one_line(self.safe(output)))  # redacted before it is cut
 
     def mark_output_shown(self, call_id: str) -> None:
         """Don't show the output of ``call_id`` (the user typed it on this screen)."""
@@ -274,14 +440,24 @@ class Display:
         """Write a label as an input prompt (the user's typing follows it)."""
         self.finish()
         if self.mode == "json":
-            self.err.write(label.ljust(GUTTER))
+            self.err.write(self.safe(label).ljust(GUTTER))
             self.err.flush()
             return
         self._emit(self._label(label))
 
+    def prompt_text(self, label: str) -> str:
+        """A prompt for ``readline`` / ``input()``: the label, its colour codes marked
+        invisible (``\\001 … \\002``) so that line editing counts columns right."""
+        return re.sub(r"(\x1b\[[0-9;]*m)", "\x01\\1\x02", self._label(label))
+
     def input_done(self) -> None:
         """The user pressed Enter after a :meth:`prompt`: the cursor is on a new line."""
         self._col0 = True
+
+    def input_ended(self) -> None:
+        """The input ended (Ctrl-D) or was interrupted (Ctrl-C) at a prompt: end its line."""
+        self._col0 = False
+        self.finish()
 
     def busy(self, activity: str | None) -> None:
         """Show a spinner with ``activity`` (``None`` stops it) until the next output."""
@@ -300,12 +476,22 @@ class Display:
         if self._spinner is not None:
             self._spinner.cancel()
             self._spinner = None
+        if not self._col0 and self.mode != "json":  # e.g. a prompt left by Ctrl-C
+            self._emit("\n")
         self._flush()
 
     # -- writing -----------------------------------------------------------
 
+    def safe(self, text: str) -> str:
+        """``text`` fit for the terminal: no control sequence, no secret (see :func:`clean`)."""
+        return redact(clean(text), self.secrets)
+
     def _style(self, style: str | None, text: str) -> str:
-        if self.mode != "pretty" or not style or not text:
+        """``text`` made safe (:meth:`safe`), then coloured in pretty mode."""
+        return self._colour(style, self.safe(text))
+
+    def _colour(self, style: str | None, text: str) -> str:
+        if self.mode != "pretty" or not self.color or not style or not text:
             return text
         return f"{_STYLES[style]}{text}{_RESET}"
 
@@ -314,7 +500,7 @@ class Display:
         return self._style(_LABEL_STYLES.get(label), label) + pad
 
     def _err(self, text: str) -> None:
-        self.err.write(text + "\n")
+        self.err.write(self.safe(text) + "\n")
         self.err.flush()
 
     def _flush(self) -> None:
@@ -329,22 +515,65 @@ class Display:
         self._erase_live()
         self.out.write(text)
         self._flush()
-        self._col0 = text.endswith("\n")
+        _, newline, last = text.rpartition("\n")
+        self._column = (0 if newline else self._column) + _cells(last)
         self._draw_live()
 
-    def _flow(self, text: str) -> None:
-        """Write text inside a block: lines after the first are indented to the gutter."""
+    def _wrap_width(self) -> int | None:
+        """The width to wrap text at, or ``None`` when lines are not wrapped."""
+        if not self.wrap or self.mode == "json":
+            return None
+        return max(GUTTER + 20, self._width())
+
+    def _flow(self, text: str, style: str | None = None) -> None:
+        """Write safe ``text`` inside a block: lines after the first are indented to
+        the gutter and, with ``wrap``, long lines wrap at word boundaries inside it
+        (a word longer than a line is cut)."""
+        width = self._wrap_width()
         out: list[str] = []
+        col = self._column
+        gutter = "\n" + " " * GUTTER
         for i, part in enumerate(text.split("\n")):
             if i:
                 out.append("\n")
                 self._indent_due = True
-            if part:
-                if self._indent_due:
-                    out.append(" " * GUTTER)
-                    self._indent_due = False
-                out.append(part)
+                col = 0
+            if not part:
+                continue
+            if self._indent_due:
+                out.append(" " * GUTTER)
+                self._indent_due = False
+                col = GUTTER
+            if width is None:
+                out.append(self._colour(style, part))
+                continue
+            for token in _TOKENS.findall(part):
+                cells = _cells(token)
+                if token[0] == " ":
+                    if col + cells > width:
+                        out.append(gutter)  # the spaces become the line break
+                        col = GUTTER
+                    else:
+                        out.append(token)
+                        col += cells
+                    continue
+                if col + cells > width and col > GUTTER:
+                    out.append(gutter)
+                    col = GUTTER
+                while col + cells > width and len(token) > 1:
+                    cut = _fit(token, width - col)
+                    out.append(self._colour(style, token[:cut]) + gutter)
+                    col = GUTTER
+                    token = token[cut:]
+                    cells = _cells(token)
+                out.append(self._colour(style, token))
+                col += cells
         self._emit("".join(out))
+
+    def _flush_word(self) -> None:
+        word, self._word = self._word, ""
+        if word:
+            self._flow(word, self._word_style)
 
     def _start_line(self) -> None:
         self._close_open()
@@ -364,10 +593,12 @@ class Display:
             return
         self._open = None
         kind, key = opened
+        self._flush_word()
         if kind == "tool":
             call = self._calls[key]
             rest = call.arguments()
-            self._emit(self._style("dim", rest[len(call.printed) :]) + ")\n")
+            self._flow(self.safe(rest[call.printed_len :]), "dim")
+            self._emit(")\n")
             call.printed = rest
             call.done = True
         elif not self._col0:
@@ -385,14 +616,16 @@ class Display:
         items = self._trail
         prefix = self._trail_prefix
         self._trail = None
-        styled = " → ".join(self._style(_STATUS_STYLES.get(s.split(" · ")[0]), s) for s in items)
         self._erase_live()
         if not self._col0:
-            self.out.write("\n")
-        self.out.write(self._label("run") + self._style("dim", prefix) + styled + "\n")
-        self._flush()
-        self._col0 = True
-        self._draw_live()
+            self._emit("\n")
+        self._emit(self._label("run"))
+        self._flow(self.safe(prefix), "dim")
+        for i, item in enumerate(items):
+            if i:
+                self._flow(" → ")
+            self._flow(self.safe(item), _STATUS_STYLES.get(item.split(" · ")[0]))
+        self._emit("\n")
 
     def _start_waiting(self) -> None:
         if self._waiting_since is None:
@@ -421,13 +654,16 @@ class Display:
 
     def _erase_live(self) -> None:
         if self._live:
-            self.out.write("\r\x1b[K")
+            # A terminal made narrower since the line was drawn has wrapped it
+            # (terminals reflow): erase every row it now takes, not only the last.
+            rows = -(-self._live_cells // max(1, self._width()))
+            self.out.write(f"\r\x1b[{rows - 1}A\x1b[J" if rows > 1 else "\r\x1b[K")
             self._live = False
 
     def _draw_live(self) -> None:
         if self.mode != "pretty" or not self._col0:
             return
-        trail = self._trail_text() if self._trail is not None else ""
+        trail = self.safe(self._trail_text()) if self._trail is not None else ""
         waiting = self._waiting_since is not None
         if not trail and not waiting:
             if self._live:
@@ -448,9 +684,11 @@ class Display:
             body = body[: room - 1] + "…"
         text = self._label(label) + self._style("dim", body[: len(trail)])
         text += self._style("cyan", body[len(trail) :])
+        self._erase_live()
         self.out.write("\r\x1b[K" + text)
         self._flush()
         self._live = True
+        self._live_cells = _cells(text)
 
     # -- events ------------------------------------------------------------
 
@@ -470,7 +708,8 @@ class Display:
                 self._run_event(name, data)
 
     def _json_line(self, name: str, data: object) -> None:
-        self.out.write(json.dumps({"event": name, "data": data}, ensure_ascii=False) + "\n")
+        text = json.dumps({"event": name, "data": data}, ensure_ascii=False)
+        self.out.write(redact(_json_escape(text), self.secrets) + "\n")
         self._flush()
 
     def _run_event(self, name: str, run: Run) -> None:
@@ -482,10 +721,8 @@ class Display:
             return
         self._last_status = key
         self._close_open()
+        # Why a run failed is said once, by the command's error line.
         label = _status_label(status)
-        outcome = run_outcome(run)
-        if outcome:
-            label += f" · {outcome}"
         if self._trail is None:
             self._commit_trail()
             if not self._col0:
@@ -521,14 +758,7 @@ class Display:
             if self._open == ("tool", listed.id):
                 self._close_open()
                 continue
-            self._start_line()
-            self._emit(
-                self._label("tool")
-                + self._style("bold", listed.function.name)
-                + "("
-                + self._style("dim", listed.function.arguments)
-                + ")\n"
-            )
+            self._tool_line(listed.function.name, listed.function.arguments)
             call.printed = listed.function.arguments
             call.done = True
 
@@ -536,7 +766,7 @@ class Display:
 
     def _text_created(self, message_id: str, label: str) -> None:
         self._text_serial += 1
-        self._text_printed = ""
+        self._text_printed = []
         self._open_text(message_id, label)
 
     def _open_text(self, message_id: str, label: str) -> None:
@@ -549,17 +779,55 @@ class Display:
     def _text_delta(self, value: str, message_id: str, label: str) -> None:
         if self._open != ("text", str(self._text_serial)):
             self._open_text(message_id, label)
-        self._flow(value)
-        self._text_printed += value
+        self._text_printed.append(value)
+        self._stream(value)
+
+    def _stream(self, value: str, style: str | None = None) -> None:
+        """Write a streamed fragment (text, tool arguments) in the open block."""
+        # What was held back goes with this fragment: a key cut across fragments is
+        # redacted once it is whole.
+        text = self.safe(self._word + value)
+        self._word = ""
+        hold = self._secret_tail(text)  # the start of a key, perhaps
+        width = self._wrap_width()
+        if width is not None:
+            # Hold back a word that may go on in the next fragment (it might not fit).
+            start, limit = len(text), max(0, len(text) - (width - GUTTER))
+            while start > limit and text[start - 1] not in " \n":
+                start -= 1
+            bounded = start == 0 or text[start - 1] in " \n"
+            if bounded and start < len(text) and _cells(text[start:]) < width - GUTTER:
+                hold = max(hold, len(text) - start)
+        if hold:
+            self._word = text[-hold:]
+            self._word_style = style
+            text = text[:-hold]
+        self._flow(text, style)
+
+    def _secret_tail(self, text: str) -> int:
+        """The length of the end of ``text`` that is the start of a secret, or 0."""
+        hold = 0
+        for secret in self.secrets:
+            if len(secret) < MIN_SECRET:
+                continue
+            i = text.find(secret[0], max(0, len(text) - len(secret) + 1))
+            while i != -1:
+                if secret.startswith(text[i:]):
+                    hold = max(hold, len(text) - i)
+                    break
+                i = text.find(secret[0], i + 1)
+        return hold
 
     def _text_done(self, value: str, message_id: str, label: str) -> None:
         if self._open != ("text", str(self._text_serial)):
             if self._text_printed:  # the part's line was ended early: no correction
                 return
             self._open_text(message_id, label)
-        if value.startswith(self._text_printed):
-            self._flow(value[len(self._text_printed) :])
-        self._text_printed = value
+        self._flush_word()
+        printed = "".join(self._text_printed)
+        if value.startswith(printed):
+            self._flow(self.safe(value[len(printed) :]))
+        self._text_printed = [value]
         self._close_open()
 
     def _message_part(self, message_id: str, text: str) -> None:
@@ -595,6 +863,14 @@ class Display:
             call.name = snapshot.function.name
         return call
 
+    def _tool_line(self, name: str, arguments: str) -> None:
+        """A whole ``tool name(arguments)`` line."""
+        self._start_line()
+        self._emit(self._label("tool"))
+        self._flow(self._style("bold", name) + "(")
+        self._flow(self.safe(arguments), "dim")
+        self._emit(")\n")
+
     def _can_switch(self) -> bool:
         """True when no block is open, or the open one is a finished-looking call."""
         if self._open is None:
@@ -605,16 +881,17 @@ class Display:
     def _open_call(self, call_id: str, call: _Call) -> None:
         self._open_block("tool", call_id, "tool")
         args = call.arguments()
-        self._emit(self._style("bold", call.name) + "(" + self._style("dim", args))
+        self._flow(self._style("bold", call.name) + "(")
+        self._flow(self.safe(args), "dim")
         call.printed = args
 
     def _tool_created(self, snapshot: ToolCall) -> None:
         known = snapshot.id in self._calls
         call = self._call(snapshot)
-        if known and (call.done or call.printed):
+        if known and (call.done or call.printed_len):
             return
         if isinstance(snapshot, CodeInterpreterToolCall):
-            self.line("tool", self._style("bold", "code_interpreter"))
+            self._line("tool", self._style("bold", "code_interpreter"))
             self._open = ("code", snapshot.id)
             self._indent_due = True
 
@@ -626,8 +903,8 @@ class Display:
             if self._open == ("tool", snapshot.id):
                 piece = delta.function.arguments if delta.function else None
                 if piece:
-                    self._emit(self._style("dim", piece))
-                    call.printed += piece
+                    self._stream(piece, "dim")
+                    call.add_printed(piece)
             elif self._can_switch():
                 self._close_open()
                 self._open_call(snapshot.id, call)
@@ -643,14 +920,7 @@ class Display:
             if self._open == ("tool", snapshot.id):
                 self._close_open()
             elif not call.done or call.printed != fn.arguments:
-                self._start_line()
-                self._emit(
-                    self._label("tool")
-                    + self._style("bold", fn.name)
-                    + "("
-                    + self._style("dim", fn.arguments)
-                    + ")\n"
-                )
+                self._tool_line(fn.name, fn.arguments)
                 call.printed = fn.arguments
                 call.done = True
             if fn.output is not None:
@@ -659,10 +929,10 @@ class Display:
             if self._open == ("code", snapshot.id):
                 self._close_open()
             elif not call.done:
-                self.line("tool", self._style("bold", "code_interpreter"))
+                self._line("tool", self._style("bold", "code_interpreter"))
                 code = snapshot.code_interpreter.input
                 if code:
-                    self.line("", self._style("dim", code))
+                    self.line("", code, "dim")
             if not call.done:
                 call.done = True
                 for output in snapshot.code_interpreter.outputs:
@@ -676,14 +946,14 @@ class Display:
             call.done = True
             results = snapshot.file_search.results or []
             n = len(results)
-            self.line("tool", self._style("bold", "file_search") + f" · {n} result(s)")
+            self._line("tool", self._style("bold", "file_search") + f" · {n} result(s)")
             for r in results:
                 self.line("", f"{r.file_name or r.file_id} (score {r.score:.2f})", "dim")
         else:
             if call.done:
                 return
             call.done = True
-            self.line("tool", self._style("bold", snapshot.type or "tool call"))
+            self._line("tool", self._style("bold", snapshot.type or "tool call"))
 
     # -- stream end ----------------------------------------------------------
 

@@ -17,6 +17,10 @@ arrived in (the ``tap`` of a stream call feeds them). ``request`` holds
 the fields the command sent that are useful to read back (ids, messages,
 tool outputs; never a key or a header); ``outcome`` is ``"ok"``,
 ``"interrupted"`` (Ctrl-C) or ``"error"`` (then ``error`` is the message).
+``shown`` (optional) lists the lines the command printed before the stream,
+``[["banner", text], ["you", text], ...]``, so that a replay prints them too.
+Keys the command sent are masked everywhere in the file, which is created
+with mode 0600.
 
 :func:`read_recording` also accepts a plain ``.sse`` transcript (one
 stream, no timing). :class:`ReplayServer` serves recorded streams over
@@ -30,7 +34,10 @@ import asyncio
 import base64
 import binascii
 import json
+import math
 import os
+import re
+import stat
 import time
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -41,16 +48,22 @@ from typing import IO, Any, Literal
 import attrs
 from aiohttp import web
 
+from ._display import MIN_SECRET, redact, secret_pattern
 from ._exceptions import StreamrunError
 from ._version import __version__
 
 __all__ = [
+    "FILE_MODE",
     "FORMAT",
+    "MAX_CHUNK_TIME",
+    "MAX_PAUSE",
     "VERSION",
     "Outcome",
     "RecordedStream",
     "Recorder",
     "RecordingError",
+    "SHOWN",
+    "SHOWN_KINDS",
     "ReplayServer",
     "StreamCapture",
     "read_recording",
@@ -58,6 +71,17 @@ __all__ = [
 
 FORMAT = "streamrun-recording"
 VERSION = 1
+
+#: The largest chunk time a recording may hold (seconds since its stream started).
+MAX_CHUNK_TIME = 24 * 3600.0
+#: The longest pause a replay makes between two chunks, whatever the recording says.
+MAX_PAUSE = 60.0
+#: The endpoint of the last line of a recording when it holds only printed lines.
+SHOWN = "shown"
+#: The kinds of lines a stream's ``shown`` holds.
+SHOWN_KINDS = ("banner", "you")
+#: Recordings are created readable and writable by their owner only.
+FILE_MODE = 0o600
 
 Outcome = Literal["ok", "interrupted", "error"]
 _OUTCOMES = ("ok", "interrupted", "error")
@@ -69,6 +93,10 @@ class RecordingError(StreamrunError):
 
 def _chunks(value: Iterable[tuple[float, bytes]]) -> tuple[tuple[float, bytes], ...]:
     return tuple((float(t), bytes(b)) for t, b in value)
+
+
+def _shown(value: Iterable[Iterable[str]]) -> tuple[tuple[str, str], ...]:
+    return tuple((str(kind), str(text)) for kind, text in value)
 
 
 @attrs.frozen
@@ -87,11 +115,18 @@ class RecordedStream:
     outcome: Outcome = "ok"
     error: str | None = None
     method: str = "POST"
+    #: Lines the command printed before the stream: ``("banner" | "you", text)``.
+    shown: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_shown, repr=False)
 
     @property
     def data(self) -> bytes:
         """Every byte of the stream."""
         return b"".join(chunk for _, chunk in self.chunks)
+
+    @property
+    def only_shown(self) -> bool:
+        """True for the line of printed lines that ends a recording (no stream)."""
+        return self.endpoint == SHOWN and not self.chunks
 
     @property
     def duration(self) -> float:
@@ -111,6 +146,8 @@ class RecordedStream:
         }
         if self.error is not None:
             obj["error"] = self.error
+        if self.shown:
+            obj["shown"] = [list(item) for item in self.shown]
         obj["chunks"] = [
             [round(t, 6), base64.b64encode(chunk).decode("ascii")] for t, chunk in self.chunks
         ]
@@ -121,6 +158,8 @@ class RecordedStream:
         """Parse a stream line (``where`` names it in error messages)."""
         if not isinstance(obj, dict):
             raise RecordingError(f"{where}: a stream must be a JSON object")
+        if not isinstance(obj.get("chunks"), list):
+            raise RecordingError(f"{where}: 'chunks' must be a list")
         raw_chunks = obj.get("chunks")
         if not isinstance(raw_chunks, list):
             raise RecordingError(f"{where}: 'chunks' must be a list")
@@ -133,30 +172,87 @@ class RecordedStream:
                 or isinstance(item[0], bool)
                 or not isinstance(item[1], str)
             ):
+                raise RecordingError(f"{where}: chunk {i} must be [seconds, base64 text]")
+            at = _seconds(item[0])
+            if at is None:
                 raise RecordingError(
-                    f"{where}: chunk {i} must be [seconds, base64 text], got {item!r:.60}"
+                    f"{where}: chunk {i} has an invalid time (seconds from 0 to "
+                    f"{MAX_CHUNK_TIME:.0f})"
                 )
             try:
                 data = base64.b64decode(item[1], validate=True)
             except (binascii.Error, ValueError):
                 raise RecordingError(f"{where}: chunk {i} is not valid base64") from None
-            chunks.append((float(item[0]), data))
+            chunks.append((at, data))
         outcome = obj.get("outcome", "ok")
         if outcome not in _OUTCOMES:
             raise RecordingError(f"{where}: unknown outcome {outcome!r}")
         request = obj.get("request") or {}
         error = obj.get("error")
+        shown: Any = obj.get("shown", [])
+        if not isinstance(shown, list) or not all(
+            isinstance(item, list)
+            and len(item) == 2
+            and item[0] in SHOWN_KINDS
+            and isinstance(item[1], str)
+            for item in shown
+        ):
+            raise RecordingError(f'{where}: \'shown\' must be a list of ["banner" or "you", text]')
         started = obj.get("started", 0.0)
         return cls(
             endpoint=str(obj.get("endpoint") or "create_run"),
             path=str(obj.get("path") or ""),
             chunks=chunks,
-            started=float(started) if isinstance(started, (int, float)) else 0.0,
+            started=_seconds(started) or 0.0,
             request=request if isinstance(request, dict) else {},
             outcome=outcome,
             error=None if error is None else str(error),
             method=str(obj.get("method") or "POST"),
+            shown=shown,
         )
+
+
+def _seconds(value: Any) -> float | None:
+    """A recorded time in seconds, or ``None`` when it is not a sane one."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        seconds = float(value)
+    except OverflowError:
+        return None
+    if not math.isfinite(seconds) or not 0.0 <= seconds <= MAX_CHUNK_TIME:
+        return None
+    return seconds
+
+
+def _redact_chunks(
+    chunks: Iterable[tuple[float, bytes]], secrets: Iterable[str]
+) -> list[tuple[float, bytes]]:
+    """The chunks with every secret (plain or JSON-escaped) masked by as many ``*``.
+
+    The mask keeps each chunk's length, so a secret cut across two chunks is
+    found in their concatenation and the chunk boundaries stay where they were.
+    """
+    chunks = list(chunks)
+    patterns = [
+        re.compile(secret_pattern(s).pattern.encode("utf-8"))
+        for s in secrets
+        if len(s) >= MIN_SECRET
+    ]
+    if not patterns or not chunks:
+        return chunks
+    data = b"".join(chunk for _, chunk in chunks)
+    masked = data
+    for pattern in patterns:
+        masked = pattern.sub(lambda m: b"*" * len(m.group()), masked)
+    if masked == data:
+        return chunks
+    out: list[tuple[float, bytes]] = []
+    pos = 0
+    for at, chunk in chunks:
+        out.append((at, masked[pos : pos + len(chunk)]))
+        pos += len(chunk)
+    return out
 
 
 class StreamCapture:
@@ -170,7 +266,9 @@ class StreamCapture:
         *,
         started: float,
         clock: Any = time.monotonic,
+        shown: Iterable[tuple[str, str]] = (),
     ) -> None:
+        self.shown = list(shown)
         self.endpoint = endpoint
         self.path = path
         self.request = dict(request)
@@ -193,6 +291,7 @@ class StreamCapture:
             request=self.request,
             outcome=outcome,
             error=error,
+            shown=self.shown,
         )
 
 
@@ -200,17 +299,35 @@ class Recorder:
     """Writes a recording file: the header at once, each stream when it ends.
 
     Streams are written (and flushed) one by one, so a recording cut short
-    keeps every stream that ended before.
+    keeps every stream that ended before. The file is created with mode
+    0600 (:data:`FILE_MODE`). Every one of ``secrets`` (the keys the command
+    sends) is masked wherever it would be written: in the bytes received,
+    plain or JSON-escaped, and in the ``error`` text.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, clock: Any = time.monotonic) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        clock: Any = time.monotonic,
+        secrets: Iterable[str] = (),
+    ) -> None:
         self.path = Path(path)
         self._clock = clock
         self._t0: float = clock()
         self._count = 0
+        self.secrets = tuple(secrets)
         try:
-            self._file: IO[str] | None = self.path.open("w", encoding="utf-8")
+            # Created 0600 by open() itself: never readable by others, not even briefly.
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
         except OSError as exc:
+            raise RecordingError(f"cannot write recording {self.path}: {exc.strerror}") from None
+        try:
+            if stat.S_ISREG(os.fstat(fd).st_mode):
+                os.fchmod(fd, FILE_MODE)  # a file that existed keeps no wider mode
+            self._file: IO[str] | None = os.fdopen(fd, "w", encoding="utf-8")
+        except OSError as exc:
+            os.close(fd)
             raise RecordingError(f"cannot write recording {self.path}: {exc.strerror}") from None
         header = {"format": FORMAT, "version": VERSION, "streamrun": __version__}
         self._write(header)
@@ -224,20 +341,42 @@ class Recorder:
         except OSError as exc:
             raise RecordingError(f"cannot write recording {self.path}: {exc.strerror}") from None
 
-    def begin(self, endpoint: str, path: str, request: Mapping[str, Any]) -> StreamCapture:
-        """Start capturing a stream (call just before opening it)."""
+    def begin(
+        self,
+        endpoint: str,
+        path: str,
+        request: Mapping[str, Any],
+        shown: Iterable[tuple[str, str]] = (),
+    ) -> StreamCapture:
+        """Start capturing a stream (call just before opening it); ``shown`` are the
+        lines printed before it (``("banner" | "you", text)``), for the replay."""
         return StreamCapture(
-            endpoint, path, request, started=self._clock() - self._t0, clock=self._clock
+            endpoint,
+            path,
+            request,
+            started=self._clock() - self._t0,
+            clock=self._clock,
+            shown=[(kind, redact(text, self.secrets)) for kind, text in shown],
         )
 
     def end(
         self, capture: StreamCapture, outcome: Outcome = "ok", error: str | None = None
     ) -> RecordedStream:
         """Write a captured stream's line; returns what was written."""
-        stream = capture.result(outcome, error)
+        stream = capture.result(outcome, None if error is None else redact(error, self.secrets))
+        if self.secrets:
+            stream = attrs.evolve(stream, chunks=_redact_chunks(stream.chunks, self.secrets))
         self._write(stream.to_json(self._count))
         self._count += 1
         return stream
+
+    def epilogue(self, shown: Iterable[tuple[str, str]]) -> None:
+        """Write the lines printed after the last stream: a line with no bytes and
+        the endpoint ``"shown"``, which a replay prints and does not request."""
+        lines = [(kind, redact(text, self.secrets)) for kind, text in shown]
+        if lines:
+            self._write(RecordedStream(SHOWN, "", chunks=[], shown=lines).to_json(self._count))
+            self._count += 1
 
     @property
     def stream_count(self) -> int:
@@ -262,6 +401,9 @@ class Recorder:
         self.close()
 
 
+_SSE_FIELD = re.compile(rb"(?:^|[\r\n])(?:data|event)(?::|\r|\n|$)")
+
+
 def read_recording(path: str | os.PathLike[str]) -> list[RecordedStream]:
     """The streams of a recording file, or of a plain ``.sse`` transcript.
 
@@ -279,14 +421,15 @@ def read_recording(path: str | os.PathLike[str]) -> list[RecordedStream]:
     if first.lstrip().startswith(b"{"):
         try:
             header = json.loads(first)
-        except ValueError:
+        except (ValueError, RecursionError):
             header = None
     if not (isinstance(header, dict) and header.get("format") == FORMAT):
         if not data.strip():
             raise RecordingError(f"{p}: the file is empty")
-        if first.lstrip().startswith(b"{"):
+        if first.lstrip().startswith(b"{") or not _SSE_FIELD.search(data):
             raise RecordingError(
-                f"{p}: not a streamrun recording (no header) nor an SSE transcript"
+                f"{p}: not a streamrun recording (no header) nor an SSE transcript "
+                "(no 'event:' or 'data:' line)"
             )
         return [RecordedStream(endpoint="create_run", path="", chunks=[(0.0, data)])]
     version = header.get("version")
@@ -304,6 +447,8 @@ def read_recording(path: str | os.PathLike[str]) -> list[RecordedStream]:
             obj = json.loads(line)
         except ValueError:
             raise RecordingError(f"{p} line {number}: not valid JSON") from None
+        except RecursionError:
+            raise RecordingError(f"{p} line {number}: JSON nested too deeply") from None
         streams.append(RecordedStream.from_json(obj, f"{p} line {number}"))
     return streams
 
@@ -397,6 +542,9 @@ class ReplayServer:
             for at, chunk in stream.chunks:
                 if self.speed > 0:
                     wait = t0 + at / self.speed - loop.time()
+                    if wait > MAX_PAUSE:  # a bounded wait, later chunks keep their spacing
+                        t0 -= wait - MAX_PAUSE
+                        wait = MAX_PAUSE
                     if wait > 0:
                         await asyncio.sleep(wait)
                 await resp.write(chunk)

@@ -29,7 +29,7 @@ from streamrun._cli import (
     main,
     usage_problem,
 )
-from streamrun._display import Display, choose_mode
+from streamrun._display import Display, choose_color, choose_mode
 from streamrun._recording import read_recording
 from streamrun.testing import FakeAssistantsServer, Faults, scenarios
 
@@ -184,7 +184,9 @@ def test_failed_run_exits_1_with_one_clear_line() -> None:
         lines[0],
     )
     assert "Traceback" not in res.stderr
-    assert "failed · rate_limit_exceeded" in res.stdout
+    # The reason is said once, by the error line: the display shows the status only.
+    assert re.search(r"^run       run_\w+ · queued → in progress → failed$", res.stdout, re.M)
+    assert "rate_limit_exceeded" not in res.stdout
 
 
 def test_error_event_and_incomplete_run_exit_1() -> None:
@@ -393,9 +395,11 @@ async def test_chat_asks_for_a_tool_output_records_and_replays(tmp_path: Path) -
 
     code, replayed, err = await acli("replay", str(rec), "--speed", "0")
     assert code == 0, err
+    # The replay prints the "you" line the live run printed (it is in the recording).
     expected = "".join(
-        line for line in live.splitlines(keepends=True) if not line.startswith(("you ", "note "))
+        line for line in live.splitlines(keepends=True) if not line.startswith("note ")
     )
+    assert expected.startswith("you       What's the weather in Paris?\n")
     assert replayed == expected
     assert f"output    {output}\n" in replayed
 
@@ -510,7 +514,10 @@ def test_mode_follows_the_terminal_and_no_color() -> None:
             return True
 
     assert choose_mode(Tty(), json_lines=False, env={}) == "pretty"
-    assert choose_mode(Tty(), json_lines=False, env={"NO_COLOR": "1"}) == "plain"
+    # NO_COLOR removes colour only: the terminal keeps its spinner and pacing.
+    assert choose_mode(Tty(), json_lines=False, env={"NO_COLOR": "1"}) == "pretty"
+    assert choose_color({"NO_COLOR": "1"}) is False
+    assert choose_color({}) is True
     assert choose_mode(Tty(), json_lines=False, env={"TERM": "dumb"}) == "plain"
     assert choose_mode(io.StringIO(), json_lines=False, env={}) == "plain"
     assert choose_mode(Tty(), json_lines=True, env={}) == "json"
@@ -636,3 +643,61 @@ def test_replaying_cut_streams_that_were_not_interrupted_is_an_error(
     assert err.startswith("error: the server closed the stream") and "before [DONE]" in err
     assert len(err.splitlines()) == 1
     assert "cancelled" not in err
+
+
+def test_replay_prints_the_banner_and_you_lines_the_live_run_printed(tmp_path: Path) -> None:
+    rec = tmp_path / "demo.jsonl"
+    live = cli("demo", "--record", str(rec))
+    assert live.returncode == 0, live.stderr
+    streams = read_recording(rec)
+    assert streams[0].shown[:2] == (
+        (
+            "banner",
+            "streamrun demo · a fake Assistants server runs in this process (no key, no network)",
+        ),
+        ("banner", ""),
+    )
+    assert ("you", DEMO_QUESTION) in streams[0].shown
+    assert streams[-1].only_shown  # the lines after the last stream
+    replay = cli("replay", "--speed", "0", str(rec))
+    assert replay.returncode == 0, replay.stderr
+    assert replay.stdout == live.stdout
+    assert f"you       {DEMO_QUESTION}\n" in replay.stdout
+    assert f"you       {DEMO_FOLLOW_UP}\n" in replay.stdout
+    assert replay.stdout.startswith("streamrun demo · a fake Assistants server")
+    # chat from a pipe: the "you" lines come back too.
+    rec = tmp_path / "chat.jsonl"
+    live = cli("chat", "--fake", "--record", str(rec), stdin="hello\nweather in Tokyo?\n")
+    assert live.returncode == 0, live.stderr
+    replay = cli("replay", "--speed", "0", str(rec))
+    assert (replay.returncode, replay.stdout) == (0, live.stdout)
+    assert "you       hello\n" in replay.stdout
+
+
+def test_ctrl_c_while_the_command_starts_prints_no_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ctrl-C before the loop runs (building the parser, importing): one line, 130."""
+
+    def interrupted() -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("streamrun._cli.build_parser", interrupted)
+    assert main(["demo"]) == 130
+    assert capsys.readouterr().err == "interrupted\n"
+    # python -m streamrun: Ctrl-C while the command module is imported.
+    code = (
+        "import runpy, signal, sys, builtins\n"
+        "real = builtins.__import__\n"
+        "def imp(name, *a, **k):\n"
+        "    if name == '_cli' or name.endswith('._cli'):\n"
+        "        raise KeyboardInterrupt\n"
+        "    return real(name, *a, **k)\n"
+        "builtins.__import__ = imp\n"
+        "sys.argv = ['streamrun', 'demo']\n"
+        "runpy.run_module('streamrun', run_name='__main__')\n"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=_env()
+    )
+    assert (res.returncode, res.stderr) == (130, "interrupted\n")
