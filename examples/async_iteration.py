@@ -64,7 +64,9 @@ async def main() -> None:
                 client, os.environ["STREAMRUN_THREAD"], os.environ["STREAMRUN_ASSISTANT"]
             )
         return
-    async with FakeAssistantsServer(scenario=scenarios.plain_text()) as server:
+    async with FakeAssistantsServer(
+        scenario=scenarios.plain_text(), auto_create_threads=True
+    ) as server:
         async with AsyncClient(api_key="fake-key", base_url=server.base_url) as client:
             await stream_one_run(client, "thread_example", "asst_example")
 

@@ -65,7 +65,9 @@ class Printer(AsyncEventHandler):
 
 
 async def main() -> None:
-    async with FakeAssistantsServer(scenario=scenarios.function_call()) as server:
+    async with FakeAssistantsServer(
+        scenario=scenarios.function_call(), auto_create_threads=True
+    ) as server:
         async with AsyncClient(api_key="fake-key", base_url=server.base_url) as client:
             thread = await client.threads.create(
                 messages=[{"role": "user", "content": "Weather in Paris?"}]

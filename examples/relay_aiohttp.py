@@ -68,7 +68,9 @@ async def play_the_browser(url: str) -> None:
 
 
 async def main() -> None:
-    async with FakeAssistantsServer(scenario=scenarios.plain_text()) as server:
+    async with FakeAssistantsServer(
+        scenario=scenarios.plain_text(), auto_create_threads=True
+    ) as server:
         async with AsyncClient(api_key="sk-fake", base_url=server.base_url) as client:
             runner = web.AppRunner(make_app(client))
             await runner.setup()

@@ -47,7 +47,9 @@ def create_app(client: AsyncClient, assistant_id: str) -> FastAPI:
 
 
 async def main() -> None:
-    async with FakeAssistantsServer(scenario=scenarios.plain_text()) as server:
+    async with FakeAssistantsServer(
+        scenario=scenarios.plain_text(), auto_create_threads=True
+    ) as server:
         async with AsyncClient(api_key="sk-fake", base_url=server.base_url) as client:
             app = create_app(client, "asst_example")
             transport = httpx.ASGITransport(app=app)

@@ -76,7 +76,9 @@ async def stream_with_event_source(
 
 
 async def main() -> None:
-    async with FakeAssistantsServer(scenario=scenarios.plain_text()) as server:
+    async with FakeAssistantsServer(
+        scenario=scenarios.plain_text(), auto_create_threads=True
+    ) as server:
         events = await stream_with_event_source(server.base_url, "thread_example", "asst_example")
         for event in events:
             print(event.event)

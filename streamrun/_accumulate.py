@@ -21,8 +21,9 @@ Accumulation (PROTOCOL §7):
 * Objects of an unknown type (content part, annotation, tool call, output)
   are merged as JSON by the same rule and kept in ``raw``. A fragment that
   omits ``type`` extends the object already at its index.
-* Nothing joins growing text while feeding, except the refusal callbacks,
-  whose snapshot is a ``str`` built per fragment (refusals are short).
+* Nothing joins growing text while feeding. The refusal so far in an
+  ``on_refusal_delta`` callback is a lazy :class:`~streamrun.TextBuffer`
+  snapshot; :func:`~streamrun._handler.dispatch` hands the hook its ``str``.
 * ``thread.message.completed`` / ``.incomplete`` and
   ``thread.run.step.completed`` / ``.failed`` / ``.cancelled`` / ``.expired``
   replace the snapshot: the completed object is authoritative. Deltas arriving
@@ -35,7 +36,14 @@ Accumulation (PROTOCOL §7):
   growing; when one event carries several fragments for the same part or
   tool call, each ``on_text_delta`` / ``on_tool_call_delta`` but the last gets
   a copy, so every callback sees the snapshot up to and including its own
-  fragment.
+  fragment. The copies share the growing strings received so far
+  (:meth:`~streamrun.TextBuffer.snapshot`, O(1) each), so the callbacks of one
+  event take memory proportional to the event, not to its square.
+* Inserting indices (parts, annotations, tool calls, outputs) is a binary
+  search, and ``requires_action`` and step ends find calls by id in one pass:
+  no path is quadratic in the number of indices or calls.
+* Data that cannot be merged (JSON of the wrong shape, nested deeper than
+  ``MAX_DEPTH`` = 128 levels) raises :class:`~streamrun.ProtocolError`.
 
 Callback order, for each event:
 
@@ -103,8 +111,9 @@ Differences from the official SDK (openai-python 3.57.0):
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import attrs
 
@@ -157,6 +166,8 @@ from ._events import (
     ThreadRunStepInProgress,
     UnknownEvent,
 )
+from ._exceptions import ProtocolError
+from ._json import MAX_DEPTH
 from ._models import (
     Annotation,
     AnnotationDelta,
@@ -228,11 +239,19 @@ _T = TypeVar("_T")
 # JSON merging (objects of unknown types), PROTOCOL §7
 
 
-def _copy_json(value: Any) -> Any:
+def _too_deep() -> ProtocolError:
+    return ProtocolError(f"JSON nested deeper than {MAX_DEPTH} levels")
+
+
+def _copy_json(value: Any, depth: int = 1) -> Any:
     if isinstance(value, dict):
-        return {k: _copy_json(v) for k, v in value.items()}
+        if depth > MAX_DEPTH:
+            raise _too_deep()
+        return {k: _copy_json(v, depth + 1) for k, v in value.items()}
     if isinstance(value, list):
-        return [_copy_json(v) for v in value]
+        if depth > MAX_DEPTH:
+            raise _too_deep()
+        return [_copy_json(v, depth + 1) for v in value]
     return value
 
 
@@ -240,38 +259,45 @@ def _is_indexed(value: list[Any]) -> bool:
     return any(isinstance(v, dict) and "index" in v for v in value)
 
 
-def _merge_json(acc: dict[str, Any], delta: dict[str, Any]) -> None:
+def _merge_json(acc: dict[str, Any], delta: dict[str, Any], depth: int = 1) -> None:
     """Merge ``delta`` into ``acc`` by the delta accumulation rule.
 
     Strings are appended, objects merged recursively, lists of indexed objects
     merged by ``index``, other lists extended; ``index``, ``type`` and ``id``
-    and every other value are replaced.
+    and every other value are replaced. ``depth`` is the nesting level of
+    ``acc``: deeper than :data:`~streamrun._json.MAX_DEPTH` is a
+    :class:`~streamrun.ProtocolError`.
     """
+    if depth > MAX_DEPTH:
+        raise _too_deep()
+    inner = depth + 1
     for key, value in delta.items():
         current = acc.get(key)
         if current is None or key in ("index", "type", "id"):
             if isinstance(value, list) and _is_indexed(value):
                 acc[key] = current = []
             else:
-                acc[key] = _copy_json(value)
+                acc[key] = _copy_json(value, inner)
                 continue
         if isinstance(current, str) and isinstance(value, str):
             acc[key] = current + value
         elif isinstance(current, dict) and isinstance(value, dict):
-            _merge_json(current, value)
+            _merge_json(current, value, inner)
         elif isinstance(current, list) and isinstance(value, list):
+            if inner > MAX_DEPTH:
+                raise _too_deep()
             for entry in value:
                 if isinstance(entry, dict) and "index" in entry:
                     for existing in current:
                         if isinstance(existing, dict) and existing.get("index") == entry["index"]:
-                            _merge_json(existing, entry)
+                            _merge_json(existing, entry, inner + 1)
                             break
                     else:
-                        current.append(_copy_json(entry))
+                        current.append(_copy_json(entry, inner + 1))
                 else:
-                    current.append(_copy_json(entry))
+                    current.append(_copy_json(entry, inner + 1))
         else:
-            acc[key] = _copy_json(value)
+            acc[key] = _copy_json(value, inner)
 
 
 def _raw_without_index(raw: dict[str, Any]) -> dict[str, Any]:
@@ -280,7 +306,14 @@ def _raw_without_index(raw: dict[str, Any]) -> dict[str, Any]:
 
 def _retype(raw: dict[str, Any], type_: str, union: Any) -> Any:
     """Structure a fragment that omitted ``type`` as the type of the object it extends."""
-    return converter.structure({**raw, "type": type_}, union)
+    try:
+        return converter.structure({**raw, "type": type_}, union)
+    except Exception as exc:  # cattrs / type errors: the JSON has the wrong shape
+        raise _shape_error(f"a fragment extending a {type_!r} object", exc) from exc
+
+
+def _shape_error(what: str, exc: BaseException) -> ProtocolError:
+    return ProtocolError(f"unexpected JSON shape in {what} ({type(exc).__name__}: {exc})")
 
 
 # ---------------------------------------------------------------------------
@@ -343,6 +376,39 @@ def _copy_tool_call(c: ToolCall) -> ToolCall:
     return attrs.evolve(c, raw=_copy_json(c.raw))
 
 
+def _freeze_text(t: Text) -> Text:
+    """The snapshot handed to one callback: shares the text received so far (O(1))."""
+    annotations = [_copy_annotation(a) for a in t.annotations] if t.annotations else []
+    return Text(value=t._value.snapshot(), annotations=annotations)
+
+
+def _freeze_output(o: CodeInterpreterOutput) -> CodeInterpreterOutput:
+    if isinstance(o, CodeInterpreterLogs):
+        return CodeInterpreterLogs(type=o.type, logs=o._logs.snapshot())
+    return _copy_output(o)
+
+
+def _freeze_tool_call(c: ToolCall) -> ToolCall:
+    """The snapshot handed to one callback: shares the growing strings (O(1) each)."""
+    if isinstance(c, FunctionToolCall):
+        f = c.function
+        return FunctionToolCall(
+            id=c.id,
+            type=c.type,
+            function=FunctionCall(name=f.name, arguments=f._arguments.snapshot(), output=f.output),
+        )
+    if isinstance(c, CodeInterpreterToolCall):
+        ci = c.code_interpreter
+        return CodeInterpreterToolCall(
+            id=c.id,
+            type=c.type,
+            code_interpreter=CodeInterpreter(
+                input=ci._input.snapshot(), outputs=[_freeze_output(o) for o in ci.outputs]
+            ),
+        )
+    return _copy_tool_call(c)
+
+
 def _copy_details(d: StepDetails) -> StepDetails:
     if isinstance(d, ToolCallsStepDetails):
         return ToolCallsStepDetails(
@@ -353,9 +419,30 @@ def _copy_details(d: StepDetails) -> StepDetails:
     return attrs.evolve(d, raw=_copy_json(d.raw))
 
 
-def _position(keys: Iterable[int], index: int) -> int:
-    """Where ``index`` goes in a list kept sorted by index."""
-    return sum(1 for k in keys if k < index)
+class _ByIndex(dict[int, _T], Generic[_T]):
+    """Objects by their delta ``index``, with the indices also kept sorted, so
+    that where a new index goes in a list kept sorted by index is a binary
+    search (:meth:`position`), not a scan: inserting n indices costs
+    O(n log n) comparisons, not O(n²)."""
+
+    __slots__ = ("_order",)
+
+    def __init__(self, items: Iterable[tuple[int, _T]] = ()) -> None:
+        super().__init__(items)
+        self._order = sorted(self)
+
+    def __setitem__(self, key: int, value: _T) -> None:
+        if key not in self:
+            order = self._order
+            if not order or key > order[-1]:
+                order.append(key)
+            else:
+                insort(order, key)
+        super().__setitem__(key, value)
+
+    def position(self, index: int) -> int:
+        """Where ``index`` goes in a list kept sorted by index."""
+        return bisect_left(self._order, index)
 
 
 def _replace_item(items: list[_T], old: _T, new: _T) -> None:
@@ -464,7 +551,7 @@ _OUTPUTS = _Family(
 def _merge_by_index(
     family: _Family,
     items: list[_T],
-    by_index: dict[int, _T],
+    by_index: _ByIndex[_T],
     deltas: Iterable[Any],
     new: Callable[[Any], _T],
     merge: Callable[[_T, Any], None],
@@ -478,7 +565,7 @@ def _merge_by_index(
             d = family.retyped(d, current)
         if current is None:
             created = new(d)
-            items.insert(_position(by_index, d.index), created)
+            items.insert(by_index.position(d.index), created)
             by_index[d.index] = created
         elif type(current) is not family.of_delta[type(d)]:
             created = new(d)
@@ -559,9 +646,9 @@ class _MessageState:
     def __init__(self, snapshot: Message) -> None:
         self.snapshot = snapshot
         # index -> the part object in snapshot.content
-        self.parts: dict[int, MessageContent] = dict(enumerate(snapshot.content))
+        self.parts: _ByIndex[MessageContent] = _ByIndex(enumerate(snapshot.content))
         # part index -> (annotation index -> annotation object)
-        self.annotations: dict[int, dict[int, Annotation]] = {}
+        self.annotations: dict[int, _ByIndex[Annotation]] = {}
         self.open: int | None = None  # the part announced and not yet done
         self.started: set[int] = set()  # parts whose created callback was emitted
         self.closed: set[int] = set()  # parts whose done callback was emitted
@@ -578,9 +665,9 @@ class _StepState:
         details = snapshot.step_details
         calls = details.tool_calls if isinstance(details, ToolCallsStepDetails) else []
         # index -> the tool call object in snapshot.step_details.tool_calls
-        self.calls: dict[int, ToolCall] = dict(enumerate(calls))
+        self.calls: _ByIndex[ToolCall] = _ByIndex(enumerate(calls))
         # call index -> (output index -> output object)
-        self.outputs: dict[int, dict[int, CodeInterpreterOutput]] = {}
+        self.outputs: dict[int, _ByIndex[CodeInterpreterOutput]] = {}
         self.open: dict[int, ToolCall] = {}  # announced, not yet done (creation order)
         self.closed: set[int] = set()  # done
         self.ended = False
@@ -641,12 +728,27 @@ class Accumulator:
         The first callback is always ``(OnEvent, event)``. Accepts every
         event class of :mod:`streamrun._events` but ``ErrorEvent`` and
         ``DoneEvent`` (those get ``on_event`` only), unknown events included.
+
+        An event whose data cannot be merged (JSON of the wrong shape, nested
+        deeper than :data:`~streamrun._json.MAX_DEPTH` levels) raises
+        :class:`~streamrun.ProtocolError` naming the event; the snapshots may
+        then hold part of it.
         """
         self.current_event = event
         out: list[Callback] = [(OnEvent, event)]
         handler = _HANDLERS.get(type(event))
         if handler is not None:
-            handler(self, event, out)
+            try:
+                handler(self, event, out)
+            except ProtocolError as exc:
+                if exc.event is None:
+                    exc.event = event.event
+                raise
+            except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
+                # Any other shape error the checks above missed: still typed.
+                error = _shape_error(f"event {event.event!r}", exc)
+                error.event = event.event
+                raise error from exc
         return out
 
     def end(self) -> list[Callback]:
@@ -714,24 +816,37 @@ class Accumulator:
         action = run.required_action
         if action is None:
             return
-        for listed in action.submit_tool_outputs.tool_calls:
-            self._listed_call_done(listed, out)
+        listed_calls = action.submit_tool_outputs.tool_calls
+        if not listed_calls:
+            return
+        # The first streamed call with each id (steps in order, calls by index
+        # order of arrival): one pass, not one per listed call.
+        by_id: dict[str, tuple[_StepState, int]] = {}
+        for step in self._steps.values():
+            for index, call in step.calls.items():
+                if call.id and call.id not in by_id:
+                    by_id[call.id] = (step, index)
+        for listed in listed_calls:
+            self._listed_call_done(listed, by_id, out)
 
     def _listed_call_done(
-        self, listed: RequiredActionFunctionToolCall, out: list[Callback]
+        self,
+        listed: RequiredActionFunctionToolCall,
+        by_id: dict[str, tuple[_StepState, int]],
+        out: list[Callback],
     ) -> None:
         if listed.id:
-            for step in self._steps.values():
-                for index, call in step.calls.items():
-                    if call.id != listed.id:
-                        continue
-                    if index in step.open:
-                        out.append((OnToolCallDone, step.open.pop(index)))
-                    elif index not in step.closed:
-                        out.append((OnToolCallCreated, call))
-                        out.append((OnToolCallDone, call))
-                    step.closed.add(index)
-                    return
+            found = by_id.get(listed.id)
+            if found is not None:
+                step, index = found
+                call = step.calls[index]
+                if index in step.open:
+                    out.append((OnToolCallDone, step.open.pop(index)))
+                elif index not in step.closed:
+                    out.append((OnToolCallCreated, call))
+                    out.append((OnToolCallDone, call))
+                step.closed.add(index)
+                return
             if listed.id in self._synthesized:
                 return
             self._synthesized.add(listed.id)
@@ -789,7 +904,7 @@ class Accumulator:
             if entries:
                 if not isinstance(snapshot.step_details, ToolCallsStepDetails):
                     snapshot.step_details = ToolCallsStepDetails()
-                    state.calls = {}
+                    state.calls = _ByIndex()
                 if len(entries) == 1:
                     self._tool_call_fragment(state, entries[0], False, out)
                 else:
@@ -846,7 +961,10 @@ class Accumulator:
             if d.id:
                 call.id = d.id
             if d.file_search:
-                fs: FileSearch = converter.structure(d.file_search, FileSearch)
+                try:
+                    fs: FileSearch = converter.structure(d.file_search, FileSearch)
+                except Exception as exc:  # cattrs / type errors: the JSON has the wrong shape
+                    raise _shape_error("a file_search tool-call fragment", exc) from exc
                 if fs.ranking_options is not None:
                     call.file_search.ranking_options = fs.ranking_options
                 if fs.results:
@@ -856,7 +974,7 @@ class Accumulator:
             if d.id:
                 call.id = d.id
             _merge_json(call.raw, _raw_without_index(d.raw))
-        out.append((OnToolCallDelta, d, _copy_tool_call(call) if freeze else call))
+        out.append((OnToolCallDelta, d, _freeze_tool_call(call) if freeze else call))
 
     def _begin_call(
         self,
@@ -873,7 +991,7 @@ class Accumulator:
             assert isinstance(details, ToolCallsStepDetails)
             tool_calls = details.tool_calls
             if call is None:
-                tool_calls.insert(_position(state.calls, index), new)
+                tool_calls.insert(state.calls.position(index), new)
             else:
                 # The same index changed type: end the old call, start a new one.
                 _replace_item(tool_calls, call, new)
@@ -897,7 +1015,7 @@ class Accumulator:
     ) -> None:
         outputs = state.outputs.get(index)
         if outputs is None:
-            outputs = state.outputs[index] = dict(enumerate(ci.outputs))
+            outputs = state.outputs[index] = _ByIndex(enumerate(ci.outputs))
         _merge_by_index(_OUTPUTS, ci.outputs, outputs, deltas, _new_output, _merge_output)
 
     def _on_step_end(self, event: Any, out: list[Callback]) -> None:
@@ -905,15 +1023,25 @@ class Accumulator:
         state = self._steps.get(data.id)
         if state is None:
             state = self._add_step(data, out)
-            state.calls = {}
+            state.calls = _ByIndex()
         elif state.ended:
             state.snapshot = self._final_steps[data.id] = self.current_run_step_snapshot = data
             return
         details = data.step_details
         final_calls = details.tool_calls if isinstance(details, ToolCallsStepDetails) else []
         matched: set[int] = set()
+        by_id: dict[str, int] | None = None
         for position, final in enumerate(final_calls):
-            index = self._match_call(state, position, final)
+            index: int | None = position
+            call = state.calls.get(position)
+            if call is None or (final.id and call.id and call.id != final.id):
+                # Not the call at the same position: the streamed call with its id.
+                if by_id is None:
+                    by_id = {}
+                    for i, c in state.calls.items():
+                        if c.id:
+                            by_id.setdefault(c.id, i)
+                index = by_id.get(final.id) if final.id else None
             if index is None:
                 if final.id and final.id in self._synthesized:
                     continue  # announced (created + done) when requires_action listed it
@@ -930,25 +1058,13 @@ class Accumulator:
             if index not in matched:
                 out.append((OnToolCallDone, call))
         # From now on the step's calls are the completed object's, all done.
-        state.calls = dict(enumerate(final_calls))
+        state.calls = _ByIndex(enumerate(final_calls))
         state.closed = set(state.calls)
         state.open.clear()
         state.outputs.clear()
         state.ended = True
         state.snapshot = self._final_steps[data.id] = self.current_run_step_snapshot = data
         out.append((OnRunStepDone, data))
-
-    @staticmethod
-    def _match_call(state: _StepState, position: int, final: ToolCall) -> int | None:
-        """The index of the streamed call that ``final`` (at ``position``) completes."""
-        call = state.calls.get(position)
-        if call is not None and (not final.id or not call.id or call.id == final.id):
-            return position
-        if final.id:
-            for index, candidate in state.calls.items():
-                if candidate.id == final.id:
-                    return index
-        return None
 
     # -- messages ----------------------------------------------------------
 
@@ -1018,12 +1134,15 @@ class Accumulator:
                     text._value.append(td.value)
                 if td.annotations:
                     self._merge_annotations(state, index, text, td.annotations)
-                out.append((OnTextDelta, td, _copy_text(text) if freeze else text))
+                out.append((OnTextDelta, td, _freeze_text(text) if freeze else text))
         elif isinstance(d, RefusalDeltaBlock):
             assert isinstance(part, RefusalContentBlock)
             if d.refusal is not None:
                 part._refusal.append(d.refusal)
-                out.append((OnRefusalDelta, d.refusal, part.refusal))
+                # The refusal so far, joined only if a handler's hook asks for it
+                # (OnRefusalDelta.fire passes it as a str): joining here would cost
+                # O(length) per fragment.
+                out.append((OnRefusalDelta, d.refusal, part._refusal.snapshot()))
         elif isinstance(d, ImageFileDeltaBlock):
             assert isinstance(part, ImageFileContentBlock)
             if d.image_file is not None:
@@ -1061,7 +1180,7 @@ class Accumulator:
                 new = kind(type=d.type)
             content = state.snapshot.content
             if part is None:
-                content.insert(_position(state.parts, index), new)
+                content.insert(state.parts.position(index), new)
             else:
                 # The same index changed type: the old part ends, a new one starts.
                 _replace_item(content, part, new)
@@ -1100,7 +1219,7 @@ class Accumulator:
     ) -> None:
         by_index = state.annotations.get(index)
         if by_index is None:
-            by_index = state.annotations[index] = dict(enumerate(text.annotations))
+            by_index = state.annotations[index] = _ByIndex(enumerate(text.annotations))
         _merge_by_index(
             _ANNOTATIONS, text.annotations, by_index, deltas, _new_annotation, _merge_annotation
         )
@@ -1110,7 +1229,7 @@ class Accumulator:
         state = self._messages.get(data.id)
         if state is None:
             state = self._add_message(data, out)
-            state.parts = {}
+            state.parts = _ByIndex()
         elif state.ended:
             state.snapshot = self._final_messages[data.id] = self.current_message_snapshot = data
             return

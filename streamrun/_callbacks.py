@@ -34,6 +34,7 @@ from ._models import (
     RunStep,
     RunStepDelta,
     Text,
+    TextBuffer,
     TextDelta,
     ToolCall,
     ToolCallDelta,
@@ -312,14 +313,19 @@ class OnRefusalCreated:
 
 
 class OnRefusalDelta:
-    """``on_refusal_delta``: the callback ``(OnRefusalDelta, delta, snapshot)``."""
+    """``on_refusal_delta``: the callback ``(OnRefusalDelta, delta, snapshot)``.
+
+    ``snapshot`` is the refusal so far as a lazy :class:`~streamrun.TextBuffer`
+    view; it is joined into the ``str`` the hook takes only when fired (joining
+    on every fragment would cost O(length) per fragment).
+    """
 
     hook: ClassVar[str] = "on_refusal_delta"
 
     @staticmethod
-    def fire(hooks: Hooks, cb: tuple[type[OnRefusalDelta], str, str]) -> Awaitable[None]:
+    def fire(hooks: Hooks, cb: tuple[type[OnRefusalDelta], str, TextBuffer]) -> Awaitable[None]:
         """Call the hook (returns its coroutine)."""
-        return hooks.on_refusal_delta(cb[1], cb[2])
+        return hooks.on_refusal_delta(cb[1], str(cb[2]))
 
 
 class OnRefusalDone:
@@ -384,7 +390,7 @@ Callback = Union[
     tuple[type[OnImageFileDone], ImageFile],
     tuple[type[OnImageUrlDone], ImageURL],
     tuple[type[OnRefusalCreated], str],
-    tuple[type[OnRefusalDelta], str, str],
+    tuple[type[OnRefusalDelta], str, TextBuffer],
     tuple[type[OnRefusalDone], str],
     tuple[type[OnEnd]],
     tuple[type[OnException], Exception],

@@ -22,7 +22,6 @@ import io
 import json
 import logging
 import os
-import re
 import signal
 import sys
 import types
@@ -42,22 +41,21 @@ if TYPE_CHECKING:
     from ._display import Display, choose_color, choose_mode, run_outcome
     from ._handler import AsyncEventHandler
     from ._models import RequiredActionFunctionToolCall, Run
-    from ._recording import RecordedStream, Recorder, ReplayServer, read_recording
+    from ._recording import RecordedStream, Recorder, read_recording, replay_stream
     from ._stream import RunStream
     from .testing import (
         FakeAssistantsServer,
         Faults,
-        FunctionCall as FakeFunctionCall,
-        FunctionCalls as FakeFunctionCalls,
         Pause as FakePause,
         Scenario as FakeScenario,
         TextReply as FakeTextReply,
-        ToolOutput as FakeToolOutput,
+        fake_reply,
     )
 
 # The names of streamrun.testing's ready scenarios (for --help without
 # importing the fake server; tests/test_cli.py checks that they match).
 READY_SCENARIOS = (
+    "chained_function_calls",
     "code_interpreter",
     "error_event",
     "error_event_wrapped",
@@ -65,6 +63,7 @@ READY_SCENARIOS = (
     "file_search",
     "function_call",
     "incomplete_run",
+    "interleaved_function_calls",
     "parallel_function_calls",
     "plain_text",
     "refusal",
@@ -78,9 +77,9 @@ _runtime_imported = False
 def _import_runtime() -> None:
     """Import what the commands need (idempotent: later calls are a lookup)."""
     global AsyncClient, Display, choose_color, choose_mode, run_outcome, AsyncEventHandler
-    global RequiredActionFunctionToolCall, Run, RecordedStream, Recorder, ReplayServer
-    global read_recording, RunStream, FakeAssistantsServer, Faults, FakeFunctionCall
-    global FakeFunctionCalls, FakePause, FakeScenario, FakeTextReply, FakeToolOutput
+    global RequiredActionFunctionToolCall, Run, RecordedStream, Recorder, replay_stream
+    global read_recording, RunStream, FakeAssistantsServer, Faults, FakePause, FakeScenario
+    global FakeTextReply, fake_reply
     global _runtime_imported
     if _runtime_imported:
         return
@@ -88,17 +87,15 @@ def _import_runtime() -> None:
     from ._display import Display, choose_color, choose_mode, run_outcome
     from ._handler import AsyncEventHandler
     from ._models import RequiredActionFunctionToolCall, Run
-    from ._recording import RecordedStream, Recorder, ReplayServer, read_recording
+    from ._recording import RecordedStream, Recorder, read_recording, replay_stream
     from ._stream import RunStream
     from .testing import (
         FakeAssistantsServer,
         Faults,
-        FunctionCall as FakeFunctionCall,
-        FunctionCalls as FakeFunctionCalls,
         Pause as FakePause,
         Scenario as FakeScenario,
         TextReply as FakeTextReply,
-        ToolOutput as FakeToolOutput,
+        fake_reply,
     )
 
     _runtime_imported = True
@@ -233,74 +230,6 @@ def current_weather(location: str = "Paris, France", unit: str = "celsius") -> s
 LOOP_FUNCTIONS: Mapping[str, Callable[..., str]] = {"get_current_weather": current_weather}
 
 
-def _weather_answer(outputs: list[FakeToolOutput]) -> FakeScenario:
-    """The fake assistant's answer, written from the submitted weather reports."""
-    sentences = []
-    for out in outputs:
-        try:
-            report = json.loads(out.output)
-            city = str(report["location"]).split(",")[0]
-            degrees = "°F" if report.get("unit") == "fahrenheit" else "°C"
-            conditions = str(report["conditions"])
-            sentence = (
-                f"It's {report['temperature']} {degrees} in {city} right now with {conditions}"
-            )
-        except (ValueError, KeyError, TypeError):
-            sentence = f"The weather service answered: {out.output}"
-            conditions = ""
-        if "rain" in conditions:
-            sentence += ", so take an umbrella ☔."
-        elif "sun" in conditions or "clear" in conditions:
-            sentence += ": a fine day for a walk ☀️."
-        else:
-            sentence += "."
-        sentences.append(sentence)
-    return FakeScenario([FakeTextReply(" ".join(sentences))], name="weather_answer")
-
-
-_IN_PLACE = re.compile(
-    r"\b(?:in|at|for)\s+([A-Z][\w'’. -]*?)\s*"
-    r"(?:[?!.,;:]|\s+(?:today|now|right|this|tomorrow)\b|$)"
-)
-
-
-def fake_reply(message: str | None, *, pause: float = 0.0) -> FakeScenario:
-    """What the built-in fake assistant does with a message.
-
-    Asked about the weather, it calls ``get_current_weather`` (the place is
-    taken from the message, Paris by default) and answers from the output;
-    otherwise it says what it can do.
-    """
-    steps: list[Any] = [FakePause(pause)] if pause > 0 else []
-    text = message or ""
-    if "weather" in text.lower():
-        match = _IN_PLACE.search(text)
-        place = match.group(1).strip() if match else "Paris, France"
-        if place.lower() == "paris":
-            place = "Paris, France"
-        arguments = json.dumps({"location": place, "unit": "celsius"}, ensure_ascii=False)
-        steps.append(
-            FakeFunctionCalls(
-                [FakeFunctionCall("get_current_weather", arguments)], then=_weather_answer
-            )
-        )
-        return FakeScenario(steps, name="fake_weather")
-    if text:
-        reply = (
-            f"I'm the fake assistant built into streamrun, so I can't really answer "
-            f"“{_shorten(text, 60)}”. Ask me about the weather somewhere to see a function call."
-        )
-    else:
-        reply = "Hello from the fake assistant built into streamrun 👋"
-    steps.append(FakeTextReply(reply))
-    return FakeScenario(steps, name="fake_reply")
-
-
-def _shorten(text: str, limit: int) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
 DEMO_QUESTION = "What's the weather like in Paris right now?"
 DEMO_FOLLOW_UP = "Thanks! Anything worth doing there on a rainy afternoon?"
 DEMO_TIP = (
@@ -398,12 +327,13 @@ class Session:
     ``submit_tool_outputs`` stream with the same handler. Records each HTTP
     stream with ``recorder`` (a tool loop's continuation as its own
     ``submit_tool_outputs`` stream). ``before_run`` is called with the user's
-    message before a run is created.
+    message before a run is created. A replay's session has no ``client``:
+    it only draws streams (:meth:`stream`).
     """
 
     def __init__(
         self,
-        client: AsyncClient,
+        client: AsyncClient | None,
         display: Display,
         *,
         recorder: Recorder | None = None,
@@ -427,6 +357,13 @@ class Session:
     def _loop_options(self) -> dict[str, Any]:
         return {"functions": self.functions} if self.functions else {}
 
+    @property
+    def api(self) -> AsyncClient:
+        """The client (a replay's session has none)."""
+        if self.client is None:
+            raise CLIError("a replay has no connection to the server")
+        return self.client
+
     async def create_and_run(self, assistant_id: str, message: str | None, **body: Any) -> Run:
         """A new thread (with ``message``) and a run on it, to its end."""
         thread = {"messages": [_user_message(message)]} if message else None
@@ -435,7 +372,7 @@ class Session:
             request["thread"] = thread
 
         def open_stream(handler: AsyncEventHandler, tap: Tap | None) -> RunStream:
-            return self.client.threads.create_and_run_stream(
+            return self.api.threads.create_and_run_stream(
                 assistant_id=assistant_id,
                 thread=thread,
                 handler=handler,
@@ -457,7 +394,7 @@ class Session:
         request = {"thread_id": thread_id, "assistant_id": assistant_id, **body}
 
         def open_stream(handler: AsyncEventHandler, tap: Tap | None) -> RunStream:
-            return self.client.runs.stream(
+            return self.api.runs.stream(
                 thread_id,
                 assistant_id=assistant_id,
                 handler=handler,
@@ -499,7 +436,7 @@ class Session:
                 run_id: str = run_id,
                 outputs: list[dict[str, str]] = outputs,
             ) -> RunStream:
-                return self.client.runs.submit_tool_outputs_stream(
+                return self.api.runs.submit_tool_outputs_stream(
                     thread_id,
                     run_id,
                     tool_outputs=outputs,
@@ -599,7 +536,7 @@ class Session:
 
     async def _cancel_waiting(self, run: Run) -> None:
         """Cancel a run left waiting for tool outputs (bounded, shielded)."""
-        task = asyncio.ensure_future(self.client.runs.cancel(run.thread_id, run.id))
+        task = asyncio.ensure_future(self.api.runs.cancel(run.thread_id, run.id))
         try:
             await asyncio.wait_for(asyncio.shield(task), _CANCEL_TIMEOUT)
         except asyncio.TimeoutError:
@@ -934,9 +871,10 @@ class _App:
     ) -> AsyncIterator[tuple[AsyncClient, FakeAssistantsServer]]:
         pace = self._pace()
         server = FakeAssistantsServer(
-            scenario=scenario or "plain_text",
+            scenario=scenario or "assistant",
             faults=Faults(delay=pace) if pace else None,
             seed=seed,
+            auto_create_threads=True,  # `run --fake --thread ID` names any thread
         )
         async with server:
             async with AsyncClient(api_key="sk-fake", base_url=server.base_url, max_retries=0) as c:
@@ -1164,49 +1102,40 @@ class _App:
             raise CLIError("the recording has no streams")
         failures = 0
         last: Run | None = None
-        async with ReplayServer(streams, speed=self.args.speed) as server:
-            async with AsyncClient(
-                api_key="replay",
-                base_url=server.base_url,
-                max_retries=0,
-                idle_timeout=None,
-                cancel_on_abandon=False,
-            ) as client:
-                session = self.session = Session(client, self.display)
-                for recorded in streams:
-                    for kind, text in recorded.shown:  # what the live run printed first
-                        if kind == "you":
-                            self.display.user(text)
-                        else:
-                            self.display.banner(text)
-                    if recorded.only_shown:
-                        continue
-                    if not recorded.chunks and recorded.outcome == "error":
-                        raise CLIError(recorded.error or "the recorded stream failed")
+        speed = self.args.speed
+        session = self.session = Session(None, self.display)
+        for recorded in streams:
+            for kind, text in recorded.shown:  # what the live run printed first
+                if kind == "you":
+                    self.display.user(text)
+                else:
+                    self.display.banner(text)
+            if recorded.only_shown:
+                continue
+            if not recorded.chunks and recorded.outcome == "error":
+                raise CLIError(recorded.error or "the recorded stream failed")
 
-                    def open_stream(handler: AsyncEventHandler, tap: Tap | None) -> RunStream:
-                        return client.runs.stream(
-                            "thread_replay", assistant_id="replay", handler=handler
-                        )
+            def open_stream(
+                handler: AsyncEventHandler, tap: Tap | None, recorded: RecordedStream = recorded
+            ) -> RunStream:
+                return replay_stream(recorded, handler=handler, speed=speed)
 
-                    try:
-                        last = await session.stream(
-                            open_stream, recorded.endpoint, recorded.path, {}
-                        )
-                    except StreamInterrupted:
-                        if recorded.outcome == "error" and recorded.error:
-                            raise CLIError(recorded.error) from None
-                        if recorded.outcome != "interrupted":
-                            raise
-                        stream = session.active
-                        run_id = stream.run_id if stream is not None else None
-                        which = f"run {run_id}" if run_id else "the run"
-                        self.notice(f"cancelled: the recording ends where {which} was interrupted")
-                        return EXIT_INTERRUPTED
-                    problem = run_problem(last)
-                    if problem:
-                        failures += 1
-                        self.error(problem)
+            try:
+                last = await session.stream(open_stream, recorded.endpoint, recorded.path, {})
+            except StreamInterrupted:
+                if recorded.outcome == "error" and recorded.error:
+                    raise CLIError(recorded.error) from None
+                if recorded.outcome != "interrupted":
+                    raise
+                stream = session.active
+                run_id = stream.run_id if stream is not None else None
+                which = f"run {run_id}" if run_id else "the run"
+                self.notice(f"cancelled: the recording ends where {which} was interrupted")
+                return EXIT_INTERRUPTED
+            problem = run_problem(last)
+            if problem:
+                failures += 1
+                self.error(problem)
         if last is not None and last.status == "requires_action":
             self.notice(f"note: the recording ends while run {last.id} waits for tool outputs")
         return EXIT_ERROR if failures else EXIT_OK

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import aiohttp
 from yarl import URL
 
-from ._compat import Beta, check_keywords, check_tap, take_handler
+from ._compat import Beta, take_handler
 from ._exceptions import ValidationError
 from ._handler import AsyncEventHandler
 from ._models import Message, Run, Thread
@@ -41,6 +41,8 @@ from ._requests import (
     build_run_create,
     build_submit_tool_outputs,
     build_thread_create_and_run,
+    check_keywords,
+    check_tap,
     encode_body,
     path_id,
     validate_include,
@@ -263,13 +265,13 @@ class AsyncClient:
             body.update(options.extra_body)
         body["stream"] = True
         # Everything that goes on the wire is checked now, before anything is sent.
-        self._transport.check_options(options.extra_headers, options.extra_query or {})
+        extra = self._transport.check_options(options.extra_headers, options.extra_query)
         encode_body(body)
         stream = RunStream(
             transport=transport,
             path=path,
             body=body,
-            query=[*query, *options.query()],
+            query=[*query, *extra],
             handler=handler,
             thread_id=thread_id,
             run_id=run_id,
@@ -282,7 +284,7 @@ class AsyncClient:
             ),
             tools=tools,
         )
-        stream._loop_query = options.query()
+        stream._loop_query = list(extra)
         return stream
 
 

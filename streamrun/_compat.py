@@ -19,19 +19,11 @@ openai-python                                     streamrun
 (``thread_id=`` / ``run_id=`` as keywords and ``await stream.until_done()``
 are streamrun's own spellings too.) Hooks written as plain ``def`` are called
 directly (see :mod:`streamrun._handler`).
-
-This module also checks the keyword arguments of the streaming methods, so a
-misspelt one gets a "did you mean" before anything is sent.
 """
 
 from __future__ import annotations
 
-import difflib
-import inspect
-from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
-
-import attrs
 
 from ._exceptions import ValidationError
 
@@ -44,8 +36,6 @@ __all__ = [
     "Beta",
     "BetaThreads",
     "OpenAIStreamAliases",
-    "check_keywords",
-    "check_tap",
     "take_handler",
 ]
 
@@ -61,49 +51,6 @@ def take_handler(handler: AsyncEventHandler | None, kwargs: dict[str, Any]) -> A
     if handler is not None and alias is not None:
         raise ValidationError("event_handler", "give handler= or event_handler=, not both")
     return handler if alias is None else alias
-
-
-def _suggest(name: str, accepted: Collection[str]) -> str:
-    matches = difflib.get_close_matches(name, accepted, n=1, cutoff=0.6)
-    if not matches:
-        # A name containing an accepted one (``event_handlers``) or contained in one.
-        matches = [a for a in sorted(accepted) if a in name or name in a][:1]
-    return f"did you mean {matches[0]!r}? " if matches else ""
-
-
-def check_keywords(
-    kwargs: Mapping[str, Any], body_class: type, named: Collection[str], method: str
-) -> None:
-    """Reject a keyword that is neither a body field, a per-call option nor a parameter.
-
-    ``body_class`` is the attrs request class of the body, ``named`` the
-    method's own parameters and options, ``method`` its name for the message.
-    """
-    fields = {a.name for a in attrs.fields(body_class)}
-    for key in kwargs:
-        if key in fields or key in named:
-            continue
-        accepted = (fields | set(named)) - {"stream"}
-        raise ValidationError(
-            str(key),
-            f"unknown keyword argument of {method}(); {_suggest(str(key), accepted)}"
-            f"accepted: {', '.join(sorted(accepted))}",
-        )
-
-
-def check_tap(tap: object) -> None:
-    """``tap=`` must be a plain function: it is called with each chunk, never awaited."""
-    if tap is None:
-        return
-    if not callable(tap):
-        raise TypeError(f"tap must be a function called with each chunk, got {type(tap).__name__}")
-    if inspect.iscoroutinefunction(tap) or inspect.iscoroutinefunction(
-        getattr(tap, "__call__", None)  # noqa: B004 - an object with an async __call__
-    ):
-        raise TypeError(
-            "tap must be a plain function (def), not an async def: it is called with "
-            "each chunk as it arrives and never awaited"
-        )
 
 
 class _Finals(Protocol):

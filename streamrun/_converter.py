@@ -26,6 +26,44 @@ T = TypeVar("T")
 converter = cattrs.Converter(detailed_validation=False, forbid_extra_keys=False, use_alias=True)
 
 
+# Shapes are checked: cattrs alone builds an object from any container (a string
+# or a list becomes an object of defaults) and a list from any iterable (an
+# object becomes the list of its keys). A JSON value of the wrong shape must be
+# a ProtocolError (parse_event turns these TypeErrors into one), not garbage.
+def _object_hook(cls: type) -> Callable[[Any, Any], Any]:
+    hook: Callable[[Any, Any], Any] = converter.gen_structure_attrs_fromdict(cls)
+    name = cls.__name__
+
+    def structure_object(data: Any, cl: Any) -> Any:
+        if type(data) is not dict:
+            raise TypeError(f"expected a JSON object for {name}, got {type(data).__name__}")
+        return hook(data, cl)
+
+    return structure_object
+
+
+def _list_hook(t: Any) -> Callable[[Any, Any], Any]:
+    inner = typing.get_args(t)[0] if typing.get_args(t) else Any
+    hook = converter.get_structure_hook(inner)
+
+    def structure_list(data: Any, _: Any) -> list[Any]:
+        if type(data) is not list:
+            raise TypeError(f"expected a JSON array, got {type(data).__name__}")
+        return [hook(item, inner) for item in data]
+
+    return structure_list
+
+
+converter.register_structure_hook_factory(attrs.has, _object_hook)
+
+
+def _is_list(t: Any) -> bool:
+    return typing.get_origin(t) in (list,)
+
+
+converter.register_structure_hook_factory(_is_list, _list_hook)
+
+
 def _tagged(
     union: Any,
     members: Mapping[str, type],
@@ -85,12 +123,40 @@ def _optional(convert: Callable[[Any], Any]) -> Callable[[Any, Any], Any]:
 # ``X | None`` of a scalar: one direct hook instead of cattrs' generic optional
 # hook, which dispatches on the inner type on every call (the hot path of Run
 # and RunStep objects, which have a dozen such fields).
-for _scalar in (int, str, float, bool):
+def _text(value: Any) -> str:
+    """A string: a number is taken as its text, an object or array is the wrong shape."""
+    if type(value) is str:
+        return value
+    if isinstance(value, (dict, list)):
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+    return str(value)
+
+
+def _optional_text(value: Any, _: Any) -> str | None:
+    # One call, as cheap as the generic optional hook it replaces (the fields
+    # that grow by deltas are all ``str | None``). Plain ``str`` fields keep
+    # cattrs' direct ``str()`` call, the hot path of Run and RunStep objects.
+    if value is None or type(value) is str:
+        return value
+    return _text(value)
+
+
+for _scalar in (int, float, bool):
     converter.register_structure_hook(_scalar | None, _optional(_scalar))
+converter.register_structure_hook(str | None, _optional_text)
+
+
+def _json_object(value: Any) -> dict[str, Any]:
+    """A copy of a JSON object; anything else (a list of pairs …) is the wrong shape."""
+    if type(value) is not dict:
+        raise TypeError(f"expected a JSON object, got {type(value).__name__}")
+    return dict(value)
+
+
 converter.register_structure_hook_func(
-    lambda t: t == (dict[str, Any] | None), _optional(dict)
+    lambda t: t == (dict[str, Any] | None), _optional(_json_object)
 )
-converter.register_structure_hook_func(lambda t: t == dict[str, Any], lambda v, _: dict(v))
+converter.register_structure_hook_func(lambda t: t == dict[str, Any], lambda v, _: _json_object(v))
 
 
 def _optional_of_one(t: Any) -> bool:
@@ -288,7 +354,7 @@ def _structure_message_delta_event(data: Any, cls: Any) -> m.MessageDeltaEvent:
             continue
         value = text.get("value")
         if value is not None and type(value) is not str:
-            value = str(value)
+            value = _text(value)
         annotations = text.get("annotations")
         if annotations is not None:
             annotations = _annotation_deltas_hook(annotations, list[m.AnnotationDelta])

@@ -25,7 +25,8 @@ Text and tool arguments are written as they stream. Modes:
   escape sequence; a status line is written once complete.
 
 Text that came from a server or a recording never carries a control
-sequence to the terminal (:func:`clean`), nor a known secret (:func:`redact`).
+sequence to the terminal (:func:`clean`), nor a known secret
+(:func:`streamrun._redact.redact_secrets`).
 * ``json``: one JSON object per event, ``{"event": name, "data": raw JSON}``;
   other lines go to the error stream.
 """
@@ -33,7 +34,6 @@ sequence to the terminal (:func:`clean`), nor a known secret (:func:`redact`).
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import os
 import re
@@ -66,8 +66,9 @@ from ._models import (
     ToolCall,
     ToolCallDelta,
 )
+from ._redact import MIN_SECRET, redact_secrets
 
-__all__ = ["GUTTER", "Display", "Mode", "choose_color", "choose_mode", "clean", "redact"]
+__all__ = ["GUTTER", "Display", "Mode", "choose_color", "choose_mode", "clean"]
 
 Mode = Literal["pretty", "plain", "json"]
 
@@ -176,36 +177,6 @@ def _fit(text: str, room: int) -> int:
 def _json_escape(text: str) -> str:
     """JSON text with DEL and C1 controls escaped (``json.dumps`` escapes only C0)."""
     return re.sub(r"[\x7f-\x9f]", lambda m: f"\\u{ord(m.group()):04x}", text)
-
-
-#: Secrets shorter than this are not looked for (they would match ordinary text).
-MIN_SECRET = 8
-
-
-@functools.lru_cache(maxsize=16)
-def secret_pattern(secret: str) -> re.Pattern[str]:
-    """A pattern matching ``secret`` written plainly or with JSON escapes (``\\u0073``)."""
-    parts = []
-    for ch in secret:
-        forms = [
-            re.escape(ch),
-            "\\\\u" + "".join(f"[{d.lower()}{d.upper()}]" for d in f"{ord(ch):04x}"),
-        ]
-        if ch == "/":
-            forms.append(r"\\/")
-        parts.append("(?:" + "|".join(forms) + ")")
-    return re.compile("".join(parts))
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every secret (plain or JSON-escaped) replaced by ``***``.
-
-    Secrets shorter than :data:`MIN_SECRET` characters are left alone.
-    """
-    for secret in secrets:
-        if len(secret) >= MIN_SECRET and (secret in text or "\\" in text):
-            text = secret_pattern(secret).sub("***", text)
-    return text
 
 
 def choose_mode(out: TextIO, *, json_lines: bool, env: Mapping[str, str] | None = None) -> Mode:
@@ -488,7 +459,7 @@ class Display:
 
     def safe(self, text: str) -> str:
         """``text`` fit for the terminal: no control sequence, no secret (see :func:`clean`)."""
-        return redact(clean(text), self.secrets)
+        return redact_secrets(clean(text), self.secrets)
 
     def _style(self, style: str | None, text: str) -> str:
         """``text`` made safe (:meth:`safe`), then coloured in pretty mode."""
@@ -713,7 +684,7 @@ class Display:
 
     def _json_line(self, name: str, data: object) -> None:
         text = json.dumps({"event": name, "data": data}, ensure_ascii=False)
-        self.out.write(redact(_json_escape(text), self.secrets) + "\n")
+        self.out.write(redact_secrets(_json_escape(text), self.secrets) + "\n")
         self._flush()
 
     def _run_event(self, name: str, run: Run) -> None:

@@ -62,6 +62,7 @@ __all__ = [
     "ThreadRunStepInProgress",
     "UnknownEvent",
     "parse_event",
+    "protocol_error",
 ]
 
 
@@ -386,6 +387,7 @@ TERMINAL_RUN_EVENTS = frozenset(
 
 _EXCERPT = 120
 
+
 def _build_parsers() -> dict[str, tuple[Any, Callable[[Any, Any], Any], type]]:
     """Wire name → (event class, structure hook, data class): resolved once."""
     return {
@@ -404,7 +406,8 @@ def _excerpt(data: str) -> str:
     return data if len(data) <= _EXCERPT else data[:_EXCERPT] + "…"
 
 
-def _protocol_error(event: str, data: str, position: int | None, why: str) -> ProtocolError:
+def protocol_error(event: str, data: str, position: int | None, why: str) -> ProtocolError:
+    """A :class:`~streamrun.ProtocolError` naming the event, its position and an excerpt."""
     where = f"event {event!r}" + (f" (#{position} in the stream)" if position is not None else "")
     return ProtocolError(
         f"{why} in {where}: {_excerpt(data)!r}",
@@ -422,24 +425,27 @@ def parse_event(event: str, data: str, *, position: int | None = None) -> Event 
     names become their event class, ``error`` an :class:`ErrorEvent`, ``done``
     (or data ``[DONE]``) a :class:`DoneEvent`, and any other name an
     :class:`UnknownEvent`. Malformed JSON, or JSON of the wrong shape, in a
-    known event raises :class:`~streamrun.ProtocolError` naming the event, its
-    position and an excerpt of the data.
+    known event, and JSON nested deeper than 128 levels in any event, raise
+    :class:`~streamrun.ProtocolError` naming the event, its position and an
+    excerpt of the data.
     """
     entry = _PARSERS.get(event)
     if entry is not None:
         try:
             raw = _json.loads(data)
+        except _json.NestingError as exc:
+            raise protocol_error(event, data, position, str(exc)) from None
         except _json.JSONDecodeError:
             if data.startswith("[DONE]"):
                 return DoneEvent(data=data, raw=data)
-            raise _protocol_error(event, data, position, "malformed JSON") from None
+            raise protocol_error(event, data, position, "malformed JSON") from None
         event_cls, hook, data_cls = entry
         if type(raw) is not dict:
-            raise _protocol_error(event, data, position, "expected a JSON object")
+            raise protocol_error(event, data, position, "expected a JSON object")
         try:
             obj = hook(raw, data_cls)
         except Exception as exc:  # cattrs / type errors: the JSON has the wrong shape
-            raise _protocol_error(
+            raise protocol_error(
                 event, data, position, f"unexpected JSON shape ({type(exc).__name__}: {exc})"
             ) from exc
         # The per-event hot path: set the three slots directly rather than through
@@ -456,6 +462,8 @@ def parse_event(event: str, data: str, *, position: int | None = None) -> Event 
         return _parse_error(data, position)
     try:
         raw = _json.loads(data)
+    except _json.NestingError as exc:
+        raise protocol_error(event, data, position, str(exc)) from None
     except _json.JSONDecodeError:
         raw = data
     return UnknownEvent(event=event, data=raw, raw=raw)
@@ -464,6 +472,8 @@ def parse_event(event: str, data: str, *, position: int | None = None) -> Event 
 def _parse_error(data: str, position: int | None) -> ErrorEvent:
     try:
         raw = _json.loads(data)
+    except _json.NestingError as exc:
+        raise protocol_error("error", data, position, str(exc)) from None
     except _json.JSONDecodeError:
         # An error event whose data is not JSON still reports an error.
         return ErrorEvent(data=ErrorObject(message=data), raw=data)
@@ -471,9 +481,9 @@ def _parse_error(data: str, position: int | None) -> ErrorEvent:
     if isinstance(body, str):
         return ErrorEvent(data=ErrorObject(message=body), raw=raw)
     if not isinstance(body, dict):
-        raise _protocol_error("error", data, position, "unexpected JSON shape")
+        raise protocol_error("error", data, position, "unexpected JSON shape")
     try:
         obj = _structure_error(body, ErrorObject)
     except Exception as exc:
-        raise _protocol_error("error", data, position, f"unexpected JSON shape ({exc})") from exc
+        raise protocol_error("error", data, position, f"unexpected JSON shape ({exc})") from exc
     return ErrorEvent(data=obj, raw=raw)

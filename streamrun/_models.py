@@ -24,6 +24,7 @@ fragments on first read.
 
 from __future__ import annotations
 
+from itertools import islice
 from typing import Any, Union
 
 from attrs import define, field
@@ -171,9 +172,20 @@ class TextBuffer:
     def __len__(self) -> int:
         return sum(map(len, self._parts))
 
+    def snapshot(self) -> TextBuffer:
+        """A buffer holding the content as it is now, in O(1) time and memory.
+
+        It shares the fragments received so far with this buffer (which only
+        ever appends to them or replaces them); later appends to either buffer
+        do not show in the other.
+        """
+        return _TextView(self._parts, len(self._parts))
+
     def __eq__(self, other: object) -> bool:
         if isinstance(other, TextBuffer):
             return str(self) == str(other)
+        if isinstance(other, str):
+            return str(self) == other
         return NotImplemented
 
     def __hash__(self) -> int:  # pragma: no cover - buffers live in mutable models
@@ -181,6 +193,55 @@ class TextBuffer:
 
     def __repr__(self) -> str:
         return repr(str(self))
+
+
+class _TextView(TextBuffer):
+    """:meth:`TextBuffer.snapshot`: the first ``count`` fragments of a shared list.
+
+    The list is only ever appended to by its owner (or dropped for a new one),
+    so its first ``count`` fragments never change. The view joins them on
+    first read and then lets go of the shared list.
+    """
+
+    __slots__ = ("_count",)
+
+    def __init__(self, parts: list[str], count: int) -> None:
+        self._parts = parts
+        self._count = count
+
+    def _own(self) -> list[str]:
+        count = self._count
+        if count >= 0:
+            parts = self._parts
+            if count == len(parts):
+                joined = "".join(parts) if count > 1 else parts[0] if count else ""
+            else:
+                joined = "".join(islice(parts, count))
+            self._parts = [joined] if joined else []
+            self._count = -1
+        return self._parts
+
+    def append(self, fragment: str) -> None:
+        self._own()
+        super().append(fragment)
+
+    def set(self, value: str) -> None:
+        self._count = -1
+        super().set(value)
+
+    def snapshot(self) -> TextBuffer:
+        self._own()
+        return super().snapshot()
+
+    def __str__(self) -> str:
+        self._own()
+        return super().__str__()
+
+    def __len__(self) -> int:
+        count = self._count
+        if count >= 0:
+            return sum(map(len, islice(self._parts, count)))
+        return super().__len__()
 
 
 def _buffer(value: str | TextBuffer | None) -> TextBuffer:

@@ -86,10 +86,6 @@ class CallOptions:
             tap=self.tap,
         )
 
-    def query(self) -> list[tuple[str, str]]:
-        """``extra_query`` as query parameters."""
-        return [(k, str(v)) for k, v in (self.extra_query or {}).items()]
-
 
 CallOptions.NAMES = tuple(field.name for field in attrs.fields(CallOptions))
 _NAMES = CallOptions.NAMES

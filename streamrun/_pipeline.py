@@ -88,6 +88,10 @@ class ProtocolAdapter(Protocol):
         """The next event, or ``None`` (more input needed, or :attr:`ended`); may raise
         a :class:`~streamrun.StreamFailure`."""
 
+    def event_rejected(self, why: str) -> StreamFailure:
+        """The accumulator could not merge the last event (``why``): the failure naming
+        that event as it came on the wire."""
+
     def end_of_input(self) -> StreamFailure | None:
         """The input ended before :attr:`ended`: ``None`` for a normal end, else the failure."""
 
@@ -311,7 +315,10 @@ class Pipeline:
                 except StreamFailure as exc:
                     await self.fail(exc, None)
                 if event is not None:
-                    callbacks = self.accumulator.feed(event)
+                    try:
+                        callbacks = self.accumulator.feed(event)
+                    except ProtocolError as exc:  # data the accumulator cannot merge
+                        await self.fail(adapter.event_rejected(str(exc)), exc)
                     self.last_event = event
                     if self._handler is not None:
                         await dispatch(self._handler, callbacks)

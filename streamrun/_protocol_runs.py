@@ -39,6 +39,7 @@ from ._events import (
     Event,
     ThreadCreated,
     parse_event,
+    protocol_error,
 )
 from ._exceptions import ProtocolError, StreamError, StreamFailure, StreamInterrupted
 from ._models import Run, RunStep
@@ -61,6 +62,7 @@ class RunStreamProtocol:
 
     __slots__ = (
         "_decoder",
+        "_last",
         "_owners",
         "_queue",
         "_redact",
@@ -83,6 +85,7 @@ class RunStreamProtocol:
         self._queue: deque[ServerSentEvent] = deque()
         self._redact = redact
         self._owners: dict[str, str] = {}  # "run"/"thread" -> the id the stream first named
+        self._last: ServerSentEvent | None = None  # the wire event taken last
         self.position = 0
         """How many wire events were taken from the input (``[DONE]`` and errors included)."""
         self.run_id = run_id
@@ -115,6 +118,7 @@ class RunStreamProtocol:
         if not queue or self.ended:
             return None
         sse = queue.popleft()
+        self._last = sse
         position = self.position
         self.position = position + 1
         event = parse_event(sse.event, sse.data, position=position)
@@ -159,6 +163,14 @@ class RunStreamProtocol:
                 event=name,
                 position=position,
             )
+
+    def event_rejected(self, why: str) -> StreamFailure:
+        """The last event taken could not be accumulated (``why``): the
+        :class:`~streamrun.ProtocolError` naming it, its position and an excerpt."""
+        sse = self._last
+        if sse is None:  # pragma: no cover - an event is always taken first
+            return ProtocolError(why)
+        return protocol_error(sse.event, sse.data, self.position - 1, why)
 
     def end_of_input(self) -> StreamFailure | None:
         """The input ended without ``[DONE]`` (after :meth:`close` and every event

@@ -23,9 +23,10 @@ Keys the command sent are masked everywhere in the file, which is created
 with mode 0600.
 
 :func:`read_recording` also accepts a plain ``.sse`` transcript (one
-stream, no timing). :class:`ReplayServer` serves recorded streams over
-HTTP on 127.0.0.1, chunk by chunk and on time, so a replay goes through
-the same client, decoder, parser, accumulator and display as a live run.
+stream, no timing). :func:`replay_stream` reads a recorded stream back as a
+:class:`~streamrun.RunStream` (its bytes chunk by chunk and on time, no
+server), so a replay goes through the same decoder, parser, accumulator and
+display as the live run.
 """
 
 from __future__ import annotations
@@ -39,17 +40,17 @@ import os
 import re
 import stat
 import time
-from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Literal
 
 import attrs
-from aiohttp import web
 
-from ._display import MIN_SECRET, redact, secret_pattern
 from ._exceptions import StreamrunError
+from ._handler import AsyncEventHandler
+from ._redact import MIN_SECRET, redact_secrets, secret_pattern
+from ._stream import RunStream
 from ._version import __version__
 
 __all__ = [
@@ -64,9 +65,10 @@ __all__ = [
     "RecordingError",
     "SHOWN",
     "SHOWN_KINDS",
-    "ReplayServer",
     "StreamCapture",
     "read_recording",
+    "replay_chunks",
+    "replay_stream",
 ]
 
 FORMAT = "streamrun-recording"
@@ -356,14 +358,16 @@ class Recorder:
             request,
             started=self._clock() - self._t0,
             clock=self._clock,
-            shown=[(kind, redact(text, self.secrets)) for kind, text in shown],
+            shown=[(kind, redact_secrets(text, self.secrets)) for kind, text in shown],
         )
 
     def end(
         self, capture: StreamCapture, outcome: Outcome = "ok", error: str | None = None
     ) -> RecordedStream:
         """Write a captured stream's line; returns what was written."""
-        stream = capture.result(outcome, None if error is None else redact(error, self.secrets))
+        stream = capture.result(
+            outcome, None if error is None else redact_secrets(error, self.secrets)
+        )
         if self.secrets:
             stream = attrs.evolve(stream, chunks=_redact_chunks(stream.chunks, self.secrets))
         self._write(stream.to_json(self._count))
@@ -373,7 +377,7 @@ class Recorder:
     def epilogue(self, shown: Iterable[tuple[str, str]]) -> None:
         """Write the lines printed after the last stream: a line with no bytes and
         the endpoint ``"shown"``, which a replay prints and does not request."""
-        lines = [(kind, redact(text, self.secrets)) for kind, text in shown]
+        lines = [(kind, redact_secrets(text, self.secrets)) for kind, text in shown]
         if lines:
             self._write(RecordedStream(SHOWN, "", chunks=[], shown=lines).to_json(self._count))
             self._count += 1
@@ -453,102 +457,48 @@ def read_recording(path: str | os.PathLike[str]) -> list[RecordedStream]:
     return streams
 
 
-class ReplayServer:
-    """Serves recorded streams over HTTP on 127.0.0.1, one per POST request, in order.
+async def replay_chunks(stream: RecordedStream, *, speed: float = 1.0) -> AsyncIterator[bytes]:
+    """The chunks of a recorded stream, each at its recorded time divided by ``speed``.
 
-    Each chunk is written at its recorded time divided by ``speed`` (``0``:
-    as fast as possible), counted from the request's arrival. Any POST path
-    is answered with the next stream; when none is left, or for any other
-    request, the reply is a 404 in the API's error shape.
+    ``0`` plays them as fast as possible; times count from the first chunk asked
+    for, and no pause is longer than :data:`MAX_PAUSE` (later chunks keep their
+    spacing). Raises :class:`RecordingError` for a negative ``speed``.
     """
+    if speed < 0:
+        raise RecordingError(f"speed must be >= 0, got {speed}")
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    for at, chunk in stream.chunks:
+        if speed > 0:
+            wait = t0 + at / speed - loop.time()
+            if wait > MAX_PAUSE:  # a bounded wait, later chunks keep their spacing
+                t0 -= wait - MAX_PAUSE
+                wait = MAX_PAUSE
+            if wait > 0:
+                await asyncio.sleep(wait)
+        yield chunk
 
-    def __init__(
-        self, streams: Iterable[RecordedStream], *, speed: float = 1.0, host: str = "127.0.0.1"
-    ) -> None:
-        if speed < 0:
-            raise RecordingError(f"speed must be >= 0, got {speed}")
-        self._streams: deque[RecordedStream] = deque(streams)
-        self.speed = speed
-        self.host = host
-        self.port = 0
-        self.served = 0
-        self._runner: web.AppRunner | None = None
 
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:PORT/v1``."""
-        if self._runner is None:
-            raise RecordingError("the replay server is not started")
-        return f"http://{self.host}:{self.port}/v1"
+def replay_stream(
+    stream: RecordedStream,
+    *,
+    handler: AsyncEventHandler | None = None,
+    speed: float = 1.0,
+) -> RunStream:
+    """A :class:`~streamrun.RunStream` over a recorded stream's bytes, with no server.
 
-    async def start(self) -> None:
-        """Bind a free port and start serving."""
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await runner.setup()
-        site = web.TCPSite(runner, self.host, 0)
-        try:
-            await site.start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        self.port = int(runner.addresses[0][1])
-
-    async def close(self) -> None:
-        """Stop serving."""
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            await runner.cleanup()
-
-    async def __aenter__(self) -> ReplayServer:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
-    async def _handle(self, request: web.Request) -> web.StreamResponse:
-        await request.read()
-        if request.method != "POST" or not self._streams:
-            body = {
-                "error": {
-                    "message": "The recording has no more streams.",
-                    "type": "invalid_request_error",
-                    "param": None,
-                    "code": None,
-                }
-            }
-            return web.json_response(body, status=404)
-        stream = self._streams.popleft()
-        self.served += 1
-        resp = web.StreamResponse(
-            status=200,
-            headers={
-                "Content-Type": "text/event-stream; charset=utf-8",
-                "Cache-Control": "no-cache",
-            },
-        )
-        await resp.prepare(request)
-        loop = asyncio.get_running_loop()
-        t0 = loop.time()
-        try:
-            for at, chunk in stream.chunks:
-                if self.speed > 0:
-                    wait = t0 + at / self.speed - loop.time()
-                    if wait > MAX_PAUSE:  # a bounded wait, later chunks keep their spacing
-                        t0 -= wait - MAX_PAUSE
-                        wait = MAX_PAUSE
-                    if wait > 0:
-                        await asyncio.sleep(wait)
-                await resp.write(chunk)
-            await resp.write_eof()
-        except ConnectionError:
-            pass
-        return resp
+    The bytes go through the same decoder, parser, accumulator and handler as
+    the live stream's did (:meth:`RunStream.from_bytes`, paced by
+    :func:`replay_chunks`), so a replay shows what the live run showed, with
+    the run's real ids; it cancels and recovers nothing.
+    """
+    if speed < 0:
+        raise RecordingError(f"speed must be >= 0, got {speed}")
+    request = stream.request
+    thread_id, run_id = request.get("thread_id"), request.get("run_id")
+    return RunStream.from_bytes(
+        replay_chunks(stream, speed=speed),
+        handler=handler,
+        thread_id=thread_id if isinstance(thread_id, str) and thread_id else None,
+        run_id=run_id if isinstance(run_id, str) and run_id else None,
+    )

@@ -271,7 +271,9 @@ async def recover_run(
         )
     except StreamTimeout as exc:
         if last and exc.args and last[-1].status not in SETTLED_STATUSES:
-            exc.args = (f"run {run_id} still {last[-1].status!r}: {exc.args[0]}",)
+            # The status is the server's text: it could echo the key.
+            status = transport.redact(last[-1].status, limit=40)
+            exc.args = (f"run {run_id} still {status!r}: {exc.args[0]}",)
         raise
 
 

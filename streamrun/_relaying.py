@@ -12,24 +12,30 @@ one space after the colon so a leading space survives (the decoder strips
 exactly one); an event name never holds a line end. An empty data buffer
 dispatches nothing, but every relayed data is non-empty (JSON, or text an
 event was dispatched with).
+
+Every frame is redacted (the stream transport's ``redact``: the API key a
+server echoed, plainly or JSON-escaped) as text, before it is encoded.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 
+import attrs
+
 from . import _json
 from ._exceptions import APIStatusError, StreamConsumedError, StreamError, StreamrunError
 
-__all__ = ["error_data", "sse_block", "to_ndjson", "to_sse"]
+__all__ = ["Redact", "error_data", "sse_block", "to_ndjson", "to_sse", "wire_json"]
 
 _LINE_ENDS = re.compile(r"\r\n|\r|\n")
 _SURROGATES = re.compile("[\ud800-\udfff]")
 _DONE_SSE = b"event: done\ndata: [DONE]\n\n"
 _DONE_NDJSON = b'{"event":"done","data":"[DONE]"}\n'
+
+Redact = Callable[[str], str]
 
 
 class _Event(Protocol):
@@ -57,29 +63,39 @@ def sse_block(event: str, data: str) -> bytes:
     so a WHATWG decoder gives it back with its line ends as LF. ``event`` must
     be a single line (else ``ValueError``).
     """
+    return _encode(_sse_text(event, data))
+
+
+def _sse_text(event: str, data: str) -> str:
     if _LINE_ENDS.search(event):
         raise ValueError(f"an SSE event name cannot hold a line end: {event!r}")
     if "\n" not in data and "\r" not in data:
-        block = f"event: {event}\ndata: {data}\n\n"
-    else:
-        body = "".join(f"data: {line}\n" for line in _LINE_ENDS.split(data))
-        block = f"event: {event}\n{body}\n"
+        return f"event: {event}\ndata: {data}\n\n"
+    body = "".join(f"data: {line}\n" for line in _LINE_ENDS.split(data))
+    return f"event: {event}\n{body}\n"
+
+
+def _encode(text: str) -> bytes:
     try:
-        return block.encode()
+        return text.encode()
     except UnicodeEncodeError:
         # Lone surrogates are not text UTF-8 can carry: U+FFFD, as a decoder would.
-        return _SURROGATES.sub("\ufffd", block).encode()
+        return _SURROGATES.sub("\ufffd", text).encode()
 
 
-def _dumps(raw: Any) -> str:
-    text = _json.dumps(raw)
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        # A lone surrogate (from a "\ud83d" escape the server sent) cannot be
-        # UTF-8: write it escaped again, the same JSON value.
-        return json.dumps(raw, separators=(",", ":"))
-    return text
+def wire_json(event: Any) -> Any:
+    """The JSON ``event`` came from: the decoded data a relay sends for it.
+
+    That is ``event.raw`` — except for an event mapped from the Responses API
+    (:class:`~streamrun._responses_map.ResponsesMapper`), whose ``raw`` is the
+    typed Responses event: then that event's own ``raw`` JSON (or, for one
+    built without it, its fields).
+    """
+    raw = event.raw
+    if attrs.has(type(raw)):
+        source = getattr(raw, "raw", None)
+        return source if source is not None else attrs.asdict(raw)
+    return raw
 
 
 def _data_text(raw: Any) -> str:
@@ -91,7 +107,7 @@ def _data_text(raw: Any) -> str:
             _json.loads(raw)
         except _json.JSONDecodeError:
             return raw
-    return _dumps(raw)
+    return _json.dumps(raw)
 
 
 def error_data(exc: BaseException) -> dict[str, Any]:
@@ -112,8 +128,10 @@ def error_data(exc: BaseException) -> dict[str, Any]:
 
 
 async def _relay(
-    stream: Relayable, frame: Callable[[str, Any], bytes], done: bytes
+    stream: Relayable, frame: Callable[[str, Any], str], done: bytes, redact: Redact | None
 ) -> AsyncIterator[bytes]:
+    if redact is None:
+        redact = _stream_redact(stream)
     owned = False
     try:
         try:
@@ -123,9 +141,9 @@ async def _relay(
             pass  # already entered by the caller, who closes it
         event: _Event
         async for event in stream:
-            yield frame(event.event, event.raw)
+            yield _encode(redact(frame(event.event, wire_json(event))))
     except StreamrunError as exc:
-        yield frame("error", error_data(exc))
+        yield _encode(redact(frame("error", error_data(exc))))
     finally:
         if owned:
             # Leaving early (the consumer stopped, the task was cancelled) cancels
@@ -134,28 +152,41 @@ async def _relay(
     yield done
 
 
-def _sse_frame(event: str, raw: Any) -> bytes:
-    return sse_block(event, _data_text(raw))
+def _stream_redact(stream: Relayable) -> Redact:
+    """The redaction of a stream's transport (a ``RunStream``'s), else none."""
+    redact = getattr(getattr(stream, "_transport", None), "redact", None)
+    return redact if callable(redact) else _unchanged
 
 
-def _ndjson_frame(event: str, raw: Any) -> bytes:
-    return (_dumps({"event": event, "data": raw}) + "\n").encode()
+def _unchanged(text: str) -> str:
+    return text
 
 
-def to_sse(stream: Relayable) -> AsyncIterator[bytes]:
+def _sse_frame(event: str, raw: Any) -> str:
+    return _sse_text(event, _data_text(raw))
+
+
+def _ndjson_frame(event: str, raw: Any) -> str:
+    return _json.dumps({"event": event, "data": raw}) + "\n"
+
+
+def to_sse(stream: Relayable, *, redact: Redact | None = None) -> AsyncIterator[bytes]:
     """The stream's events as SSE blocks (UTF-8 bytes), ending with ``event: done``.
 
-    Each event is one block with its wire name and its JSON (``event.raw``,
+    Each event is one block with its wire name and its JSON (:func:`wire_json`,
     compact); a failure is relayed as one ``event: error`` block (see
-    :func:`error_data`) before the end. Also :meth:`RunStream.to_sse`.
+    :func:`error_data`) before the end. Each block is passed through
+    ``redact`` (by default the stream's own: a ``RunStream`` redacts its API
+    key) before it is encoded. Also :meth:`RunStream.to_sse`.
     """
-    return _relay(stream, _sse_frame, _DONE_SSE)
+    return _relay(stream, _sse_frame, _DONE_SSE, redact)
 
 
-def to_ndjson(stream: Relayable) -> AsyncIterator[bytes]:
+def to_ndjson(stream: Relayable, *, redact: Redact | None = None) -> AsyncIterator[bytes]:
     """The stream's events as JSON lines ``{"event": ..., "data": ...}``, ending with done.
 
     The last line is ``{"event":"done","data":"[DONE]"}``; a failure is relayed
-    first as ``{"event":"error","data":{...}}``. Also :meth:`RunStream.to_ndjson`.
+    first as ``{"event":"error","data":{...}}``. Lines are redacted as in
+    :func:`to_sse`. Also :meth:`RunStream.to_ndjson`.
     """
-    return _relay(stream, _ndjson_frame, _DONE_NDJSON)
+    return _relay(stream, _ndjson_frame, _DONE_NDJSON, redact)

@@ -94,9 +94,11 @@ Where the sources disagree (PROTOCOL §8) and what is done here
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, Union
 from urllib.parse import quote
 
@@ -155,6 +157,8 @@ __all__ = [
     "build_run_create",
     "build_submit_tool_outputs",
     "build_thread_create_and_run",
+    "check_keywords",
+    "check_tap",
     "encode_body",
     "path_id",
     "validate_body",
@@ -549,9 +553,24 @@ def _str_item(value: object, path: str) -> str:
     return value
 
 
-def _json_value(value: object, path: str, depth: int) -> Any:
-    """A deep copy of ``value`` after checking it is plain JSON data."""
-    if value is None or isinstance(value, (str, bool, int)):
+def _json_value(value: object, path: str, depth: int = 0, *, copy: bool = True) -> Any:
+    """``value`` checked as JSON data that can be sent, as a deep copy (or, with
+    ``copy=False``, ``value`` itself, which must then be made of dicts and lists).
+
+    The one walker of request JSON: strings and keys without a lone surrogate,
+    integers up to 2**63-1 in size, finite floats, string keys, nesting up to
+    64 levels; anything else raises :class:`ValidationError` naming its path.
+    """
+    if isinstance(value, str):
+        problem = _text_problem(value)
+        if problem is not None:
+            raise ValidationError(path, problem)
+        return value
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        if abs(value) > _MAX_INT:
+            raise ValidationError(path, f"must be at most 2**63-1 in size, got {_show(value)}")
         return value
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -559,15 +578,20 @@ def _json_value(value: object, path: str, depth: int) -> Any:
         return value
     if depth >= _JSON_MAX_DEPTH:
         raise ValidationError(path, f"nests deeper than {_JSON_MAX_DEPTH} levels")
-    if isinstance(value, Mapping):
+    if isinstance(value, dict) or (copy and isinstance(value, Mapping)):
         out: dict[str, Any] = {}
         for key, item in value.items():
             if not isinstance(key, str):
                 raise ValidationError(path, f"object keys must be strings, got {_describe(key)}")
-            out[key] = _json_value(item, _join(path, key), depth + 1)
-        return out
-    if _is_array(value):
+            _json_value(key, path, depth)
+            out[key] = _json_value(item, _join(path, key), depth + 1, copy=copy)
+        return out if copy else value
+    if isinstance(value, (list, tuple)) or (copy and _is_array(value)):
         assert isinstance(value, Sequence)
+        if not copy:
+            for i, item in enumerate(value):
+                _json_value(item, f"{path}[{i}]", depth + 1, copy=False)
+            return value
         return [_json_value(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value)]
     raise ValidationError(path, _expected("a JSON value", value))
 
@@ -1596,51 +1620,33 @@ def validate_header(where: str, name: object, value: object) -> None:
 
 
 def validate_query_value(where: str, key: object, value: object) -> str:
-    """Check one query parameter; return its value as text (numbers are allowed)."""
+    """Check one query parameter; return its value as the text sent.
+
+    Numbers are allowed: an integer up to 2**63-1 in size (``str``), a finite
+    float (``repr``); anything else is a :class:`ValidationError`.
+    """
     if not isinstance(key, str) or not key:
         raise ValidationError(where, f"query keys must be non-empty strings, got {_show(key)}")
+    path = f"{where}[{key!r}]"
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise ValidationError(f"{where}[{key!r}]", _expected("a string or a number", value))
-    text = value if isinstance(value, str) else _show(value)
+        raise ValidationError(path, _expected("a string or a number", value))
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, int):
+        # The body's rule: past 2**63-1 no server reads it (and Python cannot
+        # even write one past 4300 digits).
+        if abs(value) > _MAX_INT:
+            raise ValidationError(path, f"must be at most 2**63-1 in size, got {_show(value)}")
+        text = str(value)
+    elif not math.isfinite(value):
+        raise ValidationError(path, f"must be a finite number, got {value!r}")
+    else:
+        text = repr(value)
     for part, label in ((key, "key"), (text, "value")):
         problem = _text_problem(part)
         if problem is not None:
-            raise ValidationError(f"{where}[{key!r}]", f"the {label} {problem}")
+            raise ValidationError(path, f"the {label} {problem}")
     return text
-
-
-def _unsendable(value: object, path: str, depth: int) -> ValidationError | None:
-    """The first part of a body that cannot be encoded as UTF-8 JSON, if any."""
-    if isinstance(value, str):
-        problem = _text_problem(value)
-        return None if problem is None else ValidationError(path, problem)
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
-        if abs(value) > _MAX_INT:
-            return ValidationError(path, f"must be at most 2**63-1 in size, got {_show(value)}")
-        return None
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return ValidationError(path, f"must be a finite number, got {value!r}")
-        return None
-    if depth >= _JSON_MAX_DEPTH:
-        return ValidationError(path, f"nests deeper than {_JSON_MAX_DEPTH} levels")
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                return ValidationError(path, f"object keys must be strings, got {_show(key)}")
-            found = _unsendable(key, path, depth) or _unsendable(item, _join(path, key), depth + 1)
-            if found is not None:
-                return found
-        return None
-    if isinstance(value, (list, tuple)):
-        for i, item in enumerate(value):
-            found = _unsendable(item, f"{path}[{i}]", depth + 1)
-            if found is not None:
-                return found
-        return None
-    return ValidationError(path, _expected("a JSON value", value))
 
 
 def encode_body(body: Any) -> bytes:
@@ -1648,7 +1654,53 @@ def encode_body(body: Any) -> bytes:
     that cannot be sent (a lone surrogate, an integer past 2**63-1 — Python cannot even
     print one past 4300 digits —, NaN, nesting deeper than 64 levels, a non-JSON value).
     """
-    found = _unsendable(body, "", 0)
-    if found is not None:
-        raise found
+    _json_value(body, "", copy=False)
     return _json.dumps(body).encode()
+
+
+# ---------------------------------------------------------------------------
+# The keyword arguments of the streaming methods: a misspelt one gets a "did
+# you mean" before anything is sent.
+
+
+def _suggest(name: str, accepted: Collection[str]) -> str:
+    matches = difflib.get_close_matches(name, accepted, n=1, cutoff=0.6)
+    if not matches:
+        # A name containing an accepted one (``event_handlers``) or contained in one.
+        matches = [a for a in sorted(accepted) if a in name or name in a][:1]
+    return f"did you mean {matches[0]!r}? " if matches else ""
+
+
+def check_keywords(
+    kwargs: Mapping[str, Any], body_class: type, named: Collection[str], method: str
+) -> None:
+    """Reject a keyword that is neither a body field, a per-call option nor a parameter.
+
+    ``body_class`` is the attrs request class of the body, ``named`` the
+    method's own parameters and options, ``method`` its name for the message.
+    """
+    fields = {a.name for a in attrs.fields(body_class)}
+    for key in kwargs:
+        if key in fields or key in named:
+            continue
+        accepted = (fields | set(named)) - {"stream"}
+        raise ValidationError(
+            str(key),
+            f"unknown keyword argument of {method}(); {_suggest(str(key), accepted)}"
+            f"accepted: {', '.join(sorted(accepted))}",
+        )
+
+
+def check_tap(tap: object) -> None:
+    """``tap=`` must be a plain function: it is called with each chunk, never awaited."""
+    if tap is None:
+        return
+    if not callable(tap):
+        raise TypeError(f"tap must be a function called with each chunk, got {type(tap).__name__}")
+    if inspect.iscoroutinefunction(tap) or inspect.iscoroutinefunction(
+        getattr(tap, "__call__", None)  # noqa: B004 - an object with an async __call__
+    ):
+        raise TypeError(
+            "tap must be a plain function (def), not an async def: it is called with "
+            "each chunk as it arrives and never awaited"
+        )

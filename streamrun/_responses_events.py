@@ -37,7 +37,7 @@ from attrs import field, frozen
 
 from . import _json
 from ._converter import converter
-from ._events import DoneEvent, _protocol_error
+from ._events import DoneEvent, protocol_error
 from ._responses_models import (
     ResponseContentPart,
     ResponseObject,
@@ -702,7 +702,7 @@ def parse_responses_event(
         if data.startswith("[DONE]"):
             return DoneEvent(data=data, raw=data)
         if event in _PARSERS:
-            raise _protocol_error(event, data, position, "malformed JSON") from None
+            raise protocol_error(event, data, position, "malformed JSON") from None
         return UnknownResponseEvent(type=event, data=data, raw=data)
     kind = event
     if type(raw) is dict and (not event or event == "message"):
@@ -716,10 +716,10 @@ def parse_responses_event(
             type=kind, data=raw, sequence_number=seq if type(seq) is int else None, raw=raw
         )
     if type(raw) is not dict:
-        raise _protocol_error(kind, data, position, "expected a JSON object")
+        raise protocol_error(kind, data, position, "expected a JSON object")
     try:
         return parse(raw, kind)  # type: ignore[no-any-return]
     except Exception as exc:  # cattrs / type errors: the JSON has the wrong shape
-        raise _protocol_error(
+        raise protocol_error(
             kind, data, position, f"unexpected JSON shape ({type(exc).__name__}: {exc})"
         ) from exc

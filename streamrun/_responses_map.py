@@ -82,6 +82,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from . import _json
 from ._converter import converter
 from ._events import (
     DoneEvent,
@@ -908,7 +909,7 @@ def _required_call(item: ResponseOutputItem) -> RequiredActionFunctionToolCall:
         arguments = raw.get("input")
     if not isinstance(arguments, str):
         rest = {k: v for k, v in raw.items() if k not in ("id", "type", "status", "call_id")}
-        arguments = _dumps(rest)
+        arguments = _json.dumps(rest, default=str)
     return RequiredActionFunctionToolCall(
         id=call_id,
         type=item.type,
@@ -916,12 +917,6 @@ def _required_call(item: ResponseOutputItem) -> RequiredActionFunctionToolCall:
             name=_str(raw.get("name")) or item.type, arguments=arguments
         ),
     )
-
-
-def _dumps(value: Any) -> str:
-    import json
-
-    return json.dumps(value, separators=(",", ":"), default=str)
 
 
 def _step_status(item: ResponseOutputItem) -> str:

@@ -85,8 +85,9 @@ from ._recover import (
     run_path,
     structure_reply,
 )
+from ._redact import page_excerpt
 from ._tool_loop import ToolLoop
-from ._transport import Timeouts, Transport, page_excerpt, timeout_error
+from ._transport import Timeouts, Transport, timeout_error
 from .sse import DEFAULT_MAX_EVENT_SIZE
 
 __all__ = ["RunStream"]
@@ -236,8 +237,8 @@ class RunStream(OpenAIStreamAliases):
             except (aiohttp.ClientError, asyncio.TimeoutError):
                 raw = b""
             response.release()
-            text = self._transport.redact(raw.decode("utf-8", "replace"))
-            excerpt = page_excerpt(text) or "(empty body)"
+            # Redacted after HTML entities are decoded, before the cut.
+            excerpt = page_excerpt(raw, redact=self._transport.redact) or "(empty body)"
             raise APIStatusError(
                 f"expected an event stream (text/event-stream), got {content_type or 'no'} "
                 f"content type: {excerpt}",

@@ -17,11 +17,8 @@ total timeout is asked for, ``sock_connect`` for the connect timeout and
 from __future__ import annotations
 
 import asyncio
-import functools
-import html
 import logging
 import os
-import re
 import socket
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
@@ -40,6 +37,7 @@ from ._exceptions import (
     ValidationError,
     status_error_class,
 )
+from ._redact import page_excerpt, redact_json, redact_secret
 from ._requests import encode_body, validate_header, validate_query_value
 from ._retry import RETRY_STATUSES, retry_delay
 from ._version import __version__
@@ -51,8 +49,7 @@ __all__ = [
     "AuthStyle",
     "Timeouts",
     "Transport",
-    "page_excerpt",
-    "redact_secret",
+    "page_excerpt",  # from _redact, for the modules that still import it from here
     "timeout_error",
 ]
 
@@ -67,7 +64,6 @@ GATEWAY_STATUSES = frozenset({502, 504})
 """Statuses a gateway may send after the upstream acted: never retried on a POST that
 creates or continues a run (the run may exist; a resend would start a second one)."""
 _DECODE_ERRORS: tuple[type[Exception], ...] = (*_json.JSONDecodeError, RecursionError)
-_MIN_PREFIX = 4  # a key prefix this long at the end of an excerpt is redacted
 
 
 @attrs.frozen(kw_only=True)
@@ -128,33 +124,6 @@ def timeout_error(exc: BaseException, timeouts: Timeouts, doing: str) -> StreamT
     return StreamTimeout(f"{kind} timeout ({seconds}s) {doing}", kind=kind, seconds=seconds)
 
 
-_EXCERPT_LIMIT = 200
-_LOOKS_LIKE_HTML = re.compile(r"<(?:!doctype|html|head|body|title|h[1-6]|p|div|pre|center)\b", re.I)
-_INVISIBLE = re.compile(r"<(head|script|style)\b.*?</\1\s*>", re.I | re.S)
-_TITLE = re.compile(r"<title\b[^>]*>(.*?)</title\s*>", re.I | re.S)
-_TAG = re.compile(r"<[^>]*>")
-
-
-def page_excerpt(body: bytes | str, limit: int = _EXCERPT_LIMIT) -> str:
-    """A reply body that is not the API's JSON, as one short line for a message.
-
-    An HTML page (a proxy's or a plain web server's error page) loses its
-    head, scripts, styles and tags; entities are decoded, whitespace runs
-    become one space, and the result is cut to ``limit`` characters.
-    """
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-    if _LOOKS_LIKE_HTML.search(text):
-        title = _TITLE.search(text)
-        text = _TAG.sub(" ", _INVISIBLE.sub(" ", text))
-        if not text.strip() and title:
-            text = title.group(1)
-        text = html.unescape(text)
-    text = " ".join(text.split())
-    if len(text) > limit:
-        text = text[: limit - 1].rstrip() + "…"
-    return text
-
-
 def _connect_failure(exc: aiohttp.ClientConnectorError) -> str:
     """Why a connection failed, once ("Connection refused"), without aiohttp's
     "Cannot connect to host ... ssl:default [...]" wrapping."""
@@ -168,77 +137,6 @@ def _connect_failure(exc: aiohttp.ClientConnectorError) -> str:
         # asyncio's "Connect call failed ('127.0.0.1', 9)" repeats the address: say why.
         reason = os.strerror(error.errno)
     return f"{exc.host}:{exc.port}: {reason}"
-
-
-def redact_secret(text: str, secret: str | None, *, limit: int | None = None) -> str:
-    """``text`` with every occurrence of ``secret`` replaced by ``***``, then cut to ``limit``.
-
-    The one redaction helper for text that came from a server (exception
-    messages, log lines, CLI output, recordings). Call it on *decoded* text: a
-    JSON-escaped key (``\\u0073\\u006b...``) only becomes the key after
-    decoding. It redacts before truncating (so a cut never leaves part of the
-    key), and an end of ``text`` that is the start of the key (at least 4
-    characters: the text was cut in the middle of the key) is redacted too.
-    """
-    if secret:
-        if secret in text:
-            text = text.replace(secret, "***")
-        if "\\u" in text:  # raw JSON text: the key may be written with \uXXXX escapes
-            text = _escaped_pattern(secret).sub("***", text)
-    if limit is not None and len(text) > limit:
-        return _strip_key_prefix(text[:limit], secret) + "..."
-    return _strip_key_prefix(text, secret)
-
-
-@functools.lru_cache(maxsize=8)
-def _escaped_pattern(secret: str) -> re.Pattern[str]:
-    """Matches ``secret`` with any of its characters written as a JSON ``\\uXXXX`` escape."""
-    return re.compile("".join(f"(?:{re.escape(c)}|\\\\u(?i:{ord(c):04x}))" for c in secret))
-
-
-# What may follow a cut: an ellipsis, then the closing quote of a repr.
-_CUT_SUFFIXES = ("", "...", "\u2026", "'", '"', "...'", '..."', "\u2026'", '\u2026"')
-
-
-def _strip_key_prefix(text: str, secret: str | None) -> str:
-    """``text`` with a start of ``secret`` (>= 4 characters) at its end — before an
-    ellipsis or closing quote a truncation added — replaced by ``***``."""
-    if not secret or len(text) < _MIN_PREFIX:
-        return text
-    for suffix in _CUT_SUFFIXES:
-        if not text.endswith(suffix):
-            continue
-        core = text[: len(text) - len(suffix)]
-        longest = min(len(secret) - 1, len(core))
-        for size in range(longest, _MIN_PREFIX - 1, -1):
-            if core.endswith(secret[:size]):
-                return core[:-size] + "***" + suffix
-    return text
-
-
-def _redact_json(value: Any, secret: str | None) -> Any:
-    """A copy of decoded JSON with ``secret`` redacted in every string (keys included)."""
-    if not secret:
-        return value
-    stack: list[tuple[Any, Any, Any]] = []
-    root: list[Any] = [value]
-    stack.append((root, 0, value))
-    while stack:
-        parent, key, item = stack.pop()
-        if isinstance(item, str):
-            parent[key] = redact_secret(item, secret)
-        elif isinstance(item, dict):
-            copy: dict[str, Any] = {}
-            for k, v in item.items():
-                k = redact_secret(k, secret) if isinstance(k, str) else k
-                copy[k] = v
-                stack.append((copy, k, v))
-            parent[key] = copy
-        elif isinstance(item, list):
-            items = list(item)
-            stack.extend((items, i, v) for i, v in enumerate(item))
-            parent[key] = items
-    return root[0]
 
 
 class Transport:
@@ -352,13 +250,16 @@ class Transport:
         self,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
-    ) -> None:
+    ) -> list[tuple[str, str]]:
         """Raise :class:`ValidationError` for a per-call header or query value that cannot
-        be sent (a line break, a lone surrogate, a name that is not a token)."""
+        be sent (a line break, a lone surrogate, a name that is not a token, an
+        integer past 2**63-1); return the query parameters as the text sent."""
         for key, value in (extra_headers or {}).items():
             validate_header("extra_headers", key, value)
-        for key, value in (extra_query or {}).items():
-            validate_query_value("extra_query", key, value)
+        return [
+            (key, validate_query_value("extra_query", key, value))
+            for key, value in (extra_query or {}).items()
+        ]
 
     def url(self, path: str) -> str:
         """The absolute URL of an API path such as ``/threads/x/runs``."""
@@ -611,8 +512,7 @@ class Transport:
             return _json.loads(body)
         except _DECODE_ERRORS as exc:
             raise APIStatusError(
-                f"{method} {path}: the reply is not JSON: "
-                f"{page_excerpt(self.redact(body.decode('utf-8', 'replace')))}",
+                f"{method} {path}: the reply is not JSON: {page_excerpt(body, redact=self.redact)}",
                 status=response.status,
                 request_id=self.redact(response.headers.get("X-Request-Id", "")) or None,
                 headers=self.redact_headers(response.headers),
@@ -655,7 +555,7 @@ def build_status_error(
     fields: dict[str, str | None] = {"type": None, "code": None, "param": None}
     if raw:
         try:
-            body = _redact_json(_json.loads(raw), secret)
+            body = redact_json(_json.loads(raw), secret)
         except _DECODE_ERRORS:
             body = redact_secret(raw.decode("utf-8", "replace"), secret)
     headers = {k: redact_secret(v, secret) for k, v in headers.items()}
@@ -669,8 +569,8 @@ def build_status_error(
     elif isinstance(error, str):
         message = error
     elif isinstance(body, str):
-        # Redact before the excerpt cuts the text, so no part of the key is left.
-        message = page_excerpt(redact_secret(body, secret))
+        # Redacted after HTML entities are decoded and before the excerpt is cut.
+        message = page_excerpt(body, redact=lambda text: redact_secret(text, secret))
     if not message:
         message = reason or "error"
     cls = status_error_class(status)

@@ -30,16 +30,21 @@ import os
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping
 from importlib import resources
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from aiohttp import web
 
 from ._client import AsyncClient
-from ._exceptions import APIStatusError, StreamrunError
+from ._exceptions import APIStatusError, StreamrunError, ValidationError
+from ._stream import RunStream
 from .relay import error_data, sse_response
-from .testing import FakeAssistantsServer, Faults, Scenario
+
+if TYPE_CHECKING:
+    # Imported when serving --fake only: the page needs no fake server otherwise.
+    from .testing import FakeAssistantsServer, Scenario
 
 __all__ = ["make_app", "run_command", "serve"]
+
 
 def _asset(name: str) -> bytes:
     return (resources.files("streamrun") / "web" / name).read_bytes()
@@ -98,20 +103,34 @@ class _Chat:
             self.fake.queue_scenario(self.scenario_for(message))
         user = {"role": "user", "content": message}
         if thread_id:
-            stream = self.client.runs.stream(
-                thread_id, assistant_id=self.assistant_id, additional_messages=[user]
+            return await self._relay(
+                request,
+                self.client.runs.stream,
+                thread_id,
+                assistant_id=self.assistant_id,
+                additional_messages=[user],
             )
-        else:
-            stream = self.client.threads.create_and_run_stream(
-                assistant_id=self.assistant_id, thread={"messages": [user]}
-            )
+        return await self._relay(
+            request,
+            self.client.threads.create_and_run_stream,
+            assistant_id=self.assistant_id,
+            thread={"messages": [user]},
+        )
+
+    async def _relay(
+        self, request: web.Request, open_stream: Callable[..., RunStream], *args: Any, **kw: Any
+    ) -> web.StreamResponse:
+        """Relay the stream ``open_stream(*args, **kw)`` opens; an error raised before any
+        I/O (a rejected id, no usable base URL) is a JSON reply the page shows."""
+        try:
+            stream = open_stream(*args, **kw)
+        except StreamrunError as exc:
+            return _error_reply(exc)
         return await sse_response(request, stream, keepalive=self.keepalive)
 
     async def tool_outputs(self, request: web.Request) -> web.StreamResponse:
         body = await self._body(request)
-        thread_id, run_id = body.get("thread_id"), body.get("run_id")
-        if not isinstance(thread_id, str) or not isinstance(run_id, str):
-            raise _bad_request("'thread_id' and 'run_id' must be strings")
+        thread_id, run_id = _ids(body)
         if self.fake is None:
             return _json_error(
                 409,
@@ -121,7 +140,7 @@ class _Chat:
         try:
             run = await self.client.runs.retrieve(thread_id, run_id)
         except StreamrunError as exc:
-            return _json_error(502, error_data(exc)["message"])
+            return _error_reply(exc)
         action = run.required_action
         if action is None:
             return _json_error(409, f"run {run_id} does not require action ({run.status})")
@@ -133,23 +152,41 @@ class _Chat:
             else:
                 output = function(call.function.arguments)
             outputs.append({"tool_call_id": call.id, "output": output})
-        stream = self.client.runs.submit_tool_outputs_stream(
-            thread_id, run_id, tool_outputs=outputs
+        return await self._relay(
+            request,
+            self.client.runs.submit_tool_outputs_stream,
+            thread_id,
+            run_id,
+            tool_outputs=outputs,
         )
-        return await sse_response(request, stream, keepalive=self.keepalive)
 
     async def cancel(self, request: web.Request) -> web.Response:
-        body = await self._body(request)
-        thread_id, run_id = body.get("thread_id"), body.get("run_id")
-        if not isinstance(thread_id, str) or not isinstance(run_id, str):
-            raise _bad_request("'thread_id' and 'run_id' must be strings")
+        thread_id, run_id = _ids(await self._body(request))
         try:
             run = await self.client.runs.cancel(thread_id, run_id)
-        except APIStatusError as exc:
-            return _json_error(exc.status, error_data(exc)["message"])
         except StreamrunError as exc:
-            return _json_error(502, error_data(exc)["message"])
+            return _error_reply(exc)
         return web.json_response({"id": run.id, "status": run.status})
+
+
+def _ids(body: dict[str, Any]) -> tuple[str, str]:
+    """The ``thread_id`` and ``run_id`` of a request body (else 400)."""
+    thread_id, run_id = body.get("thread_id"), body.get("run_id")
+    if not isinstance(thread_id, str) or not isinstance(run_id, str):
+        raise _bad_request("'thread_id' and 'run_id' must be strings")
+    return thread_id, run_id
+
+
+def _error_reply(exc: StreamrunError) -> web.Response:
+    """The JSON reply for a library error: 400 for a request the library rejected before
+    any I/O, the server's status for an error reply, else 502 (the API failed us)."""
+    if isinstance(exc, ValidationError):
+        status = 400
+    elif isinstance(exc, APIStatusError) and 400 <= exc.status < 600:
+        status = exc.status
+    else:
+        status = 502
+    return _json_error(status, error_data(exc)["message"])
 
 
 def _json_error(status: int, message: str) -> web.Response:
@@ -226,6 +263,8 @@ async def _main(
     async with stack:
         fake: FakeAssistantsServer | None = None
         if args.fake:
+            from .testing import FakeAssistantsServer, Faults
+
             fake = await stack.enter_async_context(
                 FakeAssistantsServer(faults=Faults(delay=max(args.pace, 0.0)))
             )
@@ -265,6 +304,13 @@ def run_command(
             problem = "the following arguments are required: --assistant (or use --fake)"
         elif not (args.api_key or os.environ.get("OPENAI_API_KEY")):
             problem = "no API key: set OPENAI_API_KEY or pass --api-key (or use --fake)"
+        if problem is None:
+            # The client's own rules (a usable base URL for the Assistants API, a key
+            # on OpenAI's host), before serving a page whose every message would fail.
+            try:
+                AsyncClient(api_key=args.api_key, base_url=args.base_url)._assistants()
+            except ValidationError as exc:
+                problem = str(exc)
         if problem:
             sys.stderr.write(f"streamrun web: error: {problem}\n")
             return 2

@@ -7,12 +7,16 @@ A Python server holds the key, opens the run stream and relays it::
         return await streamrun.relay.sse_response(request, stream)
 
 :func:`to_sse` re-emits every event of a :class:`~streamrun.RunStream` as one
-SSE block with its wire name and its JSON (``event.raw``, compact), then
+SSE block with its wire name and its JSON (:func:`wire_json`: ``event.raw``,
+compact), then
 ``event: done`` / ``data: [DONE]``. An ``error`` event from the server, or a
 failure of the stream (cut connection, timeout, malformed data, an error
 reply), is relayed as one ``event: error`` block (``{"message", "type",
 "code", "param"}``) before the end. :func:`to_ndjson` writes the same events as
-one ``{"event": ..., "data": ...}`` JSON object per line.
+one ``{"event": ..., "data": ...}`` JSON object per line. The key stays in
+the process: every block is redacted (a ``RunStream``'s transport redaction:
+a key the server echoed, in an error message or a text delta) before it is
+written.
 
 Relaying consumes the stream (as ``async for`` would); a handler attached to
 it still hears every event. Both may be given a stream that has not been
@@ -36,12 +40,20 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from ._relaying import error_data, sse_block, to_ndjson, to_sse
+from ._relaying import Redact, error_data, sse_block, to_ndjson, to_sse, wire_json
 
 if TYPE_CHECKING:
     from ._stream import RunStream
 
-__all__ = ["SSE_HEADERS", "error_data", "sse_block", "sse_response", "to_ndjson", "to_sse"]
+__all__ = [
+    "SSE_HEADERS",
+    "error_data",
+    "sse_block",
+    "sse_response",
+    "to_ndjson",
+    "to_sse",
+    "wire_json",
+]
 
 #: The headers of an SSE relay response: no caching, and no buffering by
 #: nginx-style proxies (``X-Accel-Buffering``), so every block reaches the
@@ -65,7 +77,11 @@ def _client_gone(request: web.BaseRequest) -> bool:
 
 
 async def sse_response(
-    request: web.BaseRequest, stream: RunStream, *, keepalive: float = 15.0
+    request: web.BaseRequest,
+    stream: RunStream,
+    *,
+    keepalive: float = 15.0,
+    redact: Redact | None = None,
 ) -> web.StreamResponse:
     """Relay ``stream`` to ``request``'s client as ``text/event-stream``; return the response.
 
@@ -77,12 +93,12 @@ async def sse_response(
     and the stream is closed, which cancels the run on the server if the
     relay entered the stream itself (give it a stream not yet entered); a
     stream the caller entered is cancelled when the caller leaves its
-    ``async with`` block.
+    ``async with`` block. Blocks are redacted as in :func:`to_sse`.
     """
     if keepalive <= 0:
         raise ValueError(f"keepalive must be > 0 seconds, got {keepalive!r}")
     response = web.StreamResponse(headers=SSE_HEADERS)
-    body = to_sse(stream)
+    body = to_sse(stream, redact=redact)
     pending: asyncio.Task[bytes] | None = None
     try:
         await response.prepare(request)

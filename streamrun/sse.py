@@ -103,6 +103,10 @@ def _parse_retry(value: str) -> int | None:
 # How far the open block was scanned for fields: (offset, has a field, retry).
 _NO_SCAN: tuple[int, bool, int | None] = (0, False, None)
 
+_DATA_RUN = 4096
+"""Data lines of one block joined at a time, so that a block of many tiny lines
+keeps a few large strings instead of millions of small ones."""
+
 
 # Strategy
 # --------
@@ -434,14 +438,31 @@ class SSEDecoder:
         pending = self._pending
         end = pending.rfind(b"\n")
         if end >= start:
-            for line in str(pending[start:end], "utf-8", "replace").split("\n"):
-                field = _parse_line(line) if line else None
-                if field is not None:
-                    has_field = True
-                    if field[0] == "retry":
-                        valid = _parse_retry(field[1])
-                        if valid is not None:
-                            retry = valid
+            # C-level counts and searches over the bytes, not a list of lines:
+            # an open block of millions of tiny lines must not cost millions of
+            # objects. The open block holds no empty line (that would have ended
+            # it), so a line is a field unless it is a comment (starts with ":").
+            if not has_field and end > start:
+                has_field = pending[start] != 58 or pending.count(b"\n", start, end) != (
+                    pending.count(b"\n:", start, end)
+                )
+            # Only lines starting with "retry" can set it: visit just those.
+            at = (
+                start
+                if pending.startswith(b"retry", start)
+                else pending.find(b"\nretry", start, end)
+            )
+            while 0 <= at < end:
+                if pending[at] == 10:
+                    at += 1
+                stop = pending.find(b"\n", at, end)
+                stop = end if stop < 0 else stop
+                field = _parse_line(str(pending[at:stop], "utf-8", "replace"))
+                if field is not None and field[0] == "retry":
+                    valid = _parse_retry(field[1])
+                    if valid is not None:
+                        retry = valid
+                at = pending.find(b"\nretry", stop, end)
             self._scan = (end + 1, has_field, retry)
         return has_field, retry
 
@@ -496,16 +517,27 @@ class SSEDecoder:
         spec; return the position after the empty line that ends it."""
         blank = text.find("\n\n", pos)
         data: list[str] = []
+        runs: list[str] = []  # data lines already joined, _DATA_RUN at a time
         event_type = ""
         last_id = self._last_event_id
         retry = None
-        for line in text[pos:blank].split("\n"):
+        find = text.find
+        start = pos
+        # Line by line with find(), not split(): a block of millions of tiny
+        # lines must not become a list of millions of strings.
+        while start < blank:
+            end = find("\n", start)
+            line = text[start:end]
+            start = end + 1
             field = _parse_line(line)
             if field is None:
                 continue
             name, value = field
             if name == "data":
                 data.append(value)
+                if len(data) == _DATA_RUN:
+                    runs.append("\n".join(data))
+                    data.clear()
             elif name == "event":
                 event_type = value
             elif name == "id":
@@ -518,6 +550,10 @@ class SSEDecoder:
             # Other fields are ignored.
         # Dispatch: the last event ID is set even when nothing is dispatched.
         self._last_event_id = last_id
+        if runs:
+            if data:
+                runs.append("\n".join(data))
+            data = runs
         if data:
             out.append(ServerSentEvent(event_type or "message", "\n".join(data), last_id, retry))
         return blank + 2

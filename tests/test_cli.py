@@ -24,14 +24,13 @@ from streamrun._cli import (
     LOCAL_TOOLS,
     Session,
     build_parser,
-    fake_reply,
     get_current_weather,
     main,
     usage_problem,
 )
 from streamrun._display import Display, choose_color, choose_mode
 from streamrun._recording import read_recording
-from streamrun.testing import FakeAssistantsServer, Faults, scenarios
+from streamrun.testing import FakeAssistantsServer, Faults, fake_reply, scenarios
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 USAGE_LINE = re.compile(r"^usage     \d+ prompt \+ \d+ completion = \d+ tokens$", re.M)
@@ -217,7 +216,7 @@ async def test_http_error_is_one_line_without_traceback() -> None:
 
 @pytest.mark.asyncio
 async def test_options_reach_the_server() -> None:
-    async with FakeAssistantsServer(base_path="/openai") as server:
+    async with FakeAssistantsServer(base_path="/openai", auto_create_threads=True) as server:
         code, out, err = await acli(
             "run",
             "--base-url",
@@ -290,7 +289,7 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.mark.asyncio
 async def test_ctrl_c_cancels_the_run_and_exits_130() -> None:
-    async with FakeAssistantsServer(faults=Faults(delay=0.2)) as server:
+    async with FakeAssistantsServer(faults=Faults(delay=0.2), auto_create_threads=True) as server:
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -329,7 +328,7 @@ async def test_ctrl_c_cancels_the_run_and_exits_130() -> None:
 async def test_record_then_replay_round_trip(tmp_path: Path) -> None:
     raw = (FIXTURES / "plain_text.sse").read_bytes()
     rec = tmp_path / "plain.jsonl"
-    async with FakeAssistantsServer() as server:
+    async with FakeAssistantsServer(auto_create_threads=True) as server:
         server.add_recording(raw, endpoint="create_run")
         code, live, err = await acli(
             "run",

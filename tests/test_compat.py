@@ -375,3 +375,22 @@ async def test_assistants_calls_on_openais_host_fail_before_any_io() -> None:
         assert "python -m streamrun.testing" in message
     assert client._transport._session is None  # no session, so no I/O
     await client.aclose()
+
+
+def test_the_compat_module_holds_only_the_aliases() -> None:
+    # Keyword and tap checks are request validation (_requests), not compatibility.
+    from streamrun import _compat, _requests
+
+    assert set(_compat.__all__) == {
+        "Beta",
+        "BetaThreads",
+        "OpenAIStreamAliases",
+        "take_handler",
+    }
+    assert {"check_keywords", "check_tap"} <= set(_requests.__all__)
+    with pytest.raises(TypeError, match="not an async def"):
+
+        async def tap(chunk: bytes) -> None:
+            return None
+
+        _requests.check_tap(tap)

@@ -59,7 +59,9 @@ class Trace(AsyncEventHandler):
 
 @pytest_asyncio.fixture
 async def server() -> AsyncIterator[FakeAssistantsServer]:
-    async with FakeAssistantsServer(scenario=scenarios.function_call(), seed=3) as srv:
+    async with FakeAssistantsServer(
+        auto_create_threads=True, scenario=scenarios.function_call(), seed=3
+    ) as srv:
         yield srv
         assert srv.internal_errors == []
 

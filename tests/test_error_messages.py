@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 
@@ -15,7 +15,10 @@ from aiohttp import web
 
 from streamrun import APIConnectionError, APIStatusError, AsyncClient
 from streamrun._cli import main
-from streamrun._transport import _connect_failure, page_excerpt
+from streamrun._redact import page_excerpt
+from streamrun._transport import _connect_failure
+
+from .conftest import serve
 
 # What ``python -m http.server`` answers to a POST: 13 lines of HTML.
 PLAIN_SERVER_PAGE = """<!DOCTYPE HTML>
@@ -136,17 +139,8 @@ async def html_200() -> AsyncIterator[str]:
     async def page(request: web.Request) -> web.Response:
         return web.Response(text=PLAIN_SERVER_PAGE.replace("501", "200"), content_type="text/html")
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", page)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        await runner.cleanup()
+    async with serve(page) as origin:
+        yield f"{origin}/v1"
 
 
 @pytest.mark.asyncio
@@ -181,3 +175,66 @@ def test_a_dns_failure_is_said_once_without_ssl_noise() -> None:
     exc = aiohttp.ClientConnectorError(key, socket.gaierror(-2, "Name or service not known"))  # type: ignore[arg-type]
     assert "ssl" in str(exc)  # aiohttp's own text, for contrast
     assert _connect_failure(exc) == "api.example.test:443: Name or service not known"
+
+
+# -- a key echoed with HTML entities (review B4) -------------------------------------
+
+LONG_KEY = "sk-proj-" + "A1b2C3d4E5f6G7h8" * 10  # 168 characters, like a project key
+ENTITY_KEY = "".join(f"&#{ord(ch)};" for ch in LONG_KEY[:20]) + LONG_KEY[20:]
+KEY_PAGE = f"<html><body><h1>Denied</h1><p>Bad key {ENTITY_KEY}</p></body></html>"
+
+
+def assert_no_key(text: str) -> None:
+    assert LONG_KEY not in text
+    assert LONG_KEY[:20] not in text  # nor a long start of it
+
+
+def test_page_excerpt_redacts_after_decoding_entities_and_before_the_cut() -> None:
+    def redact(text: str) -> str:
+        return text.replace(LONG_KEY, "***")
+
+    assert page_excerpt(KEY_PAGE, redact=redact) == "Denied Bad key ***"
+    assert LONG_KEY in page_excerpt(KEY_PAGE)  # what a redaction before decoding missed
+    # The cut comes after the redaction: no start of the key survives it.
+    cut = page_excerpt(KEY_PAGE, limit=40, redact=redact)
+    assert cut == "Denied Bad key ***"
+    assert page_excerpt("x" * 30 + LONG_KEY, limit=40, redact=redact) == "x" * 30 + "***"
+
+
+def key_page(status: int) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        await request.read()
+        return web.Response(status=status, text=KEY_PAGE, content_type="text/html")
+
+    return handle
+
+
+@pytest.mark.asyncio
+async def test_an_html_error_page_echoing_the_key_as_entities_is_redacted() -> None:
+    async with serve(key_page(401)) as origin:
+        async with AsyncClient(api_key=LONG_KEY, base_url=f"{origin}/v1", max_retries=0) as c:
+            with pytest.raises(APIStatusError) as info:
+                async with c.runs.stream("thread_1", assistant_id="asst_1"):
+                    pass
+    assert str(info.value) == "HTTP 401: Denied Bad key ***"
+    assert_no_key(str(info.value))
+
+
+@pytest.mark.asyncio
+async def test_a_non_json_reply_echoing_the_key_as_entities_is_redacted() -> None:
+    async with serve(key_page(200)) as origin:
+        async with AsyncClient(api_key=LONG_KEY, base_url=f"{origin}/v1", max_retries=0) as c:
+            with pytest.raises(APIStatusError) as info:
+                await c.runs.retrieve("thread_1", "run_1")
+    assert "the reply is not JSON: Denied Bad key ***" in str(info.value)
+    assert_no_key(str(info.value))
+
+
+@pytest.mark.asyncio
+async def test_a_non_sse_200_page_echoing_the_key_as_entities_is_redacted() -> None:
+    async with serve(key_page(200)) as origin:
+        async with AsyncClient(api_key=LONG_KEY, base_url=f"{origin}/v1", max_retries=0) as c:
+            with pytest.raises(APIStatusError) as info:
+                async with c.runs.stream("thread_1", assistant_id="asst_1"):
+                    pass
+    assert_no_key(str(info.value))

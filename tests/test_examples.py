@@ -80,7 +80,9 @@ def load_interop() -> ModuleType:
 @pytest.mark.asyncio
 async def test_interop_types_events_like_the_client() -> None:
     interop = load_interop()
-    async with FakeAssistantsServer(scenario=scenarios.plain_text()) as server:
+    async with FakeAssistantsServer(
+        auto_create_threads=True, scenario=scenarios.plain_text()
+    ) as server:
         events = await interop.stream_with_event_source(server.base_url, "thread_1", "asst_1")
     text = "".join(
         part.text.value
@@ -96,7 +98,9 @@ async def test_interop_types_events_like_the_client() -> None:
 @pytest.mark.asyncio
 async def test_interop_cut_stream_does_not_create_a_second_run() -> None:
     interop = load_interop()
-    async with FakeAssistantsServer(scenario=scenarios.plain_text()) as server:
+    async with FakeAssistantsServer(
+        auto_create_threads=True, scenario=scenarios.plain_text()
+    ) as server:
         server.queue_faults(Faults(drop_after=8))
         with pytest.raises(StreamInterrupted):
             await interop.stream_with_event_source(server.base_url, "thread_1", "asst_1")
@@ -106,7 +110,9 @@ async def test_interop_cut_stream_does_not_create_a_second_run() -> None:
 @pytest.mark.asyncio
 async def test_interop_clean_end_before_done_refuses_to_reconnect() -> None:
     interop = load_interop()
-    async with FakeAssistantsServer(scenario=scenarios.plain_text()) as server:
+    async with FakeAssistantsServer(
+        auto_create_threads=True, scenario=scenarios.plain_text()
+    ) as server:
         # A recording cut before [DONE] ends the body cleanly: EventSource would
         # now re-send the POST; the example's on_error refuses instead.
         raw = (FIXTURES / "plain_text.sse").read_bytes()

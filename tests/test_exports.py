@@ -83,26 +83,48 @@ def test_public_classes_have_docstrings() -> None:
             assert obj.__doc__ and obj.__doc__.strip(), name
 
 
+def _module_exists(name: str) -> bool:
+    """A module of the package: ``name.py`` or a subpackage ``name/__init__.py``."""
+    return (PACKAGE / f"{name}.py").exists() or (PACKAGE / name / "__init__.py").exists()
+
+
 def _imports(module: str) -> set[str]:
-    path = PACKAGE / (module.replace("streamrun.", "").replace(".", "/") + ".py")
-    tree = ast.parse(path.read_text())
+    """The top-level names a module imports (its package's ``streamrun.X`` as ``X``).
+
+    A subpackage (``testing``) is read whole: its ``__init__.py`` and every
+    submodule, with its own relative imports left out.
+    """
+    name = module.replace("streamrun.", "").replace(".", "/")
+    package = PACKAGE / name
+    paths = sorted(package.glob("*.py")) if package.is_dir() else [PACKAGE / f"{name}.py"]
     found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
-            found.add(node.module.split(".")[0])
-        elif isinstance(node, ast.ImportFrom) and node.level == 1:
-            # from . import _json
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.Import):
-            found.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            found.add(node.module.split(".")[0])
+    for path in paths:
+        base = 2 if package.is_dir() else 1  # the level of ``from streamrun import``
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == base and node.module:
+                found.add(node.module.split(".")[0])
+            elif isinstance(node, ast.ImportFrom) and node.level == base:
+                # from . import _json
+                found.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    found.add(_local(alias.name))
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                found.add(_local(node.module))
     return found
+
+
+def _local(dotted: str) -> str:
+    """``streamrun.X...`` as ``X`` (a module of the package); another module's top name."""
+    parts = dotted.split(".")
+    if parts[0] == "streamrun" and len(parts) > 1:
+        return parts[1]
+    return parts[0]
 
 
 # Each layer may import only the layers below it.
 LAYERS = [
-    {"_version", "_exceptions", "_json"},
+    {"_version", "_exceptions", "_json", "_redact"},
     {"sse"},
     {"_models", "_responses_models", "_converter", "_events", "_requests", "_function_tool"},
     {"_responses_events", "_responses_requests"},
@@ -111,6 +133,9 @@ LAYERS = [
     {"_retry", "_transport", "_options", "_recover", "_relaying"},
     {"_handler", "_pipeline"},
     {"_compat", "_tool_loop", "_stream", "_client", "_conversation"},
+    # The fake server (a package) sits under the commands that serve it (--fake):
+    # it imports only _exceptions of the library.
+    {"testing"},
     {"_recording", "_display", "_cli", "__main__", "relay", "_web"},
 ]
 
@@ -120,12 +145,23 @@ def test_layers_import_only_downward() -> None:
     for layer in LAYERS:
         allowed |= layer
         for module in layer:
-            local = {m for m in _imports(module) if (PACKAGE / f"{m}.py").exists() and m != module}
+            local = {m for m in _imports(module) if _module_exists(m) and m != module}
             assert local <= allowed, f"{module} imports {local - allowed}"
+
+
+def test_the_testing_package_is_read_whole() -> None:
+    # ``from streamrun._exceptions import ...`` in its submodules counts.
+    assert {"_exceptions", "aiohttp"} <= _imports("testing")
+    assert "_engine" not in _imports("testing")  # its own modules are not layers
 
 
 def test_sse_has_no_aiohttp_or_asyncio() -> None:
     assert not {"aiohttp", "asyncio"} & _imports("sse")
+
+
+def test_redaction_is_pure() -> None:
+    # The transport, the relay and the CLI share it: it depends on nothing of theirs.
+    assert _imports("_redact") <= {"__future__", "functools", "html", "re", "collections", "typing"}
 
 
 def test_accumulate_has_no_io() -> None:

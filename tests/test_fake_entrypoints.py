@@ -30,6 +30,7 @@ async def test_cli_serves_until_terminated() -> None:
         "function_call",
         "--fixtures",
         str(FIXTURES),
+        "--auto-create-threads",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -58,6 +59,7 @@ async def test_cli_serves_until_terminated() -> None:
     assert b"plain_text" in await proc.stderr.read()
 
 
+@pytest.mark.fake_assistants_server(auto_create_threads=True)
 @pytest.mark.asyncio
 async def test_pytest_fixture(fake_assistants_server: FakeAssistantsServer) -> None:
     assert fake_assistants_server.base_url.startswith("http://127.0.0.1:")
@@ -79,12 +81,13 @@ async def test_pytest_fixture_marker_arguments(
     fake_assistants_server: FakeAssistantsServer,
 ) -> None:
     assert fake_assistants_server.base_url.endswith("/openai")
-    assert fake_assistants_server.default_scenario.name == "failed_run"
+    scenario = fake_assistants_server.default_scenario
+    assert isinstance(scenario, Scenario) and scenario.name == "failed_run"
 
 
 @pytest.mark.asyncio
 async def test_close_ends_everything_quickly() -> None:
-    server = FakeAssistantsServer(scenario=Scenario([Pause(30)]))
+    server = FakeAssistantsServer(scenario=Scenario([Pause(30)]), auto_create_threads=True)
     await server.start()
     with pytest.raises(FakeServerError):
         await server.start()

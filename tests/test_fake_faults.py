@@ -39,7 +39,7 @@ def parse_blocks(body: bytes) -> list[tuple[str, str]]:
 
 @pytest_asyncio.fixture
 async def server() -> AsyncIterator[FakeAssistantsServer]:
-    async with FakeAssistantsServer(scenario=SHORT) as srv:
+    async with FakeAssistantsServer(scenario=SHORT, auto_create_threads=True) as srv:
         yield srv
 
 
@@ -284,7 +284,9 @@ def test_faults_spec_checks() -> None:
 
 @pytest.mark.asyncio
 async def test_faults_on_submit_tool_outputs(http: aiohttp.ClientSession) -> None:
-    async with FakeAssistantsServer(scenario=scenarios.function_call()) as server:
+    async with FakeAssistantsServer(
+        scenario=scenarios.function_call(), auto_create_threads=True
+    ) as server:
         async with http.post(run_url(server), json=BODY) as resp:
             events = parse_blocks(await resp.read())
         run: dict[str, Any] = json.loads(events[-2][1])

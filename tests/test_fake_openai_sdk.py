@@ -63,7 +63,7 @@ async def final_texts(handler: Recorder) -> list[str]:
 
 @pytest_asyncio.fixture
 async def server() -> AsyncIterator[FakeAssistantsServer]:
-    async with FakeAssistantsServer() as srv:
+    async with FakeAssistantsServer(auto_create_threads=True) as srv:
         yield srv
 
 
@@ -97,23 +97,33 @@ async def test_sdk_streams_ready_scenario(
     )
 
     if run.status == "requires_action":
-        assert run.required_action is not None
-        calls = run.required_action.submit_tool_outputs.tool_calls
-        assert len(calls) == (2 if name == "parallel_function_calls" else 1)
-        assert handler.tool_calls_created >= len(calls)
-        follow = Recorder()
-        async with client.beta.threads.runs.submit_tool_outputs_stream(
-            thread_id=thread_id,
-            run_id=run.id,
-            tool_outputs=[{"tool_call_id": c.id, "output": '{"ok":true}'} for c in calls],
-            event_handler=follow,
-        ) as stream2:
-            await stream2.until_done()
-        assert follow.errors == []
-        assert "thread.run.created" not in follow.events
-        assert follow.events[0] == "thread.run.step.completed"
-        final_run = await follow.get_final_run()
-        assert final_run.status == "completed" and final_run.id == run.id
+        expected_calls = {"parallel_function_calls": 2, "interleaved_function_calls": 2}
+        rounds = 0
+        follow = handler
+        status: str = run.status
+        while status == "requires_action":
+            rounds += 1
+            assert run.required_action is not None
+            calls = run.required_action.submit_tool_outputs.tool_calls
+            assert len(calls) == expected_calls.get(name, 1)
+            assert follow.tool_calls_created >= len(calls)
+            follow = Recorder()
+            async with client.beta.threads.runs.submit_tool_outputs_stream(
+                thread_id=thread_id,
+                run_id=run.id,
+                tool_outputs=[{"tool_call_id": c.id, "output": '{"ok":true}'} for c in calls],
+                event_handler=follow,
+            ) as stream2:
+                await stream2.until_done()
+            assert follow.errors == []
+            assert "thread.run.created" not in follow.events
+            assert follow.events[0] == "thread.run.step.completed"
+            next_run = await follow.get_final_run()
+            assert next_run.id == run.id
+            run = next_run
+            status = run.status
+        assert status == "completed"
+        assert rounds == (2 if name == "chained_function_calls" else 1)
         assert await final_texts(follow) == scenario.message_texts()
         return
 

@@ -26,7 +26,7 @@ MANIFEST = load_manifest(FIXTURES)
 
 @pytest_asyncio.fixture
 async def server() -> AsyncIterator[FakeAssistantsServer]:
-    async with FakeAssistantsServer() as srv:
+    async with FakeAssistantsServer(auto_create_threads=True) as srv:
         yield srv
 
 

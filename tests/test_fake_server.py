@@ -64,6 +64,8 @@ EXPECTED_ORDER = {
     "text_with_annotations": START + MSG + "thread.run.completed done",
     "function_call": START + TOOL_WAIT,
     "parallel_function_calls": START + TOOL_WAIT,
+    "interleaved_function_calls": START + TOOL_WAIT,
+    "chained_function_calls": START + TOOL_WAIT,
     "code_interpreter": START + TOOL + MSG + "thread.run.completed done",
     "file_search": START + TOOL + MSG + "thread.run.completed done",
     "failed_run": START + "thread.run.failed done",
@@ -124,7 +126,7 @@ def final_text(message: dict[str, Any]) -> str:
 
 @pytest_asyncio.fixture
 async def server() -> AsyncIterator[FakeAssistantsServer]:
-    async with FakeAssistantsServer() as srv:
+    async with FakeAssistantsServer(auto_create_threads=True) as srv:
         yield srv
 
 
@@ -319,10 +321,12 @@ async def test_run_echoes_request_fields(
 
 
 @pytest.mark.asyncio
-async def test_parallel_calls_interleave_and_share_delta_events(
+async def test_interleaved_calls_interleave_and_share_delta_events(
     server: FakeAssistantsServer, http: aiohttp.ClientSession
 ) -> None:
-    _, events, _ = await stream_run(http, server, scenario="parallel_function_calls")
+    # The interleaved case moved from parallel_function_calls (now streamed one
+    # call after another, as real servers do) to its own named scenario.
+    _, events, _ = await stream_run(http, server, scenario="interleaved_function_calls")
     deltas = [d["delta"]["step_details"]["tool_calls"] for n, d in events if n.endswith("delta")]
     indices = [[e["index"] for e in entries] for entries in deltas]
     assert [0, 1] in indices  # one event carries fragments of two calls
@@ -555,7 +559,9 @@ async def test_one_active_run_per_thread_and_cancel_requires_action(
 async def test_requires_action_expires() -> None:
     now = [1_700_000_000.0]
     async with (
-        FakeAssistantsServer(clock=lambda: now[0], scenario="function_call") as server,
+        FakeAssistantsServer(
+            clock=lambda: now[0], scenario="function_call", auto_create_threads=True
+        ) as server,
         aiohttp.ClientSession(headers=AUTH) as http,
     ):
         _, events, _ = await stream_run(http, server)
@@ -709,7 +715,9 @@ def test_split_fragments_and_scenario_checks() -> None:
 @pytest.mark.asyncio
 async def test_auth_required_and_configurable_keys() -> None:
     async with (
-        FakeAssistantsServer(api_keys={"good"}, base_path="/openai") as server,
+        FakeAssistantsServer(
+            api_keys={"good"}, base_path="/openai", auto_create_threads=True
+        ) as server,
         aiohttp.ClientSession() as http,
     ):
         url = f"{server.base_url}/threads/thread_a/runs"

@@ -120,7 +120,9 @@ class Recorder(AsyncEventHandler):
 
 @pytest_asyncio.fixture
 async def server() -> AsyncIterator[FakeAssistantsServer]:
-    async with FakeAssistantsServer(scenario=scenarios.code_interpreter(), seed=11) as srv:
+    async with FakeAssistantsServer(
+        auto_create_threads=True, scenario=scenarios.code_interpreter(), seed=11
+    ) as srv:
         yield srv
         assert srv.internal_errors == []
 
@@ -798,7 +800,9 @@ async def test_error_event(
 async def _transcript(**faults: Any) -> bytes:
     """The bytes of a clean run of the scenario, as a fresh server sends them."""
     chunks: list[bytes] = []
-    async with FakeAssistantsServer(scenario=scenarios.code_interpreter(), seed=5) as source:
+    async with FakeAssistantsServer(
+        auto_create_threads=True, scenario=scenarios.code_interpreter(), seed=5
+    ) as source:
         async with AsyncClient(api_key="sk-matrix", base_url=source.base_url) as client:
             async with open_stream(client, tap=chunks.append) as stream:
                 await stream.until_done()

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from streamrun._accumulate import Accumulator, Callback
-from streamrun._callbacks import CALLBACK_TYPES, OnEnd, OnException, OnTimeout
+from streamrun._callbacks import CALLBACK_TYPES, OnEnd, OnException, OnRefusalDelta, OnTimeout
 from streamrun._events import DoneEvent, ErrorEvent, Event, parse_event
 from streamrun._exceptions import StreamConsumedError, StreamrunError
 from streamrun._handler import HOOK_NAMES, AsyncEventHandler, _overridden, dispatch
-from streamrun._models import Text, TextDelta
+from streamrun._models import Text, TextBuffer, TextDelta
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -304,6 +304,11 @@ async def test_each_callback_fires_its_own_hook_with_its_arguments(kind: Any) ->
     n_args = len(inspect.signature(getattr(AsyncEventHandler, kind.hook)).parameters) - 1
     args = tuple(object() for _ in range(n_args))
     handler = Recorder()
+    if kind is OnRefusalDelta:
+        # The refusal so far travels as a lazy TextBuffer view, joined when fired.
+        await dispatch(handler, [(kind, "o", TextBuffer("no"))])
+        assert handler.calls == [("on_refusal_delta", ("o", "no"))]
+        return
     await dispatch(handler, [(kind, *args)])
     assert handler.calls == [(kind.hook, args)]
     assert all(got is want for got, want in zip(handler.calls[0][1], args, strict=True))

@@ -13,7 +13,8 @@ import contextlib
 import gc
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -25,12 +26,14 @@ from yarl import URL
 import streamrun
 from streamrun import AsyncClient, _stream as stream_module
 from streamrun._recover import run_path
+from streamrun._redact import redact_secret
 from streamrun._requests import encode_body
-from streamrun._transport import DEFAULT_MAX_RESPONSE_SIZE, AuthStyle, redact_secret
+from streamrun._transport import DEFAULT_MAX_RESPONSE_SIZE, AuthStyle
+
+from .conftest import Handler, ReplayServer, Reply, serve
 
 KEY = "sk-test-0123456789abcdefXYZ"
 ESCAPED_KEY = "".join(f"\\u{ord(c):04x}" for c in KEY)
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def run_json(run_id: str = "run_1", thread_id: str = "thread_1", status: str = "queued") -> Any:
@@ -56,22 +59,6 @@ class Seen:
 
     def paths(self, method: str | None = None) -> list[str]:
         return [p for m, p, _ in self.requests if method is None or m == method]
-
-
-@contextlib.asynccontextmanager
-async def serve(handler: Handler) -> AsyncIterator[str]:
-    """A real aiohttp server on 127.0.0.1 (its own port: its own origin); yields its URL."""
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
 
 
 def recording(seen: Seen, reply: Handler | None = None) -> Handler:
@@ -185,6 +172,20 @@ JSONISH = st.recursive(
 )
 
 
+@pytest.mark.parametrize(
+    "value",
+    [MappingProxyType({"a": 1}), range(3), {"a": [MappingProxyType({})]}],
+    ids=["mapping", "range", "nested-mapping"],
+)
+def test_a_body_value_json_cannot_write_is_a_validation_error(value: Any) -> None:
+    # json.dumps writes dicts and lists only: anything else raised TypeError when sent.
+    client = AsyncClient(api_key=KEY, base_url="http://127.0.0.1:9/v1")
+    with pytest.raises(streamrun.ValidationError) as info:
+        client.runs.stream("thread_1", assistant_id="asst_1", extra_body={"x": value})
+    assert info.value.path.startswith("x")
+    assert "a JSON value" in info.value.rule
+
+
 @settings(max_examples=300, deadline=None)
 @given(value=JSONISH, field=st.sampled_from(["extra_body", "metadata", "instructions", "tools"]))
 def test_any_request_value_is_sent_or_a_validation_error(value: Any, field: str) -> None:
@@ -217,6 +218,49 @@ def test_unsendable_client_options_are_validation_errors(options: dict[str, Any]
     with pytest.raises(streamrun.ValidationError) as info:
         AsyncClient(**{"api_key": KEY, "base_url": "http://127.0.0.1:9/v1", **options})
     assert info.value.path.split("[")[0] in {*options, "api_key"}
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        (2**63, "must be at most 2**63-1 in size, got 9223372036854775808"),
+        (-(2**300), "must be at most 2**63-1 in size, got an integer of 301 bits"),
+        pytest.param(
+            10**5000, "must be at most 2**63-1 in size, got an integer of 16610 bits", id="10**5000"
+        ),
+        (float("nan"), "must be a finite number, got nan"),
+    ],
+)
+def test_a_query_number_that_cannot_be_sent_is_a_validation_error(value: Any, problem: str) -> None:
+    base = "http://127.0.0.1:9/v1"
+    with pytest.raises(streamrun.ValidationError) as info:
+        AsyncClient(api_key=KEY, base_url=base, default_query={"n": value})
+    assert (info.value.path, info.value.rule) == ("default_query['n']", problem)
+    client = AsyncClient(api_key=KEY, base_url=base)
+    with pytest.raises(streamrun.ValidationError) as info:
+        client.runs.stream("thread_1", assistant_id="a", extra_query={"x": value})
+    assert (info.value.path, info.value.rule) == ("extra_query['x']", problem)
+
+
+@pytest.mark.asyncio
+async def test_query_numbers_are_sent_as_their_exact_text(replay_server: ReplayServer) -> None:
+    replay_server.replies.append(Reply(body=sse("thread.run.created", run_json()) + DONE))
+    big = 2**63 - 1
+    numbers: dict[str, Any] = {"n": -big, "f": 0.1}  # accepted, though typed as text
+    async with AsyncClient(
+        api_key=KEY, base_url=replay_server.base_url, default_query=numbers
+    ) as client:
+        stream = client.runs.stream(
+            "thread_1", assistant_id="a", extra_query={"x": 10**20 // 10**2, "y": big}
+        )
+        async with stream:
+            await stream.until_done()
+    assert replay_server.requests[0]["query"] == [
+        ("n", str(-big)),
+        ("f", "0.1"),
+        ("x", "1000000000000000000"),
+        ("y", "9223372036854775807"),
+    ]
 
 
 @pytest.mark.parametrize(

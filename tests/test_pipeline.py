@@ -230,6 +230,9 @@ class LineProtocol:
             raise StreamError(payload)
         return UnknownEvent(event=name, data={"payload": payload})
 
+    def event_rejected(self, why: str) -> StreamFailure:
+        return ProtocolError(f"{why} in line {self.position}")
+
     def end_of_input(self) -> StreamFailure | None:
         return StreamInterrupted(f"cut after {self.position} lines")
 

@@ -1,4 +1,4 @@
-"""The recording format, the replay server, and a record → replay round trip in process."""
+"""The recording format, replaying recorded streams, and a record → replay round trip."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import io
 import json
 import time
 from pathlib import Path
+from typing import Any
 
-import aiohttp
 import pytest
 
-from streamrun import AsyncClient
+from streamrun import AsyncClient, RunStream
 from streamrun._cli import LOCAL_TOOLS, Session
 from streamrun._display import Display
 from streamrun._recording import (
@@ -21,8 +21,9 @@ from streamrun._recording import (
     RecordedStream,
     Recorder,
     RecordingError,
-    ReplayServer,
     read_recording,
+    replay_chunks,
+    replay_stream,
 )
 from streamrun.testing import FakeAssistantsServer, Faults, scenarios
 
@@ -137,50 +138,59 @@ def test_missing_and_unwritable_files(tmp_path: Path) -> None:
         Recorder(tmp_path / "no-such-dir" / "rec.jsonl")
 
 
-# -- the replay server -----------------------------------------------------------
+# -- replaying a recorded stream (no server) --------------------------------------
 
 
-async def _post(url: str) -> tuple[list[tuple[float, bytes]], float]:
-    """POST and collect (arrival time, bytes) of each read, and the start time."""
+async def _read(stream: RecordedStream, speed: float) -> list[tuple[float, bytes]]:
+    """(arrival time, bytes) of each chunk :func:`replay_chunks` gives."""
     got: list[tuple[float, bytes]] = []
-    async with aiohttp.ClientSession() as http:
-        start = time.monotonic()
-        async with http.post(url, json={}) as resp:
-            assert resp.status == 200
-            assert resp.headers["Content-Type"].startswith("text/event-stream")
-            async for chunk in resp.content.iter_any():
-                got.append((time.monotonic() - start, chunk))
-    return got, start
+    start = time.monotonic()
+    async for chunk in replay_chunks(stream, speed=speed):
+        got.append((time.monotonic() - start, chunk))
+    return got
 
 
 @pytest.mark.asyncio
-async def test_replay_server_serves_streams_in_order_on_time() -> None:
-    first = RecordedStream("create_run", "", chunks=[(0.0, b"ab"), (0.2, b"cd"), (0.4, b"ef")])
-    second = RecordedStream("submit_tool_outputs", "", chunks=[(0.0, b"xyz")])
-    async with ReplayServer([first, second], speed=2.0) as server:
-        got, _ = await _post(server.base_url + "/threads/t/runs")
-        assert b"".join(c for _, c in got) == b"abcdef"
-        assert got[-1][0] >= 0.19  # 0.4 s at speed 2
-        got2, _ = await _post(server.base_url + "/anything")
-        assert b"".join(c for _, c in got2) == b"xyz"
-        async with aiohttp.ClientSession() as http:
-            async with http.post(server.base_url + "/threads/runs", json={}) as resp:
-                assert resp.status == 404
-                assert "no more streams" in (await resp.json())["error"]["message"]
-        assert server.served == 2
+async def test_replay_chunks_come_in_order_on_time() -> None:
+    stream = RecordedStream("create_run", "", chunks=[(0.0, b"ab"), (0.2, b"cd"), (0.4, b"ef")])
+    got = await _read(stream, speed=2.0)
+    assert [c for _, c in got] == [b"ab", b"cd", b"ef"]  # the recorded pieces, as they were
+    assert got[-1][0] >= 0.19  # 0.4 s at speed 2
 
 
 @pytest.mark.asyncio
 async def test_replay_speed_zero_ignores_timing() -> None:
     stream = RecordedStream("create_run", "", chunks=[(0.0, b"a"), (30.0, b"b")])
-    async with ReplayServer([stream], speed=0) as server:
-        got, _ = await asyncio.wait_for(_post(server.base_url + "/x"), 5)
+    got = await asyncio.wait_for(_read(stream, speed=0), 5)
     assert b"".join(c for _, c in got) == b"ab"
 
 
-def test_replay_server_rejects_negative_speed() -> None:
+@pytest.mark.asyncio
+async def test_replay_rejects_negative_speed() -> None:
+    stream = RecordedStream("create_run", "", chunks=[(0.0, b"a")])
     with pytest.raises(RecordingError, match="speed"):
-        ReplayServer([], speed=-1)
+        replay_stream(stream, speed=-1)
+    with pytest.raises(RecordingError, match="speed"):
+        await _read(stream, speed=-1)
+
+
+@pytest.mark.asyncio
+async def test_replay_stream_reads_the_recorded_run_with_its_real_ids() -> None:
+    raw = (FIXTURES / "submit_tool_outputs_continuation.sse").read_bytes()
+    pieces = [(i * 0.001, raw[i : i + 500]) for i in range(0, len(raw), 500)]
+    recorded = RecordedStream(
+        "submit_tool_outputs",
+        "/threads/thread_x/runs/run_d3b6AE1foNedXteQJXyhxZbr/submit_tool_outputs",
+        chunks=pieces,
+        request={"thread_id": "thread_x", "run_id": "run_d3b6AE1foNedXteQJXyhxZbr"},
+    )
+    stream = replay_stream(recorded, speed=0)
+    assert stream.run_id == "run_d3b6AE1foNedXteQJXyhxZbr"  # named before any event
+    assert stream.thread_id == "thread_x"
+    async with stream:
+        run = await stream.final_run()
+    assert run.status == "completed"
+    assert stream.done
 
 
 # -- record, then replay, through the real client and display -----------------------
@@ -191,7 +201,7 @@ async def test_recorded_bytes_are_the_bytes_the_server_sent(tmp_path: Path) -> N
     raw = (FIXTURES / "plain_text.sse").read_bytes()
     path = tmp_path / "rec.jsonl"
     out = io.StringIO()
-    async with FakeAssistantsServer() as server:
+    async with FakeAssistantsServer(auto_create_threads=True) as server:
         server.add_recording(raw, endpoint="create_run")
         server.queue_faults(Faults(chunk_size=97))
         with Recorder(path) as rec:
@@ -211,7 +221,9 @@ async def test_recorded_bytes_are_the_bytes_the_server_sent(tmp_path: Path) -> N
 async def test_replay_draws_what_the_live_run_drew(tmp_path: Path) -> None:
     path = tmp_path / "rec.jsonl"
     live = io.StringIO()
-    async with FakeAssistantsServer(scenario=scenarios.parallel_function_calls()) as server:
+    async with FakeAssistantsServer(
+        auto_create_threads=True, scenario=scenarios.parallel_function_calls()
+    ) as server:
         with Recorder(path) as rec:
             async with AsyncClient(api_key="k", base_url=server.base_url) as client:
                 session = Session(client, Display(live), recorder=rec, tools=LOCAL_TOOLS)
@@ -226,18 +238,13 @@ async def test_replay_draws_what_the_live_run_drew(tmp_path: Path) -> None:
     ]
 
     replayed = io.StringIO()
-    async with ReplayServer(streams, speed=0) as replay:
-        async with AsyncClient(
-            api_key="replay", base_url=replay.base_url, cancel_on_abandon=False
-        ) as client:
-            session = Session(client, Display(replayed))
-            for _ in streams:
-                await session.stream(
-                    lambda h, tap: client.runs.stream("t", assistant_id="a", handler=h),
-                    "create_run",
-                    "",
-                    {},
-                )
+    session = Session(None, Display(replayed))
+    for recorded in streams:
+
+        def open_stream(handler: Any, tap: Any, recorded: RecordedStream = recorded) -> RunStream:
+            return replay_stream(recorded, handler=handler, speed=0)
+
+        await session.stream(open_stream, recorded.endpoint, recorded.path, {})
     assert replayed.getvalue() == live.getvalue()
     assert "tool      get_current_weather(" in live.getvalue()
     assert live.getvalue().count("output    ") == 2

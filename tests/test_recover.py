@@ -178,6 +178,20 @@ async def test_a_run_that_never_settles_is_a_total_timeout(
     assert set(paths) == {"/v1/threads/thread_1/runs/run_1"}
 
 
+@pytest.mark.asyncio
+async def test_a_status_echoing_the_key_is_redacted_in_the_timeout(run_api: RunAPI) -> None:
+    key = "sk-proj-" + "A1b2C3d4E5f6G7h8" * 10
+    run_api.statuses = [f"queued {key}"]
+    transport = Transport(api_key=key, base_url=run_api.base_url, max_retries=0)
+    try:
+        with pytest.raises(streamrun.StreamTimeout) as info:
+            await recover_run(transport, "thread_1", "run_1", timeout=0.3, poll_interval=0.05)
+    finally:
+        await transport.aclose()
+    assert str(info.value).startswith("run run_1 still 'queued ***': ")
+    assert key[:8] not in str(info.value)
+
+
 class ScriptedTransport:
     """Answers ``request_json`` from a script of run statuses (no I/O)."""
 
@@ -236,7 +250,9 @@ async def test_the_last_wait_is_cut_to_the_time_left(monkeypatch: pytest.MonkeyP
 
 @pytest.mark.asyncio
 async def test_retrieve_cancel_and_recover_a_run_waiting_for_tool_outputs() -> None:
-    async with FakeAssistantsServer(scenario=scenarios.function_call()) as server:
+    async with FakeAssistantsServer(
+        auto_create_threads=True, scenario=scenarios.function_call()
+    ) as server:
         async with AsyncClient(api_key="k", base_url=server.base_url) as client:
             async with client.runs.stream("thread_1", assistant_id="asst_1") as stream:
                 await stream.until_done()
@@ -268,7 +284,9 @@ async def test_retrieve_cancel_and_recover_a_run_waiting_for_tool_outputs() -> N
 
 @pytest.mark.asyncio
 async def test_list_messages_and_recover_a_completed_run() -> None:
-    async with FakeAssistantsServer(scenario=scenarios.plain_text()) as server:
+    async with FakeAssistantsServer(
+        auto_create_threads=True, scenario=scenarios.plain_text()
+    ) as server:
         async with AsyncClient(api_key="k", base_url=server.base_url) as client:
             async with client.runs.stream("thread_1", assistant_id="asst_1") as stream:
                 await stream.until_done()
@@ -289,7 +307,9 @@ async def test_list_messages_and_recover_a_completed_run() -> None:
 
 @pytest.mark.asyncio
 async def test_recovering_an_unknown_run_is_a_not_found_error() -> None:
-    async with FakeAssistantsServer(scenario=scenarios.plain_text()) as server:
+    async with FakeAssistantsServer(
+        auto_create_threads=True, scenario=scenarios.plain_text()
+    ) as server:
         async with AsyncClient(api_key="k", base_url=server.base_url) as client:
             async with client.runs.stream("thread_1", assistant_id="asst_1") as stream:
                 await stream.until_done()

@@ -32,9 +32,10 @@ from streamrun import (
     Text,
     TextDelta,
     UnknownEvent,
+    _json,
     parse_event,
 )
-from streamrun.relay import SSE_HEADERS, sse_block, sse_response, to_ndjson, to_sse
+from streamrun.relay import SSE_HEADERS, sse_block, sse_response, to_ndjson, to_sse, wire_json
 from streamrun.sse import ServerSentEvent, SSEDecoder
 from streamrun.testing import (
     FakeAssistantsServer,
@@ -45,7 +46,7 @@ from streamrun.testing import (
     scenarios,
 )
 
-from .conftest import ReplayServer, Reply, fixture_bytes, manifest
+from .conftest import FIXTURES, ReplayServer, Reply, fixture_bytes, manifest, serve
 
 FIXTURE_NAMES = [entry["file"] for entry in manifest()]
 LONG = "A long answer, streamed slowly so that the test can leave in the middle. " * 6
@@ -296,7 +297,9 @@ async def test_a_relayed_fixture_reads_back_as_the_same_stream(
 
 @pytest.mark.asyncio
 async def test_ndjson_relay_of_a_real_stream() -> None:
-    async with FakeAssistantsServer(scenario=scenarios.plain_text()) as server:
+    async with FakeAssistantsServer(
+        scenario=scenarios.plain_text(), auto_create_threads=True
+    ) as server:
         async with client_for(server.base_url) as client:
             data = await collect(client.runs.stream("thread_1", assistant_id="a").to_ndjson())
     lines = [json.loads(line) for line in data.decode().splitlines()]
@@ -314,7 +317,9 @@ async def test_ndjson_relay_of_a_real_stream() -> None:
 
 @pytest.mark.asyncio
 async def test_run_stream_methods_are_the_relay_functions() -> None:
-    async with FakeAssistantsServer(scenario=scenarios.plain_text(), seed=1) as server:
+    async with FakeAssistantsServer(
+        scenario=scenarios.plain_text(), seed=1, auto_create_threads=True
+    ) as server:
         async with client_for(server.base_url) as client:
             one = await collect(client.runs.stream("t", assistant_id="a").to_sse())
             two = await collect(to_sse(client.runs.stream("t", assistant_id="a")))
@@ -327,7 +332,9 @@ async def test_run_stream_methods_are_the_relay_functions() -> None:
 
 @pytest.mark.asyncio
 async def test_a_server_error_event_is_relayed_then_done() -> None:
-    async with FakeAssistantsServer(scenario=scenarios.error_event()) as server:
+    async with FakeAssistantsServer(
+        scenario=scenarios.error_event(), auto_create_threads=True
+    ) as server:
         async with client_for(server.base_url) as client:
             data = await collect(client.runs.stream("t", assistant_id="a").to_sse())
     events = decode(data)
@@ -339,7 +346,9 @@ async def test_a_server_error_event_is_relayed_then_done() -> None:
 
 @pytest.mark.asyncio
 async def test_a_cut_connection_is_relayed_as_an_error() -> None:
-    async with FakeAssistantsServer(scenario=scenarios.plain_text()) as server:
+    async with FakeAssistantsServer(
+        scenario=scenarios.plain_text(), auto_create_threads=True
+    ) as server:
         server.queue_faults(Faults(drop_after=6))
         async with client_for(server.base_url) as client:
             data = await collect(client.runs.stream("t", assistant_id="a").to_ndjson())
@@ -352,7 +361,7 @@ async def test_a_cut_connection_is_relayed_as_an_error() -> None:
 
 @pytest.mark.asyncio
 async def test_an_error_reply_is_relayed_and_never_the_key() -> None:
-    async with FakeAssistantsServer(api_keys=["sk-right"]) as server:
+    async with FakeAssistantsServer(api_keys=["sk-right"], auto_create_threads=True) as server:
         async with AsyncClient(api_key="sk-wrong-secret", base_url=server.base_url) as client:
             data = await collect(client.runs.stream("t", assistant_id="a").to_sse())
     events = decode(data)
@@ -384,7 +393,9 @@ class Recorder(AsyncEventHandler):
 @pytest.mark.asyncio
 async def test_a_handler_on_the_stream_hears_every_relayed_event() -> None:
     handler = Recorder()
-    async with FakeAssistantsServer(scenario=scenarios.plain_text()) as server:
+    async with FakeAssistantsServer(
+        scenario=scenarios.plain_text(), auto_create_threads=True
+    ) as server:
         async with client_for(server.base_url) as client:
             stream = client.runs.stream("t", assistant_id="a", handler=handler)
             data = await collect(stream.to_sse())
@@ -396,7 +407,9 @@ async def test_a_handler_on_the_stream_hears_every_relayed_event() -> None:
 
 @pytest.mark.asyncio
 async def test_relaying_consumes_the_stream() -> None:
-    async with FakeAssistantsServer(scenario=scenarios.plain_text()) as server:
+    async with FakeAssistantsServer(
+        scenario=scenarios.plain_text(), auto_create_threads=True
+    ) as server:
         async with client_for(server.base_url) as client:
             async with client.runs.stream("t", assistant_id="a") as stream:
                 data = await collect(stream.to_sse())
@@ -413,7 +426,9 @@ async def test_relaying_consumes_the_stream() -> None:
 
 @pytest.mark.asyncio
 async def test_the_relay_of_an_unentered_stream_opens_and_closes_it() -> None:
-    async with FakeAssistantsServer(scenario=scenarios.plain_text()) as server:
+    async with FakeAssistantsServer(
+        scenario=scenarios.plain_text(), auto_create_threads=True
+    ) as server:
         async with client_for(server.base_url) as client:
             stream = client.runs.stream("t", assistant_id="a")
             body = stream.to_sse()
@@ -430,7 +445,7 @@ async def test_the_relay_of_an_unentered_stream_opens_and_closes_it() -> None:
 
 @pytest.mark.asyncio
 async def test_a_consumer_that_stops_early_cancels_the_run() -> None:
-    async with FakeAssistantsServer(faults=Faults(delay=0.01)) as server:
+    async with FakeAssistantsServer(faults=Faults(delay=0.01), auto_create_threads=True) as server:
         server.queue_scenario(Scenario([TextReply(LONG)]))
         async with client_for(server.base_url) as client:
             body = client.runs.stream("t", assistant_id="a").to_sse()
@@ -444,7 +459,7 @@ async def test_a_consumer_that_stops_early_cancels_the_run() -> None:
 
 @pytest.mark.asyncio
 async def test_a_cancelled_relay_task_cancels_the_run_and_leaves_no_task() -> None:
-    async with FakeAssistantsServer(faults=Faults(delay=0.01)) as server:
+    async with FakeAssistantsServer(faults=Faults(delay=0.01), auto_create_threads=True) as server:
         server.queue_scenario(Scenario([TextReply(LONG)]))
         async with client_for(server.base_url) as client:
             started = asyncio.Event()
@@ -500,7 +515,7 @@ async def _serve(relay: Relay) -> web.AppRunner:
 
 @pytest.mark.asyncio
 async def test_sse_response_headers_body_and_keepalive() -> None:
-    async with FakeAssistantsServer() as server:
+    async with FakeAssistantsServer(auto_create_threads=True) as server:
         server.queue_scenario(Scenario([Pause(0.7), TextReply("after a silence")]))
         async with client_for(server.base_url) as client:
             relay = Relay(server, client, keepalive=0.2)
@@ -531,7 +546,7 @@ async def test_sse_response_headers_body_and_keepalive() -> None:
 @pytest.mark.asyncio
 async def test_sse_response_flushes_each_block_as_written() -> None:
     """The first events reach the client while the run is still paused on the server."""
-    async with FakeAssistantsServer() as server:
+    async with FakeAssistantsServer(auto_create_threads=True) as server:
         server.queue_scenario(Scenario([Pause(3.0), TextReply("late")]))
         async with client_for(server.base_url) as client:
             relay = Relay(server, client, keepalive=15.0)
@@ -556,7 +571,7 @@ async def test_sse_response_flushes_each_block_as_written() -> None:
 
 @pytest.mark.asyncio
 async def test_sse_response_client_gone_cancels_the_run_and_leaves_nothing_running() -> None:
-    async with FakeAssistantsServer(faults=Faults(delay=0.01)) as server:
+    async with FakeAssistantsServer(faults=Faults(delay=0.01), auto_create_threads=True) as server:
         server.queue_scenario(Scenario([TextReply(LONG)]))
         async with client_for(server.base_url) as client:
             relay = Relay(server, client, keepalive=15.0)
@@ -583,7 +598,7 @@ async def test_sse_response_client_gone_cancels_the_run_and_leaves_nothing_runni
 @pytest.mark.asyncio
 async def test_sse_response_while_silent_notices_the_client_is_gone() -> None:
     """A client leaving during a silence (no block to write) also cancels the run."""
-    async with FakeAssistantsServer() as server:
+    async with FakeAssistantsServer(auto_create_threads=True) as server:
         server.queue_scenario(Scenario([Pause(30.0), TextReply("never")]))
         async with client_for(server.base_url) as client:
             relay = Relay(server, client, keepalive=15.0)
@@ -616,7 +631,9 @@ async def test_to_sse_as_a_fastapi_streaming_response_body() -> None:
     from fastapi import FastAPI
     from fastapi.responses import StreamingResponse
 
-    async with FakeAssistantsServer(scenario=scenarios.plain_text()) as server:
+    async with FakeAssistantsServer(
+        scenario=scenarios.plain_text(), auto_create_threads=True
+    ) as server:
         async with client_for(server.base_url) as client:
             app = FastAPI()
 
@@ -669,3 +686,127 @@ def test_relay_fastapi_example_runs() -> None:
     out = run_example("relay_fastapi.py")
     assert scenarios.PLAIN_TEXT in out
     assert "ended with done" in out
+
+
+# -- the key a server echoed never reaches the browser (review B1) ---------------
+
+ECHO_KEY = "sk-proj-" + "A1b2C3d4E5f6G7h8" * 10  # 168 characters, like a project key
+
+
+def _run_json(status: str, **fields: Any) -> str:
+    run = {"id": "run_1", "object": "thread.run", "thread_id": "thread_1"}
+    return json.dumps({**run, "assistant_id": "asst_1", "status": status, **fields})
+
+
+# A proxy passed the key upstream; the run fails echoing it, after a text delta that
+# also carries it (plainly and JSON-escaped).
+ESCAPED_ECHO_KEY = "".join(f"\\u{ord(c):04x}" for c in ECHO_KEY[:12]) + ECHO_KEY[12:]
+ECHO_TRANSCRIPT = (
+    f"event: thread.run.created\ndata: {_run_json('queued')}\n\n"
+    "event: thread.message.delta\ndata: "
+    + _delta_json(f"you sent {ECHO_KEY} and {ESCAPED_ECHO_KEY}")
+    + "\n\n"
+    "event: thread.run.failed\ndata: "
+    + _run_json(
+        "failed",
+        last_error={
+            "code": "invalid_api_key",
+            "message": f"Incorrect API key provided: {ECHO_KEY}",
+        },
+    )
+    + "\n\nevent: done\ndata: [DONE]\n\n"
+).encode()
+
+
+def _assert_redacted(data: bytes, delta: str, failure: str) -> None:
+    assert ECHO_KEY.encode() not in data
+    assert ECHO_KEY[:12].encode() not in data and ECHO_KEY[-40:].encode() not in data
+    assert delta == "you sent *** and ***"
+    assert failure == "Incorrect API key provided: ***"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("kind", ["to_sse", "to_ndjson", "RunStream.to_sse"])
+async def test_a_key_echoed_by_the_server_is_redacted_in_the_relay(
+    replay_server: ReplayServer, kind: str
+) -> None:
+    replay_server.replies.append(Reply(body=ECHO_TRANSCRIPT))
+    async with AsyncClient(api_key=ECHO_KEY, base_url=replay_server.base_url) as client:
+        stream = client.runs.stream("thread_1", assistant_id="asst_1")
+        if kind == "to_sse":
+            data = await collect(to_sse(stream))
+        elif kind == "to_ndjson":
+            data = await collect(to_ndjson(stream))
+        else:
+            data = await collect(stream.to_sse())
+    if kind == "to_ndjson":
+        lines = [json.loads(line) for line in data.decode().splitlines()]
+        by_name = {line["event"]: line["data"] for line in lines}
+    else:
+        by_name = {e.event: json.loads(e.data) for e in decode(data) if e.event != "done"}
+    delta = by_name["thread.message.delta"]["delta"]["content"][0]["text"]["value"]
+    _assert_redacted(data, delta, by_name["thread.run.failed"]["last_error"]["message"])
+
+
+@pytest.mark.asyncio
+async def test_a_key_echoed_by_the_server_is_redacted_in_sse_response(
+    replay_server: ReplayServer,
+) -> None:
+    replay_server.replies.append(Reply(body=ECHO_TRANSCRIPT))
+    async with AsyncClient(api_key=ECHO_KEY, base_url=replay_server.base_url) as client:
+
+        async def handle(request: web.Request) -> web.StreamResponse:
+            return await sse_response(request, client.runs.stream("t", assistant_id="a"))
+
+        async with serve(handle) as origin, aiohttp.ClientSession() as session:
+            async with session.post(f"{origin}/relay") as response:
+                data = await response.read()
+    by_name = {e.event: json.loads(e.data) for e in decode(data) if e.event != "done"}
+    delta = by_name["thread.message.delta"]["delta"]["content"][0]["text"]["value"]
+    _assert_redacted(data, delta, by_name["thread.run.failed"]["last_error"]["message"])
+
+
+def test_a_relay_redacts_with_the_function_given() -> None:
+    event = UnknownEvent(event="x", data={"note": "secret-value"}, raw={"note": "secret-value"})
+
+    def redact(text: str) -> str:
+        return text.replace("secret-value", "***")
+
+    sse_data = asyncio.run(collect(to_sse(ListStream([event]), redact=redact)))
+    assert json.loads(decode(sse_data)[0].data) == {"note": "***"}
+    lines = asyncio.run(collect(to_ndjson(ListStream([event]), redact=redact)))
+    assert json.loads(lines.split(b"\n")[0]) == {"event": "x", "data": {"note": "***"}}
+
+
+# -- events mapped from the Responses API (review B9) ---------------------------------
+
+
+def test_events_mapped_from_the_responses_api_relay_their_responses_json() -> None:
+    from streamrun._responses_events import parse_responses_event
+    from streamrun._responses_map import ResponsesMapper
+
+    raw = (FIXTURES / "responses" / "15_hello_world_gpt-4o-mini.sse").read_bytes()
+    mapper = ResponsesMapper()
+    sources: list[Any] = []
+    events: list[Any] = []
+    for sse in decode(raw):
+        typed = parse_responses_event(sse.event, sse.data)
+        for event in mapper.feed(typed):
+            events.append(event)
+            sources.append(json.loads(sse.data))
+    assert events and all(wire_json(e) == s for e, s in zip(events, sources, strict=True))
+    data = asyncio.run(collect(to_sse(ListStream(events))))
+    relayed = decode(data)
+    assert [e.event for e in relayed] == [e.event for e in events] + ["done"]
+    assert [json.loads(e.data) for e in relayed[:-1]] == sources
+    lines = asyncio.run(collect(to_ndjson(ListStream(events))))
+    assert [json.loads(line)["data"] for line in lines.splitlines()[:-1]] == sources
+
+
+def test_wire_json_of_a_typed_event_without_its_source_is_its_fields() -> None:
+    from streamrun._responses_events import ResponseOutputTextDeltaEvent
+
+    typed = ResponseOutputTextDeltaEvent(item_id="msg_1", delta="hi")
+    value = wire_json(UnknownEvent(event="x", data=None, raw=typed))
+    assert value["delta"] == "hi" and value["item_id"] == "msg_1"
+    assert json.loads(_json.dumps(value)) == value

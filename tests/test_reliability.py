@@ -228,7 +228,9 @@ def test_text_value_of_the_wrong_type_is_a_protocol_error(value: str) -> None:
 
 @pytest.mark.asyncio
 async def test_two_concurrent_consumers_get_a_clear_error() -> None:
-    async with FakeAssistantsServer(scenario=scenarios.plain_text()) as server:
+    async with FakeAssistantsServer(
+        auto_create_threads=True, scenario=scenarios.plain_text()
+    ) as server:
         server.queue_faults(Faults(delay=0.005))
         async with AsyncClient(api_key="k", base_url=server.base_url) as client:
             async with client.runs.stream("thread_1", assistant_id="asst_1") as stream:
@@ -243,7 +245,9 @@ async def test_two_concurrent_consumers_get_a_clear_error() -> None:
 
 @pytest.mark.asyncio
 async def test_cancel_a_run_waiting_for_tool_outputs() -> None:
-    async with FakeAssistantsServer(scenario=scenarios.function_call()) as server:
+    async with FakeAssistantsServer(
+        auto_create_threads=True, scenario=scenarios.function_call()
+    ) as server:
         async with AsyncClient(api_key="k", base_url=server.base_url) as client:
             async with client.runs.stream("thread_1", assistant_id="asst_1") as stream:
                 await stream.until_done()
@@ -261,7 +265,9 @@ async def test_cancel_a_run_waiting_for_tool_outputs() -> None:
 
 @pytest.mark.asyncio
 async def test_cancel_after_the_run_completed_sends_nothing() -> None:
-    async with FakeAssistantsServer(scenario=scenarios.plain_text()) as server:
+    async with FakeAssistantsServer(
+        auto_create_threads=True, scenario=scenarios.plain_text()
+    ) as server:
         async with AsyncClient(api_key="k", base_url=server.base_url) as client:
             async with client.runs.stream("thread_1", assistant_id="asst_1") as stream:
                 await stream.until_done()
@@ -277,7 +283,9 @@ async def test_keyboard_interrupt_in_user_code_cancels_the_run_and_propagates() 
             if len(snapshot.value) > 20:
                 raise KeyboardInterrupt
 
-    async with FakeAssistantsServer(scenario=scenarios.plain_text()) as server:
+    async with FakeAssistantsServer(
+        auto_create_threads=True, scenario=scenarios.plain_text()
+    ) as server:
         server.queue_faults(Faults(delay=0.002))
         async with AsyncClient(api_key="k", base_url=server.base_url) as client:
             with pytest.raises(KeyboardInterrupt):

@@ -108,6 +108,9 @@ def test_accepted_bodies(body: dict[str, Any]) -> None:
     assert params.to_json() == {"model": "gpt-4o", **body}
 
 
+FUNCTION_TOOL = {"type": "function", "name": "f"}
+
+
 @pytest.mark.parametrize(
     ("body", "path", "rule"),
     [
@@ -214,6 +217,23 @@ def test_accepted_bodies(body: dict[str, Any]) -> None:
             },
             "tools[0].parameters.x",
             "finite",
+        ),
+        # The one JSON walker checks what encoding would refuse, at build time.
+        (
+            {
+                "model": "m",
+                "tools": [{"type": "function", "name": "f", "parameters": {"n": 2**64}}],
+            },
+            "tools[0].parameters.n",
+            "at most 2**63-1",
+        ),
+        (
+            {
+                "model": "m",
+                "tools": [{"type": "function", "name": "f", "parameters": {"\ud800": 1}}],
+            },
+            "tools[0].parameters",
+            "lone surrogate",
         ),
     ],
 )

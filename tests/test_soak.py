@@ -140,7 +140,7 @@ KEPT_STREAMS = 40
 @pytest.mark.timeout(60)
 @pytest.mark.asyncio
 async def test_soak_concurrent_streams_with_faults() -> None:
-    async with FakeAssistantsServer(scenario=SCENARIO, seed=3) as server:
+    async with FakeAssistantsServer(auto_create_threads=True, scenario=SCENARIO, seed=3) as server:
         watch = TaskWatch()
         client = AsyncClient(api_key="sk-soak", base_url=server.base_url, max_connections=600)
         try:

@@ -21,9 +21,16 @@ import pytest_asyncio
 from aiohttp import web
 
 from streamrun import AsyncClient
-from streamrun._cli import LOCAL_TOOLS, fake_reply
+from streamrun._cli import LOCAL_TOOLS
 from streamrun._web import make_app, serve
-from streamrun.testing import FakeAssistantsServer, Faults, Scenario, TextReply, scenarios
+from streamrun.testing import (
+    FakeAssistantsServer,
+    Faults,
+    Scenario,
+    TextReply,
+    fake_reply,
+    scenarios,
+)
 
 # In CI (.ci/run sets STREAMRUN_REQUIRE_BROWSER) a missing browser fails instead of skipping.
 REQUIRED = bool(os.environ.get("STREAMRUN_REQUIRE_BROWSER"))

@@ -9,15 +9,16 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 
 from streamrun import AsyncClient
-from streamrun._cli import LOCAL_TOOLS, build_parser, fake_reply, main
+from streamrun._cli import LOCAL_TOOLS, build_parser, main
 from streamrun._web import make_app, serve
 from streamrun.sse import SSEDecoder
-from streamrun.testing import FakeAssistantsServer
+from streamrun.testing import FakeAssistantsServer, fake_reply
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -123,3 +124,72 @@ async def test_the_key_never_reaches_the_browser() -> None:
     assert b"It's 18 \xc2\xb0C in Paris" in relayed
     assert key.encode() not in seen + relayed
     assert [r.headers.get("Authorization") for r in server.requests] != []
+
+
+# -- errors raised before any I/O are JSON replies the page shows (review B7) ----------
+
+
+async def _post(url: str, body: Any) -> tuple[int, str, Any]:
+    async with aiohttp.ClientSession() as session:
+        async with session.post(url, json=body) as response:
+            return response.status, response.content_type, await response.json()
+
+
+@pytest.mark.asyncio
+async def test_a_client_on_the_retired_host_answers_400_json(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    async with AsyncClient(api_key="sk-x") as client:
+        async with serve(make_app(client, assistant_id="asst_x"), "127.0.0.1", 0) as url:
+            for thread_id in (None, "thread_1"):
+                status, kind, body = await _post(
+                    url + "api/chat", {"message": "hi", "thread_id": thread_id}
+                )
+                assert (status, kind) == (400, "application/json")
+                assert body["error"]["message"].startswith("base_url: https://api.openai.com/v1")
+                assert "no longer serves the Assistants API" in body["error"]["message"]
+
+
+@pytest.mark.asyncio
+async def test_ids_the_library_rejects_answer_400_json_and_other_failures_502() -> None:
+    async with FakeAssistantsServer() as server:
+        async with AsyncClient(api_key="sk-x", base_url=server.base_url) as client:
+            app = make_app(client, assistant_id="asst_1", fake=server, tools=LOCAL_TOOLS)
+            async with serve(app, "127.0.0.1", 0) as url:
+                chat = await _post(url + "api/chat", {"message": "hi", "thread_id": ".."})
+                cancel = await _post(url + "api/cancel", {"thread_id": "..", "run_id": "r"})
+                tools = await _post(url + "api/tool_outputs", {"thread_id": "t", "run_id": ".."})
+                unknown = await _post(url + "api/cancel", {"thread_id": "t", "run_id": "run_x"})
+                missing = await _post(url + "api/cancel", {"thread_id": "t"})
+    for status, kind, body in (chat, cancel, tools):
+        assert (status, kind) == (400, "application/json")
+        assert "the URL would point at another endpoint" in body["error"]["message"]
+    assert unknown[0] == 404  # the server's own error reply keeps its status
+    assert missing[0] == 400
+    async with AsyncClient(api_key="sk-x", base_url="http://127.0.0.1:9/v1", max_retries=0) as c:
+        async with serve(make_app(c, assistant_id="asst_1"), "127.0.0.1", 0) as url:
+            status, kind, body = await _post(url + "api/cancel", {"thread_id": "t", "run_id": "r"})
+    assert (status, kind) == (502, "application/json")
+    assert body["error"]["message"].startswith("cannot connect to 127.0.0.1:9")
+
+
+def test_web_checks_the_base_url_before_serving(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-env-never-shown")
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    assert main(["web", "--assistant", "asst_1", "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("streamrun web: error: base_url: https://api.openai.com/v1 no longer")
+    assert err.count("\n") == 1 and "sk-from-env" not in err
+    assert main(["web", "--assistant", "a", "--base-url", "ftp://x/v1", "--port", "0"]) == 2
+    assert "must be an absolute http(s) URL" in capsys.readouterr().err
+
+
+def test_the_web_module_imports_the_fake_server_only_for_fake() -> None:
+    code = "import sys, streamrun._web; print('streamrun.testing' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert out.stdout.strip() == "False"

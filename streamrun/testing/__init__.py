@@ -5,8 +5,11 @@ random port) and speaks the run stream protocol exactly as the service
 does: scripted runs (:class:`Scenario` and its steps, or the ready scenarios
 of :mod:`streamrun.testing.scenarios`), recorded transcripts served byte for
 byte (:class:`Recording`, :func:`load_manifest`) and injected faults
-(:class:`Faults`). It keeps the state of threads, runs and messages across
-requests and records every request.
+(:class:`Faults`). It keeps the state of threads, runs, messages and
+assistants across requests and records requests in a bounded log
+(:class:`ServerLimits`). A run on an unknown thread id is a 404 unless
+``auto_create_threads=True``; :func:`fake_reply` is the reply engine of
+``python -m streamrun.testing`` and the CLI's ``--fake``.
 
 ::
 
@@ -15,6 +18,7 @@ requests and records every request.
     async with FakeAssistantsServer() as server:
         server.queue_scenario(scenarios.function_call())
         server.queue_faults(Faults(drop_after=5))
+        thread_id = server.create_thread()
         ...  # point a client at server.base_url
 
 A pytest fixture ``fake_assistants_server`` is provided by the
@@ -30,8 +34,9 @@ from __future__ import annotations
 
 from . import scenarios
 from ._errors import FakeServerError, ScenarioError
-from ._faults import RUN_ENDPOINTS, Faults
+from ._faults import FAULT_LIMITS, RUN_ENDPOINTS, Faults
 from ._recordings import Recording, load_manifest
+from ._replies import ASSISTANT, Replies, fake_reply
 from ._scenarios import (
     Annotation,
     CodeInterpreterCall,
@@ -53,10 +58,12 @@ from ._scenarios import (
     Usage,
     split_fragments,
 )
-from ._server import FakeAssistantsServer, RecordedRequest
+from ._server import FakeAssistantsServer, RecordedRequest, ServerLimits
 from .scenarios import READY_SCENARIOS, ready_scenario
 
 __all__ = [
+    "ASSISTANT",
+    "FAULT_LIMITS",
     "READY_SCENARIOS",
     "RUN_ENDPOINTS",
     "Annotation",
@@ -77,12 +84,15 @@ __all__ = [
     "RecordedRequest",
     "Recording",
     "Refusal",
+    "Replies",
     "Scenario",
     "ScenarioError",
+    "ServerLimits",
     "Step",
     "TextReply",
     "ToolOutput",
     "Usage",
+    "fake_reply",
     "load_manifest",
     "ready_scenario",
     "scenarios",

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from ._errors import FakeServerError
 from ._faults import Faults
 from ._recordings import load_manifest
+from ._replies import ASSISTANT
 from ._server import FakeAssistantsServer
 from .scenarios import READY_SCENARIOS
 
@@ -26,9 +27,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--base-path", default="/v1", help="URL prefix of the API (/v1)")
     parser.add_argument(
         "--scenario",
-        default="plain_text",
-        choices=sorted(READY_SCENARIOS),
-        help="default scenario of runs (plain_text)",
+        default=ASSISTANT,
+        choices=sorted([ASSISTANT, *READY_SCENARIOS]),
+        help="default scenario of runs (assistant: the reply engine of the CLI's --fake, "
+        "which answers from the message: weather questions call a function)",
+    )
+    parser.add_argument(
+        "--auto-create-threads",
+        action="store_true",
+        help="create unknown thread ids on first use (default: 404, as the real API)",
     )
     parser.add_argument(
         "--fixtures",
@@ -57,6 +64,7 @@ async def _serve(args: argparse.Namespace) -> None:
         scenario=args.scenario,
         faults=faults,
         api_keys=args.api_keys,
+        auto_create_threads=args.auto_create_threads,
     )
     if args.fixtures:
         for name, rec in load_manifest(args.fixtures).items():

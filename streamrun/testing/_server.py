@@ -23,12 +23,13 @@ from ._engine import Channel, Player, cancel_now, play_recording, without_result
 from ._errors import FakeServerError, ScenarioError
 from ._faults import ChunkSplitter, Faults
 from ._recordings import Recording
+from ._replies import ASSISTANT, Replies, fake_reply
 from ._scenarios import Scenario, ToolOutput
-from ._state import JSON, Ids, RunRecord, Store, ThreadRecord, page
+from ._state import JSON, Ids, RunRecord, Store, ThreadRecord, normalize_tool, page
 from ._wire import dumps_pretty, error_body
 from .scenarios import READY_SCENARIOS, ready_scenario
 
-__all__ = ["FakeAssistantsServer", "RecordedRequest"]
+__all__ = ["FakeAssistantsServer", "RecordedRequest", "ServerLimits"]
 
 log = logging.getLogger("streamrun.testing")
 
@@ -49,6 +50,13 @@ _STATUS_ERRORS: dict[int, tuple[str, str, str | None]] = {
     502: ("Bad gateway.", "server_error", None),
     503: ("The engine is currently overloaded, please try again later.", "server_error", None),
 }
+
+
+#: How many distinct x-fake-faults headers with an error status keep a use
+#: count (the least recently used are forgotten).
+_HEADER_FAULTS_KEPT = 256
+
+_LOST_REPLY_ENDPOINTS = frozenset({"create_run", "create_thread_and_run", "submit_tool_outputs"})
 
 
 def _redacted(headers: Mapping[str, str]) -> str:
@@ -80,6 +88,111 @@ class RecordedRequest:
     request_id: str
 
 
+@attrs.frozen(kw_only=True)
+class ServerLimits:
+    """How much one client can make the fake server hold, and for how long.
+
+    ``max_body_bytes``: a larger request body is answered 413 (the body is
+    not read past the limit). ``max_logged_requests`` / ``max_log_bytes``:
+    the request log (:attr:`FakeAssistantsServer.requests`) keeps at most this
+    many requests and bytes (bodies plus headers); the oldest are dropped.
+    ``header_timeout``: seconds a connection may take from its first byte
+    (or from connecting) to a complete request head; then it is closed.
+    ``body_timeout``: seconds to receive a request body; then 408 and close.
+    """
+
+    max_body_bytes: int = attrs.field(default=8 * 1024 * 1024, validator=attrs.validators.ge(1))
+    max_logged_requests: int = attrs.field(default=10_000, validator=attrs.validators.ge(1))
+    max_log_bytes: int = attrs.field(default=64 * 1024 * 1024, validator=attrs.validators.ge(1))
+    header_timeout: float = attrs.field(default=10.0, validator=attrs.validators.gt(0))
+    body_timeout: float = attrs.field(default=30.0, validator=attrs.validators.gt(0))
+
+
+def _request_size(req: RecordedRequest) -> int:
+    return len(req.raw_body) + sum(len(k) + len(v) for k, v in req.headers.items()) + 256
+
+
+class _Watched(asyncio.Protocol):
+    """Wraps aiohttp's request handler protocol to time its request heads."""
+
+    def __init__(self, inner: asyncio.Protocol, watchdog: _HeaderWatchdog) -> None:
+        self.inner = inner
+        self.watchdog = watchdog
+        self.transport: asyncio.BaseTransport | None = None
+        self.timer: asyncio.TimerHandle | None = None
+        self.busy = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+        self.watchdog.connections[id(self.inner)] = self
+        self.inner.connection_made(transport)
+        self.arm()
+
+    def data_received(self, data: bytes) -> None:
+        if not self.busy and self.timer is None:
+            self.arm()
+        self.inner.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self.inner.eof_received()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.disarm()
+        self.watchdog.connections.pop(id(self.inner), None)
+        self.inner.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        self.inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.inner.resume_writing()
+
+    def arm(self) -> None:
+        self.disarm()
+        self.timer = asyncio.get_running_loop().call_later(self.watchdog.timeout, self._fire)
+
+    def disarm(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+    def _fire(self) -> None:
+        self.timer = None
+        self.watchdog.closed += 1
+        if self.transport is not None:
+            self.transport.close()
+
+
+class _HeaderWatchdog:
+    """Closes connections that take too long to send a complete request head.
+
+    aiohttp's server has no header timeout (only a keep-alive timeout after a
+    response), so a client sending its headers one byte at a time holds a
+    connection forever. The timer starts when the connection is made and
+    when the first byte of a later request arrives, and stops when the
+    request reaches the application (:meth:`busy`).
+    """
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self.connections: dict[int, _Watched] = {}
+        #: How many connections were closed for a late request head.
+        self.closed = 0
+
+    def wrap(self, factory: Callable[[], asyncio.Protocol]) -> Callable[[], asyncio.Protocol]:
+        """A protocol factory whose protocols are watched."""
+        return lambda: _Watched(factory(), self)
+
+    def busy(self, inner: object, value: bool) -> None:
+        """Mark the connection of ``inner`` as serving a request (no timer) or idle."""
+        conn = self.connections.get(id(inner))
+        if conn is None:
+            return
+        conn.busy = value
+        if value:
+            conn.disarm()
+
+
 @attrs.define
 class _QueuedFaults:
     faults: Faults
@@ -93,6 +206,21 @@ def _match(pattern: str, route: str) -> bool:
         return False
     pairs = zip(want, got, strict=True)
     return all(w == g or (w.startswith("{") and w.endswith("}")) for w, g in pairs)
+
+
+def _last_user_text(thread: ThreadRecord) -> str | None:
+    """The text of the thread's last user message (its text parts joined)."""
+    for message in reversed(thread.messages):
+        if message.get("role") != "user":
+            continue
+        parts = message.get("content") or []
+        texts = [
+            str(p["text"].get("value", ""))
+            for p in parts
+            if isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("text"), dict)
+        ]
+        return "".join(texts)
+    return None
 
 
 def _validation_response(exc: ValidationError) -> tuple[str, str | None, str | None]:
@@ -117,9 +245,14 @@ class FakeAssistantsServer:
             ...
             assert server.runs_created == 1
 
-    Any thread and assistant id is accepted (threads are created on first
-    use) and runs play ``scenario`` (a :class:`Scenario` or a ready scenario
-    name, default ``"plain_text"``). See :meth:`queue_scenario`,
+    A run on a thread id that does not exist is a 404, as with the real API
+    (``auto_create_threads=True`` creates such threads on first use); any
+    assistant id is accepted by runs (``POST /assistants`` creates real
+    ones). Runs play ``scenario``: a :class:`Scenario`, a ready scenario
+    name (default ``"plain_text"``), or a reply engine (a callable taking
+    the text of the thread's last user message and returning a Scenario;
+    ``"assistant"`` is :func:`fake_reply`, the engine of ``python -m
+    streamrun.testing`` and the CLI's ``--fake``). See :meth:`queue_scenario`,
     :meth:`set_thread_scenario`, :meth:`add_recording`, :attr:`faults`,
     :meth:`queue_faults`; request headers ``x-fake-scenario``,
     ``x-fake-recording`` and ``x-fake-faults`` do the same per request.
@@ -127,7 +260,9 @@ class FakeAssistantsServer:
     ``api_keys``: accepted keys (``Authorization: Bearer`` or ``api-key``);
     ``None`` accepts any non-empty key. ``base_path`` is the URL prefix
     (``"/v1"``; e.g. ``"/openai"`` for Azure-style URLs). ``clock`` gives
-    the time (unix seconds), ``seed`` makes ids reproducible.
+    the time (unix seconds), ``seed`` makes ids reproducible. ``limits``
+    (:class:`ServerLimits`) bounds request bodies, the request log and the
+    time a client may take to send a request.
     """
 
     def __init__(
@@ -136,16 +271,17 @@ class FakeAssistantsServer:
         host: str = "127.0.0.1",
         port: int = 0,
         base_path: str = "/v1",
-        scenario: Scenario | str = "plain_text",
+        scenario: Scenario | str | Replies = "plain_text",
         faults: Faults | None = None,
         api_keys: Collection[str] | None = None,
         require_beta_header: bool = False,
-        auto_create_threads: bool = True,
+        auto_create_threads: bool = False,
         model: str = "gpt-4o-2024-08-06",
         instructions: str | None = "You are a helpful assistant.",
         run_expiry_seconds: float = 600.0,
         seed: int | None = None,
         clock: Callable[[], float] = time.time,
+        limits: ServerLimits | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -164,18 +300,27 @@ class FakeAssistantsServer:
             model=model,
             instructions=instructions,
         )
-        self._scenario_queue: deque[Scenario] = deque()
-        self._thread_scenarios: dict[str, Scenario] = {}
+        self.limits = limits if limits is not None else ServerLimits()
+        self._scenario_queue: deque[Scenario | Replies] = deque()
+        self._thread_scenarios: dict[str, Scenario | Replies] = {}
         self._recording_queue: deque[Recording] = deque()
         self._named_recordings: dict[str, Recording] = {}
         self._fault_queue: deque[_QueuedFaults] = deque()
         self._header_fault_uses: dict[str, int] = {}
-        self.requests: list[RecordedRequest] = []
+        self._log: deque[RecordedRequest] = deque()
+        self._log_bytes = 0
+        #: How many requests were dropped from the log (oldest first).
+        self.requests_dropped = 0
+        self._watchdog = _HeaderWatchdog(self.limits.header_timeout)
+        self._site: asyncio.base_events.Server | None = None
         self.runs_created = 0
         self.internal_errors: list[BaseException] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._channels: set[Channel] = set()
         self._request_ids: dict[int, str] = {}
+        self._assistants: dict[str, JSON] = {}
+        #: ids of the requests whose faults answer an error after serving them.
+        self._lost_replies: set[int] = set()
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
 
@@ -188,14 +333,18 @@ class FakeAssistantsServer:
         self._closing = asyncio.Event()
         runner = web.AppRunner(self.make_app(), access_log=None, shutdown_timeout=1.0)
         await runner.setup()
-        site = web.TCPSite(runner, self.host, self.port)
+        assert runner.server is not None
+        self._watchdog = _HeaderWatchdog(self.limits.header_timeout)
         try:
-            await site.start()
+            site = await asyncio.get_running_loop().create_server(
+                self._watchdog.wrap(runner.server), self.host, self.port
+            )
         except BaseException:
             await runner.cleanup()
             raise
         self._runner = runner
-        self.port = int(runner.addresses[0][1])
+        self._site = site
+        self.port = int(site.sockets[0].getsockname()[1])
 
     async def close(self) -> None:
         """Stop serving: end open streams, cancel running runs, close connections."""
@@ -210,7 +359,12 @@ class FakeAssistantsServer:
         for channel in list(self._channels):
             channel.close()
         runner, self._runner = self._runner, None
+        site, self._site = self._site, None
+        if site is not None:
+            site.close()
         await runner.cleanup()
+        for conn in list(self._watchdog.connections.values()):
+            conn.disarm()
 
     async def __aenter__(self) -> FakeAssistantsServer:
         await self.start()
@@ -240,27 +394,33 @@ class FakeAssistantsServer:
     # -- configuration ----------------------------------------------------
 
     @staticmethod
-    def _resolve(scenario: Scenario | str) -> Scenario:
+    def _resolve(scenario: Scenario | str | Replies) -> Scenario | Replies:
         if isinstance(scenario, str):
-            return ready_scenario(scenario)
-        if not isinstance(scenario, Scenario):
-            raise ScenarioError(f"not a Scenario: {scenario!r}")
+            return fake_reply if scenario == ASSISTANT else ready_scenario(scenario)
+        if not isinstance(scenario, Scenario) and not callable(scenario):
+            raise ScenarioError(f"not a Scenario or a reply engine: {scenario!r}")
         return scenario
 
     @property
-    def default_scenario(self) -> Scenario:
-        """The scenario of runs with no other selection."""
+    def default_scenario(self) -> Scenario | Replies:
+        """The scenario (or reply engine) of runs with no other selection."""
         return self._default_scenario
 
     @default_scenario.setter
-    def default_scenario(self, scenario: Scenario | str) -> None:
+    def default_scenario(self, scenario: Scenario | str | Replies) -> None:
         self._default_scenario = self._resolve(scenario)
 
-    def queue_scenario(self, scenario: Scenario | str) -> None:
-        """Play ``scenario`` for the next created run (queued scenarios are used in order)."""
+    def queue_scenario(self, scenario: Scenario | str | Replies) -> None:
+        """Play ``scenario`` for the next created run (queued scenarios are used in order).
+
+        A reply engine is called with the text of the thread's last user
+        message when the run is created.
+        """
         self._scenario_queue.append(self._resolve(scenario))
 
-    def set_thread_scenario(self, thread_id: str, scenario: Scenario | str | None) -> None:
+    def set_thread_scenario(
+        self, thread_id: str, scenario: Scenario | str | Replies | None
+    ) -> None:
         """Play ``scenario`` for every run on ``thread_id`` (``None`` removes it)."""
         if scenario is None:
             self._thread_scenarios.pop(thread_id, None)
@@ -332,6 +492,32 @@ class FakeAssistantsServer:
 
     # -- inspection -------------------------------------------------------
 
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """The recorded requests, oldest first (a copy).
+
+        The log is bounded by :class:`ServerLimits` (``max_logged_requests``,
+        ``max_log_bytes``): the oldest requests are dropped first (counted in
+        :attr:`requests_dropped`).
+        """
+        return list(self._log)
+
+    @property
+    def slow_connections_closed(self) -> int:
+        """How many connections were closed for sending their request head too slowly."""
+        return self._watchdog.closed
+
+    def _log_request(self, req: RecordedRequest) -> None:
+        self._log.append(req)
+        self._log_bytes += _request_size(req)
+        limits = self.limits
+        while len(self._log) > 1 and (
+            len(self._log) > limits.max_logged_requests or self._log_bytes > limits.max_log_bytes
+        ):
+            old = self._log.popleft()
+            self._log_bytes -= _request_size(old)
+            self.requests_dropped += 1
+
     def count(self, method: str, pattern: str) -> int:
         """How many requests matched ``method`` and a route pattern.
 
@@ -398,7 +584,9 @@ class FakeAssistantsServer:
 
     def make_app(self) -> web.Application:
         """The aiohttp application (routes under the base path)."""
-        app = web.Application(middlewares=[self._middleware], client_max_size=64 * 1024 * 1024)
+        app = web.Application(
+            middlewares=[self._middleware], client_max_size=self.limits.max_body_bytes
+        )
         app.on_response_prepare.append(self._on_prepare)
         b = self.base_path
         thread = f"{b}/threads/{{thread_id}}"
@@ -419,8 +607,14 @@ class FakeAssistantsServer:
                 ),
                 web.post(f"{run}/cancel", self._h_cancel, name="cancel_run"),
                 web.get(f"{run}/steps", self._h_list_steps, name="list_run_steps"),
+                web.get(f"{thread}/runs", self._h_list_runs, name="list_runs"),
                 web.get(f"{thread}/messages", self._h_list_messages, name="list_messages"),
                 web.post(f"{thread}/messages", self._h_create_message, name="create_message"),
+                web.post(f"{b}/assistants", self._h_create_assistant, name="create_assistant"),
+                web.get(f"{b}/assistants", self._h_list_assistants, name="list_assistants"),
+                web.get(
+                    f"{b}/assistants/{{assistant_id}}", self._h_get_assistant, name="get_assistant"
+                ),
             ]
         )
         return app
@@ -436,15 +630,38 @@ class FakeAssistantsServer:
     ) -> web.StreamResponse:
         rid = self._ids.request_id()
         self._request_ids[id(request)] = rid
+        self._watchdog.busy(request.protocol, True)
         try:
             return await self._handle(request, handler, rid)
         finally:
             del self._request_ids[id(request)]
+            self._lost_replies.discard(id(request))
+            self._watchdog.busy(request.protocol, False)
 
     async def _handle(
         self, request: web.Request, handler: Callable[[web.Request], Any], rid: str
     ) -> web.StreamResponse:
-        raw = await request.read()
+        limit = self.limits.max_body_bytes
+        if request.content_length is not None and request.content_length > limit:
+            return self._too_large(request, rid)
+        try:
+            raw = await asyncio.wait_for(request.read(), self.limits.body_timeout)
+        except web.HTTPRequestEntityTooLarge:
+            return self._too_large(request, rid)
+        except asyncio.TimeoutError:
+            resp = self._error(
+                408,
+                f"The request body did not arrive within {self.limits.body_timeout:g} seconds.",
+                headers={"x-request-id": rid, "Connection": "close"},
+            )
+            # Send the answer and close now: aiohttp would otherwise linger,
+            # reading the rest of the body for up to 10 seconds.
+            resp.force_close()
+            await resp.prepare(request)
+            await resp.write_eof()
+            if request.transport is not None:
+                request.transport.close()
+            return resp
         try:
             body = json.loads(raw) if raw else None
         except ValueError:
@@ -457,7 +674,7 @@ class FakeAssistantsServer:
         query: dict[str, list[str]] = {}
         for key, value in request.query.items():
             query.setdefault(key, []).append(value)
-        self.requests.append(
+        self._log_request(
             RecordedRequest(
                 method=request.method,
                 path=request.path,
@@ -482,6 +699,17 @@ class FakeAssistantsServer:
         return response
 
     # -- responses --------------------------------------------------------
+
+    def _too_large(self, request: web.Request, rid: str) -> web.Response:
+        limit = self.limits.max_body_bytes
+        resp = self._error(
+            413,
+            f"The request body is larger than the fake server's limit of {limit} bytes "
+            f"(ServerLimits.max_body_bytes).",
+            headers={"x-request-id": rid, "Connection": "close"},
+        )
+        resp.force_close()
+        return resp
 
     @staticmethod
     def _json(obj: Any, status: int = 200) -> web.Response:
@@ -550,9 +778,13 @@ class FakeAssistantsServer:
         header = request.headers.get("x-fake-faults")
         if header:
             faults = Faults.from_json(header)
-            uses = self._header_fault_uses.get(header, 0)
-            self._header_fault_uses[header] = uses + 1
-            return faults, faults.error_status is not None and uses < faults.error_count
+            if faults.error_status is None:
+                return faults, False
+            uses = self._header_fault_uses.pop(header, 0)
+            self._header_fault_uses[header] = uses + 1  # most recent last
+            while len(self._header_fault_uses) > _HEADER_FAULTS_KEPT:
+                del self._header_fault_uses[next(iter(self._header_fault_uses))]
+            return faults, uses < faults.error_count
         for slot in self._fault_queue:
             if endpoint in slot.faults.endpoints:
                 f = slot.faults
@@ -579,6 +811,10 @@ class FakeAssistantsServer:
             faults, error = self._select_faults(request, endpoint)
         except FakeServerError as exc:
             return None, self._error(400, f"Bad x-fake-faults header: {exc}")
+        lost = faults is not None and faults.error_after_create
+        if error and lost and endpoint in _LOST_REPLY_ENDPOINTS:
+            self._lost_replies.add(id(request))
+            return faults, None
         if error and faults is not None:
             return faults, self._fault_error(faults)
         return faults, None
@@ -609,6 +845,19 @@ class FakeAssistantsServer:
         validate: Callable[[str, Any], None] = module.validate_body
         try:
             validate(kind, body)
+        except ValidationError as exc:
+            message, param, code = _validation_response(exc)
+            return self._error(400, message, param=param, code=code)
+        return None
+
+    def _validate_params(self, class_name: str, body: JSON) -> web.Response | None:
+        """Validate ``body`` with a request class of ``streamrun._requests``."""
+        try:
+            module = importlib.import_module("streamrun._requests")
+        except ImportError:  # pragma: no cover - the module ships with streamrun
+            return None
+        try:
+            getattr(module, class_name).from_dict(body)
         except ValidationError as exc:
             message, param, code = _validation_response(exc)
             return self._error(400, message, param=param, code=code)
@@ -668,9 +917,11 @@ class FakeAssistantsServer:
 
     def _pick_scenario(
         self, request: web.Request, thread_id: str | None
-    ) -> tuple[Scenario | None, web.Response | None]:
+    ) -> tuple[Scenario | Replies | None, web.Response | None]:
         name = request.headers.get("x-fake-scenario")
         if name:
+            if name == ASSISTANT:
+                return fake_reply, None
             if name not in READY_SCENARIOS:
                 known = ", ".join(READY_SCENARIOS)
                 return None, self._error(
@@ -843,7 +1094,9 @@ class FakeAssistantsServer:
             thread = self._thread(thread_id)
             if thread is None:
                 return self._no_thread(thread_id)
-        recording, bad = self._take_recording(request, endpoint, stream)
+        # A lost reply plays a scenario (recordings are not served for it).
+        lost = id(request) in self._lost_replies
+        recording, bad = (None, None) if lost else self._take_recording(request, endpoint, stream)
         if bad is not None:
             return bad
         if recording is not None:
@@ -871,6 +1124,14 @@ class FakeAssistantsServer:
         else:
             for message in body.get("additional_messages") or []:
                 self._store.user_message(thread, message)
+        if not isinstance(scenario, Scenario):
+            try:
+                scenario = scenario(_last_user_text(thread))
+                if not isinstance(scenario, Scenario):
+                    raise ScenarioError(f"the reply engine returned {scenario!r}")
+            except Exception as exc:  # a user's reply engine failed
+                self.internal_errors.append(exc)
+                return self._error(500, f"The reply engine failed: {exc!r}", type="server_error")
         run = self._store.new_run(
             thread,
             body,
@@ -879,6 +1140,10 @@ class FakeAssistantsServer:
         )
         self.runs_created += 1
         snapshot = copy.deepcopy(run.obj)
+        if id(request) in self._lost_replies:
+            self._start_player(run, None, False, lambda p: p.play_new(scenario, thread_obj))
+            assert faults is not None
+            return self._fault_error(faults)
         channel = self._start_player(
             run, faults, stream, lambda p: p.play_new(scenario, thread_obj)
         )
@@ -897,7 +1162,11 @@ class FakeAssistantsServer:
         if bad is not None:
             return bad
         stream = body.get("stream") is True
-        recording, bad = self._take_recording(request, "submit_tool_outputs", stream)
+        recording, bad = (
+            (None, None)
+            if id(request) in self._lost_replies
+            else self._take_recording(request, "submit_tool_outputs", stream)
+        )
         if bad is not None:
             return bad
         if recording is not None:
@@ -928,6 +1197,10 @@ class FakeAssistantsServer:
         step = self._store.apply_tool_outputs(run, outputs)
         self._store.threads[run.thread_id].active_run_id = run.id
         snapshot = copy.deepcopy(run.obj)
+        if id(request) in self._lost_replies:
+            self._start_player(run, None, False, lambda p: p.play_continuation(step, scenario))
+            assert faults is not None
+            return self._fault_error(faults)
         channel = self._start_player(
             run, faults, stream, lambda p: p.play_continuation(step, scenario)
         )
@@ -1032,14 +1305,9 @@ class FakeAssistantsServer:
         body, bad = await self._body(request)
         if bad is not None:
             return bad
-        for key in ("role", "content"):
-            if key not in body:
-                return self._error(
-                    400,
-                    f"Missing required parameter: '{key}'.",
-                    param=key,
-                    code="missing_required_parameter",
-                )
+        bad = self._validate_params("MessageParam", body)
+        if bad is not None:
+            return bad
         thread_id = request.match_info["thread_id"]
         thread = self._thread(thread_id)
         if thread is None:
@@ -1056,6 +1324,9 @@ class FakeAssistantsServer:
         if denied is not None:
             return denied
         body, bad = await self._body(request)
+        if bad is not None:
+            return bad
+        bad = self._validate_params("ThreadParams", body)
         if bad is not None:
             return bad
         thread = self._store.new_thread(
@@ -1075,3 +1346,126 @@ class FakeAssistantsServer:
         if thread is None:
             return self._no_thread(thread_id)
         return self._json(thread.obj)
+
+    async def _h_list_runs(self, request: web.Request) -> web.StreamResponse:
+        _, denied = await self._preamble(request, "list_runs")
+        if denied is not None:
+            return denied
+        thread_id = request.match_info["thread_id"]
+        thread = self._store.threads.get(thread_id)
+        if thread is None:
+            return self._no_thread(thread_id)
+        runs = [r for r in self._store.runs.values() if r.thread_id == thread_id]
+        for run in runs:
+            self._store.expire_if_due(run)
+        listing, bad = self._page(request, [r.obj for r in runs])
+        return bad or self._json(listing)
+
+    # -- handlers: assistants ---------------------------------------------
+
+    async def _h_create_assistant(self, request: web.Request) -> web.StreamResponse:
+        _, denied = await self._preamble(request, "create_assistant")
+        if denied is not None:
+            return denied
+        body, bad = await self._body(request)
+        if bad is not None:
+            return bad
+        bad = self._validate_assistant(body)
+        if bad is not None:
+            return bad
+        obj: JSON = {
+            "id": self._ids.new("asst_"),
+            "object": "assistant",
+            "created_at": self._store.now(),
+            "name": body.get("name"),
+            "description": body.get("description"),
+            "model": body["model"],
+            "instructions": body.get("instructions"),
+            "tools": [normalize_tool(t) for t in body.get("tools") or []],
+            "top_p": float(body["top_p"]) if body.get("top_p") is not None else 1.0,
+            "temperature": (
+                float(body["temperature"]) if body.get("temperature") is not None else 1.0
+            ),
+            "reasoning_effort": body.get("reasoning_effort"),
+            "tool_resources": body.get("tool_resources") or {},
+            "metadata": body.get("metadata") or {},
+            "response_format": body.get("response_format") or "auto",
+        }
+        self._assistants[obj["id"]] = obj
+        return self._json(obj)
+
+    def _validate_assistant(self, body: JSON) -> web.Response | None:
+        known = {
+            "model",
+            "name",
+            "description",
+            "instructions",
+            "tools",
+            "tool_resources",
+            "metadata",
+            "temperature",
+            "top_p",
+            "response_format",
+            "reasoning_effort",
+        }
+        unknown = sorted(set(body) - known)
+        if unknown:
+            return self._error(
+                400,
+                f"Unrecognized request argument supplied: {unknown[0]}",
+                param=unknown[0],
+                code="unknown_parameter",
+            )
+        model = body.get("model")
+        if not isinstance(model, str) or not model:
+            if "model" not in body:
+                return self._error(
+                    400,
+                    "Missing required parameter: 'model'.",
+                    param="model",
+                    code="missing_required_parameter",
+                )
+            return self._error(
+                400,
+                f"Invalid 'model': expected a non-empty string, got {model!r}.",
+                param="model",
+                code="invalid_value",
+            )
+        for key, size in (("name", 256), ("description", 512)):
+            value = body.get(key)
+            if value is not None and (not isinstance(value, str) or len(value) > size):
+                return self._error(
+                    400,
+                    f"Invalid '{key}': expected a string of at most {size} characters.",
+                    param=key,
+                    code="invalid_value",
+                )
+        run_like = {
+            k: body[k] for k in known - {"name", "description", "tool_resources"} if k in body
+        }
+        bad = self._validate_params("RunCreateParams", {"assistant_id": "asst_x", **run_like})
+        if bad is None and "tool_resources" in body:
+            bad = self._validate_params("ThreadParams", {"tool_resources": body["tool_resources"]})
+        return bad
+
+    async def _h_get_assistant(self, request: web.Request) -> web.StreamResponse:
+        _, denied = await self._preamble(request, "get_assistant")
+        if denied is not None:
+            return denied
+        assistant_id = request.match_info["assistant_id"]
+        obj = self._assistants.get(assistant_id)
+        if obj is None:
+            return self._error(404, f"No assistant found with id '{assistant_id}'.")
+        return self._json(obj)
+
+    async def _h_list_assistants(self, request: web.Request) -> web.StreamResponse:
+        _, denied = await self._preamble(request, "list_assistants")
+        if denied is not None:
+            return denied
+        listing, bad = self._page(request, list(self._assistants.values()))
+        return bad or self._json(listing)
+
+    def assistant(self, assistant_id: str) -> JSON | None:
+        """A copy of an assistant created with ``POST /assistants`` (None if unknown)."""
+        obj = self._assistants.get(assistant_id)
+        return copy.deepcopy(obj) if obj is not None else None

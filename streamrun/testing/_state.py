@@ -100,7 +100,8 @@ class RunRecord:
         return str(self.obj["status"])
 
 
-def _normalize_tool(tool: Any) -> Any:
+def normalize_tool(tool: Any) -> Any:
+    """A tool definition as the service echoes it (function ``strict`` filled in)."""
     if not isinstance(tool, dict):
         return tool
     kind = tool.get("type")
@@ -270,7 +271,7 @@ class Store:
             "last_error": None,
             "model": body.get("model") or self.model,
             "instructions": instructions,
-            "tools": [_normalize_tool(t) for t in body.get("tools") or []],
+            "tools": [normalize_tool(t) for t in body.get("tools") or []],
         }
         if with_tool_resources:
             obj["tool_resources"] = body.get("tool_resources") or {}

@@ -5,7 +5,7 @@ The fixture is async (it needs pytest-asyncio) and yields a started
 :class:`~streamrun.testing.FakeAssistantsServer`, closed after the test.
 Constructor arguments can be given with a marker::
 
-    @pytest.mark.fake_assistants_server(scenario="function_call")
+    @pytest.mark.fake_assistants_server(scenario="function_call", auto_create_threads=True)
     @pytest.mark.asyncio
     async def test_x(fake_assistants_server): ...
 """

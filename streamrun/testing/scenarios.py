@@ -29,12 +29,14 @@ from ._scenarios import (
 
 __all__ = [
     "READY_SCENARIOS",
+    "chained_function_calls",
     "code_interpreter",
     "error_event",
     "failed_run",
     "file_search",
     "function_call",
     "incomplete_run",
+    "interleaved_function_calls",
     "parallel_function_calls",
     "plain_text",
     "ready_scenario",
@@ -92,29 +94,81 @@ def function_call() -> Scenario:
     )
 
 
-def parallel_function_calls() -> Scenario:
-    """Two function calls whose argument fragments interleave on the wire.
+_CITIES = (
+    ("Paris, France", "Paris: 18 °C with light rain."),
+    ("Tokyo, Japan", "Tokyo: 24 °C and sunny ☀️."),
+    ("London, UK", "London: 14 °C under low clouds."),
+    ("New York, USA", "New York: 21 °C with clear skies."),
+    ("Sydney, Australia", "Sydney: 22 °C and sunny."),
+)
 
-    Some delta events carry fragments of both calls (two ``index`` values).
+
+def _weather_call(city: int) -> FunctionCall:
+    location = _CITIES[city % len(_CITIES)][0]
+    return FunctionCall("get_current_weather", f'{{"location":"{location}","unit":"celsius"}}')
+
+
+def parallel_function_calls(count: int = 2) -> Scenario:
+    """``count`` function calls in one step, streamed one after another.
+
+    As the real service does it: each call's argument fragments are complete
+    before the next call starts (one ``index`` per delta event). After the
+    outputs, one answer. See :func:`interleaved_function_calls` for fragments
+    that alternate on the wire.
     """
+    if not 1 <= count <= len(_CITIES):
+        raise ScenarioError(f"count must be between 1 and {len(_CITIES)}, got {count}")
+    answer = " ".join(_CITIES[i][1] for i in range(count))
     return Scenario(
         [
             FunctionCalls(
-                [
-                    FunctionCall("get_current_weather", WEATHER_ARGUMENTS),
-                    FunctionCall(
-                        "get_current_weather", '{"location":"Tokyo, Japan","unit":"celsius"}'
-                    ),
-                ],
-                interleave=True,
-                then=Scenario(
-                    [TextReply("Paris: 18 °C with light rain. Tokyo: 24 °C and sunny ☀️.")],
-                    name="parallel_function_calls.then",
-                ),
+                [_weather_call(i) for i in range(count)],
+                then=Scenario([TextReply(answer)], name="parallel_function_calls.then"),
             )
         ],
         name="parallel_function_calls",
     )
+
+
+def interleaved_function_calls() -> Scenario:
+    """Two function calls whose argument fragments interleave on the wire.
+
+    Some delta events carry fragments of both calls (two ``index`` values): a
+    harder case than real servers produce, kept to test accumulators.
+    """
+    return Scenario(
+        [
+            FunctionCalls(
+                [_weather_call(0), _weather_call(1)],
+                interleave=True,
+                then=Scenario(
+                    [TextReply("Paris: 18 °C with light rain. Tokyo: 24 °C and sunny ☀️.")],
+                    name="interleaved_function_calls.then",
+                ),
+            )
+        ],
+        name="interleaved_function_calls",
+    )
+
+
+def chained_function_calls(rounds: int = 2) -> Scenario:
+    """A run that asks for tools ``rounds`` times in a row (one call each).
+
+    After the outputs of a round the run goes back to ``requires_action``
+    with the next call (a new tool_calls step); after the last round, an
+    answer. ``get_current_weather`` for Paris, then ``get_current_weather``
+    for Tokyo... (the calls of the rounds differ).
+    """
+    if not 1 <= rounds <= len(_CITIES):
+        raise ScenarioError(f"rounds must be between 1 and {len(_CITIES)}, got {rounds}")
+    answer = " ".join(_CITIES[i][1] for i in range(rounds))
+    tail: Scenario = Scenario([TextReply(answer)], name="chained_function_calls.then")
+    for i in reversed(range(rounds)):
+        tail = Scenario(
+            [FunctionCalls([_weather_call(i)], then=tail)],
+            name="chained_function_calls" if i == 0 else f"chained_function_calls.round{i + 1}",
+        )
+    return tail
 
 
 def code_interpreter() -> Scenario:
@@ -206,6 +260,8 @@ READY_SCENARIOS: Mapping[str, Callable[[], Scenario]] = MappingProxyType(
         "text_with_annotations": text_with_annotations,
         "function_call": function_call,
         "parallel_function_calls": parallel_function_calls,
+        "interleaved_function_calls": interleaved_function_calls,
+        "chained_function_calls": chained_function_calls,
         "code_interpreter": code_interpreter,
         "file_search": file_search,
         "failed_run": failed_run,

@@ -1,0 +1,1020 @@
+"""Hostile payloads (Part 5): nesting, wrong shapes, memory and CPU bounds, [DONE].
+
+Every bad payload is a ``ProtocolError`` (never a raw Python error), one event's
+callbacks take memory proportional to the event, accumulation and decoding
+scale linearly, and nothing after ``data: [DONE]`` is delivered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import gc
+import json
+import statistics
+import time
+import tracemalloc
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from aiohttp import web
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from streamrun import AsyncClient, AsyncEventHandler, ProtocolError, StreamError
+from streamrun._accumulate import Accumulator
+from streamrun._callbacks import named
+from streamrun._events import (
+    DoneEvent,
+    Event,
+    ThreadRunStepDelta,
+    UnknownEvent,
+    parse_event,
+)
+from streamrun._handler import dispatch
+from streamrun._json import MAX_DEPTH, NestingError, _bounded, _Never
+from streamrun._models import (
+    RunStepDelta,
+    RunStepDeltaEvent,
+    Text,
+    TextBuffer,
+    ToolCallsStepDetailsDelta,
+    UnknownToolCallDelta,
+)
+from streamrun.sse import SSEDecoder
+
+from .conftest import FIXTURES, ReplayServer, Reply
+
+# -- helpers ------------------------------------------------------------------
+
+
+def sse(*events: tuple[str, Any]) -> bytes:
+    """SSE bytes for ``(name, data)`` pairs (data JSON-encoded unless a str)."""
+    out = []
+    for name, data in events:
+        text = data if isinstance(data, str) else json.dumps(data)
+        out.append(f"event: {name}\ndata: {text}\n\n")
+    return "".join(out).encode()
+
+
+def parse(name: str, data: str) -> Event:
+    """parse_event for an event that is not [DONE]."""
+    event = parse_event(name, data)
+    assert not isinstance(event, DoneEvent)
+    return event
+
+
+def deep_json(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+RUN = {"id": "run_1", "object": "thread.run", "thread_id": "thread_1", "status": "in_progress"}
+STEP = {
+    "id": "step_1",
+    "object": "thread.run.step",
+    "run_id": "run_1",
+    "thread_id": "thread_1",
+    "type": "tool_calls",
+    "status": "in_progress",
+    "step_details": {"type": "tool_calls", "tool_calls": []},
+}
+
+
+def step_delta(*calls: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": "step_1",
+        "object": "thread.run.step.delta",
+        "delta": {"step_details": {"type": "tool_calls", "tool_calls": list(calls)}},
+    }
+
+
+def msg_delta(*parts: dict[str, Any], msg_id: str = "msg_1") -> dict[str, Any]:
+    return {"id": msg_id, "object": "thread.message.delta", "delta": {"content": list(parts)}}
+
+
+def client_for(server: ReplayServer) -> AsyncClient:
+    return AsyncClient(base_url=server.base_url, api_key="sk-test-key", max_retries=0)
+
+
+class Recorder(AsyncEventHandler):
+    """Records on_exception and on_end, and every event delivered."""
+
+    def __init__(self) -> None:
+        self.exceptions: list[Exception] = []
+        self.events: list[str] = []
+        self.ends = 0
+
+    async def on_event(self, event: Any) -> None:
+        self.events.append(event.event)
+
+    async def on_exception(self, exception: Exception) -> None:
+        self.exceptions.append(exception)
+
+    async def on_end(self) -> None:
+        self.ends += 1
+
+
+async def stream_fails(server: ReplayServer, body: bytes, chunk_size: int = 4096) -> None:
+    """Stream ``body``: it must fail with one ProtocolError, seen by on_exception
+    once, kept in ``stream.error`` and re-raised by ``final_*``."""
+    server.replies.append(Reply(body=body, chunk_size=chunk_size))
+    handler = Recorder()
+    async with client_for(server) as client:
+        async with client.runs.stream("thread_1", assistant_id="asst_1", handler=handler) as s:
+            with pytest.raises(ProtocolError) as info:
+                async for _ in s:
+                    pass
+            error = info.value
+            assert s.error is error
+            with pytest.raises(ProtocolError) as again:
+                await s.final_run()
+            assert again.value is error
+            with pytest.raises(ProtocolError):
+                await s.final_messages()
+    assert handler.exceptions == [error]
+    assert handler.ends == 1
+    assert error.event is not None and error.position is not None
+    assert error.excerpt is not None and error.excerpt in str(error)
+
+
+# -- §1: nesting ---------------------------------------------------------------
+
+
+def _backends() -> list[tuple[str, Callable[[str | bytes], Any]]]:
+    backends = [("json", _bounded(json.loads, fallback_on=_Never))]
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - orjson is in the test extra
+        return backends
+    backends.append(("orjson", _bounded(orjson.loads, json.loads, orjson.JSONDecodeError)))
+    return backends
+
+
+@pytest.mark.parametrize(("backend", "loads"), _backends(), ids=lambda v: str(v)[:6])
+@pytest.mark.parametrize("as_bytes", [False, True])
+def test_json_nesting_limit_in_both_backends(
+    backend: str, loads: Callable[[str | bytes], Any], as_bytes: bool
+) -> None:
+    def load(text: str) -> Any:
+        return loads(text.encode() if as_bytes else text)
+
+    assert load(deep_json(MAX_DEPTH)) is not None
+    ok = '{"a":' * (MAX_DEPTH - 1) + "{}" + "}" * (MAX_DEPTH - 1)
+    assert isinstance(load(ok), dict)
+    for depth in (MAX_DEPTH + 1, 1000, 1100, 100_000):
+        with pytest.raises(NestingError):
+            load(deep_json(depth))
+        with pytest.raises(NestingError):
+            load('{"a":' * depth + "1" + "}" * depth)
+    # Brackets inside strings do not count.
+    assert load(json.dumps({"code": "[" * 10_000})) == {"code": "[" * 10_000}
+
+
+@pytest.mark.parametrize(
+    "name", ["thread.run.in_progress", "thread.message.delta", "thread.future", "error"]
+)
+@pytest.mark.parametrize("depth", [MAX_DEPTH + 1, 100_000])
+def test_deep_json_in_any_event_is_a_protocol_error(name: str, depth: int) -> None:
+    data = '{"id":"x","extra":' + deep_json(depth) + "}"
+    with pytest.raises(ProtocolError) as info:
+        parse_event(name, data, position=3)
+    assert info.value.event == name
+    assert info.value.position == 3
+    assert info.value.excerpt == data[:120] + "…"
+    assert "nested deeper than 128" in str(info.value)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("depth", [300, 100_000])
+@pytest.mark.parametrize("where", ["unknown tool call", "run", "unknown event", "error"])
+async def test_deep_json_fails_the_stream_once(
+    replay_server: ReplayServer, depth: int, where: str
+) -> None:
+    deep = json.loads(deep_json(min(depth, 500))) if depth < 1000 else None
+    if where == "unknown tool call" and deep is not None:
+        bad = ("thread.run.step.delta", step_delta({"index": 0, "type": "browser", "x": deep}))
+        body = sse(("thread.run.created", RUN), ("thread.run.step.created", STEP), bad)
+    else:
+        name = {
+            "unknown tool call": "thread.run.step.delta",
+            "run": "thread.run.in_progress",
+            "unknown event": "thread.future",
+            "error": "error",
+        }[where]
+        body = sse(("thread.run.created", RUN)) + sse((name, '{"x":' + deep_json(depth) + "}"))
+    await stream_fails(replay_server, body + sse(("done", "[DONE]")))
+
+
+def _unknown_call_event(raw: dict[str, Any]) -> ThreadRunStepDelta:
+    call = UnknownToolCallDelta(index=0, type="browser", raw=raw)
+    details = ToolCallsStepDetailsDelta(tool_calls=[call])
+    return ThreadRunStepDelta(
+        data=RunStepDeltaEvent(id="step_1", delta=RunStepDelta(step_details=details))
+    )
+
+
+def test_accumulator_copies_and_merges_are_bounded() -> None:
+    """The accumulator's own copies / merges enforce the limit too (events built
+    without parse_event, e.g. by a test double)."""
+    deep: Any = 1
+    for _ in range(400):
+        deep = {"a": deep}
+    acc = Accumulator()
+    with pytest.raises(ProtocolError) as info:
+        acc.feed(_unknown_call_event({"index": 0, "type": "browser", "x": deep}))
+    assert info.value.event == "thread.run.step.delta"
+    # Merged into an existing call (the merge path).
+    acc = Accumulator()
+    acc.feed(_unknown_call_event({"index": 0, "type": "browser", "x": {"a": {}}}))
+    with pytest.raises(ProtocolError):
+        acc.feed(_unknown_call_event({"index": 0, "x": {"a": deep}}))
+    with pytest.raises(ProtocolError):
+        acc.feed(_unknown_call_event({"index": 0, "x": {"a": [deep]}}))
+
+
+# -- §1: wrong shapes ----------------------------------------------------------
+
+
+def feed_all(events: list[tuple[str, str]]) -> None:
+    """parse_event + Accumulator over ``events``; only ProtocolError may escape."""
+    acc = Accumulator()
+    for position, (name, data) in enumerate(events):
+        event = parse_event(name, data, position=position)
+        if isinstance(event, DoneEvent):
+            acc.end()
+            return
+        acc.feed(event)
+        if isinstance(event, UnknownEvent):
+            continue
+    acc.end()
+
+
+WRONG_SHAPES = [
+    # A continuation fragment (no type) of a function call whose function is a number.
+    [
+        ("thread.run.step.delta", step_delta({"index": 0, "type": "function", "id": "c"})),
+        ("thread.run.step.delta", step_delta({"index": 0, "function": 5})),
+    ],
+    # A file_search result that is not an object.
+    [
+        (
+            "thread.run.step.delta",
+            step_delta({"index": 0, "type": "file_search", "file_search": {"results": [7]}}),
+        )
+    ],
+    [
+        (
+            "thread.run.step.delta",
+            step_delta({"index": 0, "type": "file_search", "file_search": {"results": {"a": 1}}}),
+        )
+    ],
+    [
+        (
+            "thread.run.step.delta",
+            step_delta(
+                {"index": 0, "type": "file_search", "file_search": {"ranking_options": "x"}}
+            ),
+        )
+    ],
+    # A continuation of a text part whose text is a list.
+    [
+        ("thread.message.delta", msg_delta({"index": 0, "type": "text", "text": {"value": "a"}})),
+        ("thread.message.delta", msg_delta({"index": 0, "text": ["x"]})),
+    ],
+    # A code interpreter output continuation whose logs is an object.
+    [
+        (
+            "thread.run.step.delta",
+            step_delta(
+                {
+                    "index": 0,
+                    "type": "code_interpreter",
+                    "code_interpreter": {"outputs": [{"index": 0, "type": "logs", "logs": "a"}]},
+                }
+            ),
+        ),
+        (
+            "thread.run.step.delta",
+            step_delta(
+                {"index": 0, "code_interpreter": {"outputs": [{"index": 0, "logs": {"x": 1}}]}}
+            ),
+        ),
+    ],
+    # metadata given as a list of pairs is not an object.
+    [("thread.run.created", {**RUN, "metadata": [["a", "b"]]})],
+]
+
+
+@pytest.mark.parametrize("events", WRONG_SHAPES)
+def test_wrong_shapes_are_protocol_errors(events: list[tuple[str, Any]]) -> None:
+    with pytest.raises(ProtocolError):
+        feed_all([(name, json.dumps(data)) for name, data in events])
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("events", WRONG_SHAPES[:3])
+async def test_wrong_shapes_fail_the_stream_once(
+    replay_server: ReplayServer, events: list[tuple[str, Any]]
+) -> None:
+    body = sse(("thread.run.created", RUN), ("thread.run.step.created", STEP), *events)
+    await stream_fails(replay_server, body + sse(("done", "[DONE]")), chunk_size=7)
+
+
+def _transcripts() -> list[list[tuple[str, Any]]]:
+    """Every recorded transcript, plus one that covers the remaining delta types."""
+    out = []
+    for path in sorted(FIXTURES.glob("*.sse")):
+        events = []
+        for block in path.read_text().split("\n\n"):
+            name = data = None
+            for line in block.split("\n"):
+                if line.startswith("event: "):
+                    name = line[7:]
+                elif line.startswith("data: "):
+                    data = line[6:]
+            if name and data is not None and name not in ("done", "error"):
+                events.append((name, json.loads(data)))
+        out.append(events)
+    text = {
+        "index": 0,
+        "type": "text",
+        "text": {
+            "value": "a",
+            "annotations": [
+                {
+                    "index": 0,
+                    "type": "file_citation",
+                    "text": "x",
+                    "start_index": 0,
+                    "end_index": 1,
+                    "file_citation": {"file_id": "f", "quote": "q"},
+                },
+                {"index": 1, "type": "file_path", "text": "y", "file_path": {"file_id": "g"}},
+                {"index": 2, "type": "future_annotation", "v": {"w": [1]}},
+            ],
+        },
+    }
+    synthetic = [
+        ("thread.run.created", RUN),
+        (
+            "thread.message.created",
+            {
+                "id": "msg_1",
+                "object": "thread.message",
+                "status": "in_progress",
+                "role": "assistant",
+                "content": [],
+            },
+        ),
+        ("thread.message.delta", msg_delta(text, {"index": 0, "text": {"value": "b"}})),
+        (
+            "thread.message.delta",
+            msg_delta(
+                {"index": 1, "type": "refusal", "refusal": "no"}, {"index": 1, "refusal": "pe"}
+            ),
+        ),
+        (
+            "thread.message.delta",
+            msg_delta(
+                {"index": 2, "type": "image_file", "image_file": {"file_id": "f", "detail": "low"}},
+                {"index": 3, "type": "image_url", "image_url": {"url": "u", "detail": "high"}},
+                {"index": 4, "type": "future_part", "data": {"k": "v", "l": [{"index": 0}]}},
+                {"index": 4, "data": {"k": "w"}},
+            ),
+        ),
+        (
+            "thread.message.completed",
+            {
+                "id": "msg_1",
+                "object": "thread.message",
+                "status": "completed",
+                "content": [{"type": "text", "text": {"value": "ab"}}],
+            },
+        ),
+        ("thread.run.step.created", STEP),
+        (
+            "thread.run.step.delta",
+            step_delta(
+                {
+                    "index": 0,
+                    "type": "function",
+                    "id": "c1",
+                    "function": {"name": "f", "arguments": "{", "output": None},
+                },
+                {"index": 0, "function": {"arguments": "}"}},
+                {
+                    "index": 1,
+                    "type": "code_interpreter",
+                    "id": "c2",
+                    "code_interpreter": {
+                        "input": "x",
+                        "outputs": [
+                            {"index": 0, "type": "logs", "logs": "l"},
+                            {"index": 1, "type": "image", "image": {"file_id": "i"}},
+                            {"index": 2, "type": "future_output", "z": 1},
+                        ],
+                    },
+                },
+                {
+                    "index": 2,
+                    "type": "file_search",
+                    "id": "c3",
+                    "file_search": {
+                        "ranking_options": {"ranker": "auto", "score_threshold": 0.5},
+                        "results": [
+                            {
+                                "file_id": "f",
+                                "file_name": "n",
+                                "score": 0.9,
+                                "content": [{"type": "text", "text": "t"}],
+                            }
+                        ],
+                    },
+                },
+                {"index": 3, "type": "browser", "id": "c4", "browser": {"url": "u"}},
+            ),
+        ),
+        (
+            "thread.run.step.delta",
+            {
+                "id": "step_1",
+                "delta": {
+                    "step_details": {
+                        "type": "message_creation",
+                        "message_creation": {"message_id": "msg_1"},
+                    }
+                },
+            },
+        ),
+        (
+            "thread.run.step.delta",
+            {"id": "step_2", "delta": {"step_details": {"type": "future_details", "x": {"y": 1}}}},
+        ),
+        (
+            "thread.run.requires_action",
+            {
+                **RUN,
+                "status": "requires_action",
+                "required_action": {
+                    "type": "submit_tool_outputs",
+                    "submit_tool_outputs": {
+                        "tool_calls": [
+                            {
+                                "id": "c1",
+                                "type": "function",
+                                "function": {"name": "f", "arguments": "{}"},
+                            },
+                            {
+                                "id": "c9",
+                                "type": "function",
+                                "function": {"name": "g", "arguments": "{}"},
+                            },
+                        ]
+                    },
+                },
+            },
+        ),
+        (
+            "thread.run.step.completed",
+            {
+                **STEP,
+                "status": "completed",
+                "step_details": {
+                    "type": "tool_calls",
+                    "tool_calls": [
+                        {
+                            "id": "c1",
+                            "type": "function",
+                            "function": {"name": "f", "arguments": "{}"},
+                        }
+                    ],
+                },
+            },
+        ),
+        ("thread.run.completed", {**RUN, "status": "completed"}),
+    ]
+    out.append(synthetic)
+    return out
+
+
+TRANSCRIPTS = _transcripts()
+
+
+def paths(value: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    """Every path (keys and list positions) to every value inside ``value``."""
+    if isinstance(value, dict):
+        for key, child in value.items():
+            yield (*prefix, key)
+            yield from paths(child, (*prefix, key))
+    elif isinstance(value, list):
+        for i, child in enumerate(value):
+            yield (*prefix, i)
+            yield from paths(child, (*prefix, i))
+
+
+_KEYS = st.sampled_from(
+    [
+        "index",
+        "type",
+        "id",
+        "text",
+        "value",
+        "annotations",
+        "function",
+        "name",
+        "arguments",
+        "output",
+        "code_interpreter",
+        "input",
+        "outputs",
+        "logs",
+        "image",
+        "file_id",
+        "file_search",
+        "results",
+        "content",
+        "delta",
+        "step_details",
+        "tool_calls",
+        "refusal",
+        "image_file",
+        "image_url",
+        "url",
+        "detail",
+        "role",
+        "status",
+        "metadata",
+        "usage",
+        "required_action",
+        "submit_tool_outputs",
+        "message_creation",
+        "message_id",
+        "x",
+    ]
+)
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.integers(min_value=-(10**400), max_value=10**400)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=8)
+    | st.sampled_from(
+        [
+            "text",
+            "function",
+            "file_search",
+            "code_interpreter",
+            "logs",
+            "image",
+            "refusal",
+            "image_file",
+            "image_url",
+            "tool_calls",
+            "message_creation",
+            "file_citation",
+            "file_path",
+            "requires_action",
+        ]
+    ),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(_KEYS | st.text(max_size=4), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+def _get_path(value: Any, path: tuple[Any, ...]) -> Any:
+    for key in path:
+        value = value[key]
+    return value
+
+
+def _is_fragment(value: Any) -> bool:
+    return isinstance(value, dict) and "index" in value and "type" in value
+
+
+def _set_path(value: Any, path: tuple[Any, ...], new: Any, delete: bool) -> None:
+    for key in path[:-1]:
+        value = value[key]
+    if delete:
+        del value[path[-1]]
+    else:
+        value[path[-1]] = new
+
+
+@st.composite
+def mutated_transcripts(draw: st.DrawFn) -> list[tuple[str, str]]:
+    events = copy.deepcopy(draw(st.sampled_from(TRANSCRIPTS)))
+    for _ in range(draw(st.integers(1, 3))):
+        k = draw(st.integers(0, len(events) - 1))
+        name, data = events[k]
+        choices = list(paths(data))
+        fragments = [p for p in choices if _is_fragment(_get_path(data, p))]
+        mode = draw(st.sampled_from(["replace", "replace", "delete", "whole", "continuation"]))
+        if mode == "whole" or not choices:
+            events[k] = (name, draw(JSON_VALUES))
+            continue
+        if mode == "continuation" and fragments:
+            # A fragment without "type" extends the object at its index (it is
+            # structured later, by the accumulator): wrong shapes there too.
+            original = copy.deepcopy(data)
+            fragment = _get_path(data, draw(st.sampled_from(fragments)))
+            fragment.pop("type", None)
+            key = draw(st.sampled_from(sorted(fragment)))
+            if key != "index":
+                fragment[key] = draw(JSON_VALUES)
+            events.insert(k, (name, original))
+            continue
+        path = draw(st.sampled_from(choices))
+        _set_path(data, path, draw(JSON_VALUES), mode == "delete")
+        if draw(st.booleans()):
+            # Also deliver the event a second time: merges into existing state.
+            events.insert(k + 1, (name, copy.deepcopy(data)))
+    return [(name, json.dumps(data)) for name, data in events]
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated_transcripts())
+def test_random_json_in_any_field_is_only_ever_a_protocol_error(
+    events: list[tuple[str, str]],
+) -> None:
+    try:
+        feed_all(events)
+    except ProtocolError:
+        pass
+
+
+async def _serve_once(body: bytes) -> None:
+    """Stream ``body`` from a replay server of this event loop: the stream ends
+    normally or fails with a ProtocolError that on_exception saw once."""
+    server = ReplayServer()
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", server.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        server.base_url = f"http://127.0.0.1:{port}/v1"
+        server.replies.append(Reply(body=body, chunk_size=997))
+        handler = Recorder()
+        async with client_for(server) as client:
+            async with client.runs.stream("thread_1", assistant_id="asst_1", handler=handler) as s:
+                try:
+                    await s.until_done()
+                except ProtocolError as exc:
+                    assert s.error is exc
+                    assert handler.exceptions == [exc]
+                else:
+                    assert handler.exceptions == []
+        assert handler.ends == 1
+    finally:
+        await runner.cleanup()
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated_transcripts())
+def test_random_json_through_a_real_stream(events: list[tuple[str, str]]) -> None:
+    """A sample of the same mutations through a RunStream over bytes."""
+    body = b"".join(sse((name, text)) for name, text in events) + sse(("done", "[DONE]"))
+    asyncio.run(_serve_once(body))
+
+
+# -- §2: memory ----------------------------------------------------------------
+
+
+class Keeper(AsyncEventHandler):
+    """Keeps every snapshot it is handed (without reading them)."""
+
+    def __init__(self) -> None:
+        self.kept: list[Any] = []
+
+    async def on_text_delta(self, delta: Any, snapshot: Text) -> None:
+        self.kept.append(snapshot)
+
+    async def on_tool_call_delta(self, delta: Any, snapshot: Any) -> None:
+        self.kept.append(snapshot)
+
+
+def _peak(fn: Callable[[], Any]) -> int:
+    gc.collect()
+    tracemalloc.start()
+    try:
+        result = fn()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    del result
+    return peak
+
+
+FRAGMENTS = 8_000
+FRAGMENT = "x" * 63 + " "
+
+
+@pytest.mark.parametrize("kind", ["text", "arguments", "input"])
+@pytest.mark.parametrize("with_handler", [False, True])
+def test_one_event_of_many_fragments_takes_memory_proportional_to_it(
+    kind: str, with_handler: bool
+) -> None:
+    if kind == "text":
+        name = "thread.message.delta"
+        first = {"index": 0, "type": "text", "text": {"value": FRAGMENT}}
+        data = msg_delta(first, *[{"index": 0, "text": {"value": FRAGMENT}}] * FRAGMENTS)
+    elif kind == "arguments":
+        name = "thread.run.step.delta"
+        frag = {"index": 0, "type": "function", "function": {"arguments": FRAGMENT}}
+        data = step_delta(*[frag] * FRAGMENTS)
+    else:
+        name = "thread.run.step.delta"
+        frag = {"index": 0, "type": "code_interpreter", "code_interpreter": {"input": FRAGMENT}}
+        data = step_delta(*[frag] * FRAGMENTS)
+    text = json.dumps(data)
+    assert len(text) > FRAGMENTS * 64
+
+    def run() -> Any:
+        acc = Accumulator()
+        handler = Keeper()
+        callbacks = acc.feed(parse(name, text))
+        if with_handler:
+            asyncio.run(dispatch(handler, callbacks))
+            assert len(handler.kept) == FRAGMENTS + (kind == "text")
+        return acc, callbacks, handler
+
+    peak = _peak(run)
+    assert peak < 20 * len(text), f"peak {peak / len(text):.1f}x the event size"
+    # Each callback still sees the snapshot up to and including its own fragment.
+    acc = Accumulator()
+    named_callbacks = [named(c) for c in acc.feed(parse(name, text))]
+    deltas = [(name_, args) for name_, args in named_callbacks if name_.endswith("_delta")]
+    snapshots = [args[1] for name_, args in deltas if name_ != "on_run_step_delta"]
+    snapshots = [s for s in snapshots if not hasattr(s, "content")]
+    for k in (0, 1, len(snapshots) // 2, len(snapshots) - 1):
+        s = snapshots[k]
+        value = (
+            s.value
+            if kind == "text"
+            else s.function.arguments
+            if kind == "arguments"
+            else s.code_interpreter.input
+        )
+        assert value == FRAGMENT * (k + 1)
+
+
+def test_text_buffer_snapshot_is_independent() -> None:
+    buffer = TextBuffer("a")
+    buffer.append("b")
+    first = buffer.snapshot()
+    buffer.append("c")
+    assert str(buffer) == "abc"  # joins (and replaces) the live buffer's fragments
+    second = buffer.snapshot()
+    buffer.append("d")
+    buffer.set("z")
+    first.append("!")
+    assert (str(first), len(second), str(second), str(buffer)) == ("ab!", 3, "abc", "z")
+    assert second == "abc" and second == TextBuffer("abc") and first.snapshot() == "ab!"
+
+
+def test_sse_event_of_tiny_lines_is_bounded() -> None:
+    """One in-limit event of millions of 3-byte lines (plus data lines): the
+    decoder's peak stays a small multiple of the limit (it was ~24x)."""
+    limit = 2 * 1024 * 1024
+    body = b"event: x\n" + b"a:b\n" * (limit // 8) + b"data:xy\n" * (limit // 16)
+
+    def run() -> Any:
+        decoder = SSEDecoder(max_event_size=limit)
+        for i in range(0, len(body), 65536):
+            assert decoder.feed(body[i : i + 65536]) == []
+        assert decoder.incomplete
+        assert decoder.retry is None
+        events = decoder.feed(b"\n")
+        assert len(events) == 1 and events[0].event == "x"
+        assert events[0].data == "\n".join(["xy"] * (limit // 16))
+        return events
+
+    peak = _peak(run)
+    assert peak < 8 * limit, f"peak {peak / limit:.1f}x the limit"
+
+
+# -- §2: scaling ---------------------------------------------------------------
+
+
+def ratio(prepare: Callable[[int], Callable[[], Any]], n: int, tries: int = 3) -> float:
+    """Median over ``tries`` of t(10n) / t(n), setup and garbage collection excluded.
+
+    t(n) is a tenth of the time of ten runs of size n whose results are all kept
+    alive, so both sides touch as much memory: the ratio measures the algorithm,
+    not the jump in cache misses from a small working set to a large one (alone
+    worth 1.5-3x on a loaded machine). Linear code gives about 10, quadratic 100.
+    """
+    ratios = []
+    for _ in range(tries):
+        smalls = [prepare(n) for _ in range(10)]
+        big = prepare(10 * n)
+        kept: list[Any] = []
+        gc.collect()
+        # The collector's full passes over everything alive (the prepared
+        # events included) are not the code under test.
+        gc.disable()
+        try:
+            start = time.perf_counter()
+            for run in smalls:
+                kept.append(run())
+            t_n = (time.perf_counter() - start) / 10
+            start = time.perf_counter()
+            kept.append(big())
+            t_10n = time.perf_counter() - start
+        finally:
+            gc.enable()
+        del kept
+        ratios.append(t_10n / t_n)
+    return statistics.median(ratios)
+
+
+def assert_linear(prepare: Callable[[int], Callable[[], Any]], n: int) -> None:
+    """t(10n) / t(n) <= 12. On a loaded shared machine one median can still be
+    off: measure again, up to three times (quadratic code gives ~100 every time)."""
+    ratios = []
+    for _ in range(3):
+        ratios.append(ratio(prepare, n))
+        if ratios[-1] <= 12:
+            return
+    raise AssertionError(f"t(10n)/t(n) = {ratios} > 12 for n = {n}")
+
+
+def _feeder(events: list[tuple[str, str]]) -> Callable[[], Any]:
+    """Parse and feed ``events``: the events are built in the timed loop, so that
+    what is timed holds only the accumulator's state (not 10n prepared objects,
+    whose cache misses alone would cost more than 10x)."""
+
+    def run() -> Any:
+        acc = Accumulator()
+        for name, data in events:
+            acc.feed(parse(name, data))
+        return acc
+
+    return run
+
+
+def _calls(n: int) -> list[dict[str, Any]]:
+    return [
+        {"index": i, "type": "function", "id": f"c{i}", "function": {"name": "f"}} for i in range(n)
+    ]
+
+
+def test_many_content_indices_scale_linearly() -> None:
+    # In wire order (ascending), as servers send them: each new index was a scan
+    # of every known index (20k took 3 s, 40k 12 s).
+    def prepare(n: int) -> Callable[[], Any]:
+        return _feeder(
+            [
+                (
+                    "thread.message.delta",
+                    json.dumps(msg_delta({"index": i, "type": "text", "text": {"value": "w"}})),
+                )
+                for i in range(n)
+            ]
+        )
+
+    assert_linear(prepare, 3_000)
+
+
+def test_many_tool_call_indices_scale_linearly() -> None:
+    def prepare(n: int) -> Callable[[], Any]:
+        return _feeder([("thread.run.step.delta", json.dumps(step_delta(c))) for c in _calls(n)])
+
+    assert_linear(prepare, 2_000)
+
+
+def _with_calls(n: int) -> Accumulator:
+    acc = Accumulator()
+    acc.feed(parse("thread.run.step.delta", json.dumps(step_delta(*_calls(n)))))
+    return acc
+
+
+def test_requires_action_listing_many_calls_scales_linearly() -> None:
+    def prepare(n: int) -> Callable[[], Any]:
+        acc = _with_calls(n)
+        listed = [
+            {"id": f"c{i}", "type": "function", "function": {"name": "f", "arguments": ""}}
+            for i in reversed(range(n))
+        ]
+        data = json.dumps(
+            {
+                **RUN,
+                "status": "requires_action",
+                "required_action": {
+                    "type": "submit_tool_outputs",
+                    "submit_tool_outputs": {"tool_calls": listed},
+                },
+            }
+        )
+
+        def run() -> None:
+            callbacks = acc.feed(parse("thread.run.requires_action", data))
+            assert len(callbacks) == n + 1
+
+        return run
+
+    assert_linear(prepare, 1_000)
+
+
+def test_step_end_matching_calls_by_id_scales_linearly() -> None:
+    def prepare(n: int) -> Callable[[], Any]:
+        acc = _with_calls(n)
+        calls = [
+            {"id": f"c{i}", "type": "function", "function": {"name": "f"}}
+            for i in reversed(range(n))
+        ]
+        data = json.dumps(
+            {
+                **STEP,
+                "status": "completed",
+                "step_details": {"type": "tool_calls", "tool_calls": calls},
+            }
+        )
+        return lambda: acc.feed(parse("thread.run.step.completed", data))
+
+    assert_linear(prepare, 1_000)
+
+
+def test_refusal_deltas_scale_linearly() -> None:
+    def prepare(n: int) -> Callable[[], Any]:
+        first = msg_delta({"index": 0, "type": "refusal", "refusal": "r" * 40})
+        more = msg_delta({"index": 0, "refusal": "r" * 40})
+        return _feeder(
+            [("thread.message.delta", json.dumps(first))]
+            + [("thread.message.delta", json.dumps(more))] * n
+        )
+
+    assert_linear(prepare, 3_000)
+
+
+@pytest.mark.asyncio
+async def test_refusal_hooks_still_get_strings() -> None:
+    seen: list[tuple[str, str]] = []
+
+    class Handler(AsyncEventHandler):
+        async def on_refusal_delta(self, delta: str, snapshot: str) -> None:
+            assert type(snapshot) is str
+            seen.append((delta, snapshot))
+
+    acc = Accumulator()
+    handler = Handler()
+    for part in (
+        {"index": 0, "type": "refusal", "refusal": "I can"},
+        {"index": 0, "refusal": "'t"},
+    ):
+        await dispatch(
+            handler, acc.feed(parse("thread.message.delta", json.dumps(msg_delta(part))))
+        )
+    assert seen == [("I can", "I can"), ("'t", "I can't")]
+
+
+# -- §3: nothing after [DONE] ---------------------------------------------------
+
+
+AFTER_DONE = sse(
+    ("thread.run.created", RUN),
+    ("thread.message.delta", msg_delta({"index": 0, "type": "text", "text": {"value": "a"}})),
+    ("done", "[DONE]"),
+    ("thread.message.delta", msg_delta({"index": 0, "type": "text", "text": {"value": "b"}})),
+    ("thread.future", {"x": 1}),
+    ("error", {"error": {"message": "after the end"}}),
+    ("thread.run.failed", {**RUN, "status": "failed"}),
+)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("chunk_size", [1, 7, 50, len(AFTER_DONE)])
+@pytest.mark.parametrize("body", [AFTER_DONE, AFTER_DONE.replace(b"event: done\n", b"")])
+async def test_nothing_after_done_is_delivered(
+    replay_server: ReplayServer, chunk_size: int, body: bytes
+) -> None:
+    replay_server.replies.append(Reply(body=body, chunk_size=chunk_size))
+    handler = Recorder()
+    async with client_for(replay_server) as client:
+        async with client.runs.stream("thread_1", assistant_id="asst_1", handler=handler) as s:
+            seen = [event.event async for event in s]
+            assert s.done and s.error is None
+            run = await s.final_run()
+            assert run.status == "in_progress"
+            messages = s.current_message_snapshot
+            assert messages is not None and messages.content[0].text.value == "a"  # type: ignore[union-attr]
+    assert seen == ["thread.run.created", "thread.message.delta"]
+    assert handler.events == seen
+    assert handler.exceptions == []
+    assert handler.ends == 1
+
+
+@pytest.mark.asyncio
+async def test_error_event_before_done_still_raises(replay_server: ReplayServer) -> None:
+    body = sse(("thread.run.created", RUN), ("error", {"message": "boom"}), ("done", "[DONE]"))
+    replay_server.replies.append(Reply(body=body, chunk_size=len(body)))
+    async with client_for(replay_server) as client:
+        async with client.runs.stream("thread_1", assistant_id="asst_1") as s:
+            with pytest.raises(StreamError):
+                await s.until_done()
