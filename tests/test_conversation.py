@@ -219,6 +219,21 @@ async def test_plain_endpoints_validate_before_io(call: Any, path: str) -> None:
     assert caught.value.path == path
 
 
+@pytest.mark.asyncio
+async def test_runs_list_against_the_fake_server(
+    client: AsyncClient, server: FakeAssistantsServer
+) -> None:
+    conv = client.conversation(ASSISTANT)
+    ids = []
+    for text in ("one", "two", "three"):
+        async with conv.send(text) as reply:
+            ids.append((await reply.final_run()).id)
+    assert conv.thread_id is not None
+    assert [r.id for r in await client.runs.list(conv.thread_id)] == ids
+    newest = await client.runs.list(conv.thread_id, order="desc", limit=2)
+    assert [r.id for r in newest] == ids[::-1][:2]
+
+
 # -- runs.list (a small server of its own) -------------------------------------------
 
 

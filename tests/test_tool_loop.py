@@ -258,10 +258,26 @@ async def test_three_parallel_calls_run_concurrently_sync_and_async(
 
 
 @pytest.mark.asyncio
+@pytest.mark.parametrize("count", [1, 3])
+async def test_ready_scenario_calls_in_one_step_are_answered_in_one_request(
+    client: AsyncClient, server: FakeAssistantsServer, count: int
+) -> None:
+    server.queue_scenario(scenarios.parallel_function_calls(count))
+    async with client.runs.stream(
+        THREAD, assistant_id=ASSISTANT, functions=[get_current_weather]
+    ) as stream:
+        text = "".join([d async for d in stream.text_deltas])
+    assert text.startswith("Paris: 18 °C")
+    (outputs,) = submitted(server)
+    cities = ["Paris, France", "Tokyo, Japan", "London, UK"][:count]
+    assert [o["output"] for o in outputs] == [f"18 celsius in {c}" for c in cities]
+
+
+@pytest.mark.asyncio
 async def test_interleaved_calls_are_answered_in_one_request(
     client: AsyncClient, server: FakeAssistantsServer
 ) -> None:
-    server.queue_scenario(scenarios.parallel_function_calls())
+    server.queue_scenario(scenarios.interleaved_function_calls())
     async with client.runs.stream(
         THREAD, assistant_id=ASSISTANT, functions=[get_current_weather]
     ) as stream:
@@ -272,6 +288,28 @@ async def test_interleaved_calls_are_answered_in_one_request(
         "18 celsius in Paris, France",
         "18 celsius in Tokyo, Japan",
     ]
+
+
+@pytest.mark.asyncio
+async def test_ready_chained_scenario_runs_every_round(
+    client: AsyncClient, server: FakeAssistantsServer
+) -> None:
+    server.queue_scenario(scenarios.chained_function_calls(3))
+    handler = Trace()
+    async with client.runs.stream(
+        THREAD, assistant_id=ASSISTANT, handler=handler, functions=[get_current_weather]
+    ) as stream:
+        run = await stream.final_run()
+        steps = await stream.final_run_steps()
+    assert run.status == "completed"
+    assert [[o["output"] for o in out] for out in submitted(server)] == [
+        ["18 celsius in Paris, France"],
+        ["18 celsius in Tokyo, Japan"],
+        ["18 celsius in London, UK"],
+    ]
+    assert [s.type for s in steps] == ["tool_calls"] * 3 + ["message_creation"]
+    assert [o[1] for o in handler.outputs] == ["get_current_weather"] * 3
+    assert handler.calls.count(("on_end", "")) == 1
 
 
 @pytest.mark.asyncio
