@@ -10,6 +10,7 @@ the JSON backend, leaks into the next), with its output shown as it comes:
 * ``bench_startup.py``    how fast the ``streamrun`` command starts (``--version``, ``--help``)
 * ``bench_responses.py``  Responses events through the mapping vs run-stream events
 * ``bench_relay.py``      relaying to a browser: the latency the relay adds per delta
+* ``bench_tool_loop.py``  the continuation after a tool round vs a plain stream (µs/event)
 
 A benchmark that is not present is reported as skipped. Benchmarks that can
 write their results as JSON (``--json``) get their targets repeated in the
@@ -40,6 +41,7 @@ BENCHMARKS = [
     ("bench_startup.py", "start-up of the streamrun command"),
     ("bench_responses.py", "Responses events through the mapping vs run-stream events"),
     ("bench_relay.py", "relay (sse_response) added latency per delta"),
+    ("bench_tool_loop.py", "per-event cost of a tool loop's continuation vs a plain stream"),
 ]
 
 

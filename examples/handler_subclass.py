@@ -1,8 +1,10 @@
-"""An event-handler subclass: live text, tool calls, and a function-call round trip.
+"""An event-handler subclass: live text, tool calls, and a function called for the model.
 
 Code written for the official SDK's ``AsyncAssistantEventHandler`` moves to
-streamrun by changing the import. Runs as written against the built-in fake
-Assistants server (no key, no network).
+streamrun by changing the import. ``functions=`` runs the function the
+assistant asks for and goes on with the run's continuation in the same stream
+and the same handler, so each call is shown once, with its output. Runs as
+written against the built-in fake Assistants server (no key, no network).
 """
 
 from __future__ import annotations
@@ -49,8 +51,10 @@ class Printer(AsyncEventHandler):
             print(function.arguments, end="", flush=True)
 
     async def on_tool_call_done(self, tool_call: ToolCall) -> None:
-        output = tool_call.function.output if isinstance(tool_call, FunctionToolCall) else None
-        print(")" + (f" -> {output}" if output else ""), flush=True)
+        print(")", flush=True)
+
+    async def on_tool_output(self, tool_call: ToolCall, output: str) -> None:
+        print(f"  -> {output}", flush=True)
 
     async def on_run_step_done(self, run_step: RunStep) -> None:
         if run_step.usage is not None:
@@ -65,25 +69,16 @@ async def main() -> None:
         scenario=scenarios.function_call(), auto_create_threads=True
     ) as server:
         async with AsyncClient(api_key="fake-key", base_url=server.base_url) as client:
+            thread = await client.threads.create(
+                messages=[{"role": "user", "content": "Weather in Paris?"}]
+            )
             async with client.runs.stream(
-                "thread_example",
+                thread.id,
                 assistant_id="asst_example",
-                additional_messages=[{"role": "user", "content": "Weather in Paris?"}],
                 handler=Printer(),
+                functions=[get_current_weather],
             ) as stream:
                 run = await stream.final_run()
-            while run.status == "requires_action" and run.required_action is not None:
-                outputs = [
-                    {
-                        "tool_call_id": call.id,
-                        "output": get_current_weather(**json.loads(call.function.arguments)),
-                    }
-                    for call in run.required_action.submit_tool_outputs.tool_calls
-                ]
-                async with client.runs.submit_tool_outputs_stream(
-                    run.thread_id, run.id, tool_outputs=outputs, handler=Printer()
-                ) as continuation:
-                    run = await continuation.final_run()
             print(f"run {run.status}; usage: {run.usage}")
 
 

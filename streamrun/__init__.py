@@ -19,9 +19,11 @@ from ._version import __version__ as __version__
 if typing.TYPE_CHECKING:
     from ._client import (
         AsyncClient as AsyncClient,
+        Messages as Messages,
         Runs as Runs,
         Threads as Threads,
     )
+    from ._conversation import Conversation as Conversation
     from ._events import (
         TERMINAL_RUN_EVENTS as TERMINAL_RUN_EVENTS,
         DoneEvent as DoneEvent,
@@ -75,8 +77,13 @@ if typing.TYPE_CHECKING:
         StreamInterrupted as StreamInterrupted,
         StreamrunError as StreamrunError,
         StreamTimeout as StreamTimeout,
+        ToolLoopError as ToolLoopError,
         UnprocessableEntityError as UnprocessableEntityError,
         ValidationError as ValidationError,
+    )
+    from ._function_tool import (
+        ArgumentsError as ArgumentsError,
+        function_tool as function_tool,
     )
     from ._handler import (
         AsyncEventHandler as AsyncEventHandler,
@@ -241,7 +248,8 @@ if typing.TYPE_CHECKING:
 
 # Where each public name lives at run time (imported on first access).
 _EXPORTS: dict[str, str] = {
-    "._client": "AsyncClient Runs Threads",
+    "._client": "AsyncClient Messages Runs Threads",
+    "._conversation": "Conversation",
     "._events": (
         "TERMINAL_RUN_EVENTS DoneEvent ErrorEvent Event MessageEvent RunEvent RunStepEvent "
         "ThreadCreated ThreadMessageCompleted ThreadMessageCreated ThreadMessageDelta "
@@ -256,9 +264,11 @@ _EXPORTS: dict[str, str] = {
         "APIConnectionError APIStatusError AuthenticationError BadRequestError ConflictError "
         "EventTooLargeError InternalServerError NotFoundError PermissionDeniedError "
         "ProtocolError RateLimitError ResponseTooLargeError StreamConsumedError StreamError "
-        "StreamFailure StreamInterrupted StreamrunError StreamTimeout UnprocessableEntityError "
+        "StreamFailure StreamInterrupted StreamrunError StreamTimeout ToolLoopError "
+        "UnprocessableEntityError "
         "ValidationError"
     ),
+    "._function_tool": "ArgumentsError function_tool",
     "._handler": "AsyncEventHandler",
     "._models": (
         "Annotation AnnotationDelta Attachment AttachmentTool CodeInterpreter "
@@ -327,6 +337,7 @@ __all__ = [
     "APIStatusError",
     "Annotation",
     "AnnotationDelta",
+    "ArgumentsError",
     "AsyncClient",
     "AsyncEventHandler",
     "Attachment",
@@ -354,6 +365,7 @@ __all__ = [
     "CodeInterpreterToolParam",
     "ConflictError",
     "ContentPartParam",
+    "Conversation",
     "DoneEvent",
     "ErrorEvent",
     "ErrorObject",
@@ -412,6 +424,7 @@ __all__ = [
     "MessageDeltaEvent",
     "MessageEvent",
     "MessageParam",
+    "Messages",
     "NOT_GIVEN",
     "NotFoundError",
     "NotGiven",
@@ -500,6 +513,7 @@ __all__ = [
     "ToolChoiceFunctionParam",
     "ToolChoiceMode",
     "ToolChoiceParam",
+    "ToolLoopError",
     "ToolOutput",
     "ToolParam",
     "ToolResources",
@@ -523,6 +537,7 @@ __all__ = [
     "ValidationError",
     "VectorStoreParam",
     "__version__",
+    "function_tool",
     "parse_event",
     "validate_include",
 ]

@@ -65,6 +65,7 @@ __all__ = [
     "OnToolCallCreated",
     "OnToolCallDelta",
     "OnToolCallDone",
+    "OnToolOutput",
     "named",
 ]
 
@@ -85,6 +86,8 @@ class Hooks(Protocol):
     async def on_tool_call_delta(self, delta: ToolCallDelta, snapshot: ToolCall) -> None: ...
 
     async def on_tool_call_done(self, tool_call: ToolCall) -> None: ...
+
+    async def on_tool_output(self, tool_call: ToolCall, output: str) -> None: ...
 
     async def on_message_created(self, message: Message) -> None: ...
 
@@ -194,6 +197,18 @@ class OnToolCallDone:
     def fire(hooks: Hooks, cb: tuple[type[OnToolCallDone], ToolCall]) -> Awaitable[None]:
         """Call the hook (returns its coroutine)."""
         return hooks.on_tool_call_done(cb[1])
+
+
+class OnToolOutput:
+    """``on_tool_output``: the callback ``(OnToolOutput, tool_call, output)`` (the tool
+    loop's, not the accumulator's)."""
+
+    hook: ClassVar[str] = "on_tool_output"
+
+    @staticmethod
+    def fire(hooks: Hooks, cb: tuple[type[OnToolOutput], ToolCall, str]) -> Awaitable[None]:
+        """Call the hook (returns its coroutine)."""
+        return hooks.on_tool_output(cb[1], cb[2])
 
 
 class OnMessageCreated:
@@ -365,6 +380,7 @@ Callback = Union[
     tuple[type[OnToolCallCreated], ToolCall],
     tuple[type[OnToolCallDelta], ToolCallDelta, ToolCall],
     tuple[type[OnToolCallDone], ToolCall],
+    tuple[type[OnToolOutput], ToolCall, str],
     tuple[type[OnMessageCreated], Message],
     tuple[type[OnMessageDelta], MessageDelta, Message],
     tuple[type[OnMessageDone], Message],
@@ -390,6 +406,7 @@ CALLBACK_TYPES: tuple[type[Any], ...] = (
     OnToolCallCreated,
     OnToolCallDelta,
     OnToolCallDone,
+    OnToolOutput,
     OnMessageCreated,
     OnMessageDelta,
     OnMessageDone,

@@ -216,6 +216,20 @@ def get_current_weather(arguments: str) -> str:
 LOCAL_TOOLS: Mapping[str, Callable[[str], str]] = {"get_current_weather": get_current_weather}
 
 
+def current_weather(location: str = "Paris, France", unit: str = "celsius") -> str:
+    """A pretend weather lookup (deterministic): the report as JSON.
+
+    Args:
+        location: the city, e.g. "Paris, France".
+        unit: "celsius" or "fahrenheit".
+    """
+    return get_current_weather(json.dumps({"location": location, "unit": unit}))
+
+
+# The local tools as the tool loop (functions=) runs them: typed arguments.
+LOOP_FUNCTIONS: Mapping[str, Callable[..., str]] = {"get_current_weather": current_weather}
+
+
 DEMO_QUESTION = "What's the weather like in Paris right now?"
 DEMO_FOLLOW_UP = "Thanks! Anything worth doing there on a rainy afternoon?"
 DEMO_TIP = (
@@ -304,10 +318,15 @@ def _user_message(text: str) -> dict[str, Any]:
 class Session:
     """Streams runs through a :class:`~streamrun._display.Display`.
 
-    Follows ``requires_action`` by running ``tools`` (name → function of
-    the JSON arguments returning the output) or asking ``ask``, then
-    submitting every output in one ``submit_tool_outputs`` stream. Records
-    each stream with ``recorder``. ``before_run`` is called with the user's
+    The local ``tools`` that have a typed form (:data:`LOOP_FUNCTIONS`) run in
+    the stream's tool loop (``functions=``): the run's continuation is the same
+    stream and handler, so each call and output is drawn once. A run left in
+    ``requires_action`` (a call the loop cannot run) is answered by running
+    ``tools`` (name → function of the JSON arguments returning the output) or
+    asking ``ask``, then submitting every output in one
+    ``submit_tool_outputs`` stream with the same handler. Records each HTTP
+    stream with ``recorder`` (a tool loop's continuation as its own
+    ``submit_tool_outputs`` stream). ``before_run`` is called with the user's
     message before a run is created. A replay's session has no ``client``:
     it only draws streams (:meth:`stream`).
     """
@@ -326,11 +345,17 @@ class Session:
         self.display = display
         self.recorder = recorder
         self.tools = dict(tools or {})
+        self.functions = {n: LOOP_FUNCTIONS[n] for n in self.tools if n in LOOP_FUNCTIONS}
         self.ask = ask
         self.before_run = before_run
         self.active: RunStream | None = None
         self.cancelled_run: str | None = None
         self.cancel_error: str | None = None
+        self._capture: Any = None  # the recording of the HTTP stream being read
+        self._round: list[dict[str, str]] = []  # the tool loop's outputs, being submitted
+
+    def _loop_options(self) -> dict[str, Any]:
+        return {"functions": self.functions} if self.functions else {}
 
     @property
     def api(self) -> AsyncClient:
@@ -348,7 +373,12 @@ class Session:
 
         def open_stream(handler: AsyncEventHandler, tap: Tap | None) -> RunStream:
             return self.api.threads.create_and_run_stream(
-                assistant_id=assistant_id, thread=thread, handler=handler, tap=tap, **body
+                assistant_id=assistant_id,
+                thread=thread,
+                handler=handler,
+                tap=tap,
+                **self._loop_options(),
+                **body,
             )
 
         return await self._turn(
@@ -365,7 +395,12 @@ class Session:
 
         def open_stream(handler: AsyncEventHandler, tap: Tap | None) -> RunStream:
             return self.api.runs.stream(
-                thread_id, assistant_id=assistant_id, handler=handler, tap=tap, **body
+                thread_id,
+                assistant_id=assistant_id,
+                handler=handler,
+                tap=tap,
+                **self._loop_options(),
+                **body,
             )
 
         return await self._turn(
@@ -382,7 +417,10 @@ class Session:
     ) -> Run:
         if self.before_run is not None:
             self.before_run(message)
-        run = await self.stream(open_stream, endpoint, path, request)
+        # One handler follows the run: through the tool loop's continuations, and
+        # through the continuations answered here.
+        handler = self.display.handler(self._tool_output)
+        run = await self.stream(open_stream, endpoint, path, request, handler)
         while run.status == "requires_action" and run.required_action is not None:
             thread_id, run_id = run.thread_id, run.id
             try:
@@ -399,7 +437,12 @@ class Session:
                 outputs: list[dict[str, str]] = outputs,
             ) -> RunStream:
                 return self.api.runs.submit_tool_outputs_stream(
-                    thread_id, run_id, tool_outputs=outputs, handler=handler, tap=tap
+                    thread_id,
+                    run_id,
+                    tool_outputs=outputs,
+                    handler=handler,
+                    tap=tap,
+                    **self._loop_options(),
                 )
 
             run = await self.stream(
@@ -407,6 +450,7 @@ class Session:
                 "submit_tool_outputs",
                 f"/threads/{thread_id}/runs/{run_id}/submit_tool_outputs",
                 {"thread_id": thread_id, "run_id": run_id, "tool_outputs": outputs},
+                handler,
             )
         if run.status == "requires_action":
             raise CLIError(f"run {run.id} requires an action streamrun does not know how to take")
@@ -418,15 +462,19 @@ class Session:
         endpoint: str,
         path: str,
         request: Mapping[str, Any],
+        handler: AsyncEventHandler | None = None,
     ) -> Run:
         """Open one stream, draw it to its end and return the run as it left it."""
         shown = self.display.take_shown()
         capture = self.recorder.begin(endpoint, path, request, shown) if self.recorder else None
+        self._capture = capture
+        self._round = []
         outcome: Any = "ok"
         error: str | None = None
         self.display.busy("waiting for the server")
         try:
-            stream = open_stream(self.display.handler(), capture.tap if capture else None)
+            view = handler if handler is not None else self.display.handler()
+            stream = open_stream(view, self._tap if capture else None)
             self.active = stream
             async with stream:
                 await stream.until_done()
@@ -439,11 +487,32 @@ class Session:
             raise
         finally:
             self.display.busy(None)
-            if capture is not None and self.recorder is not None:
-                self.recorder.end(capture, outcome, error)
+            if self._capture is not None and self.recorder is not None:
+                self.recorder.end(self._capture, outcome, error)
+            self._capture = None
+            self._round = []
         if run is None:
             raise CLIError("the stream ended without any run event")
         return run
+
+    def _tool_output(self, call_id: str, output: str) -> None:
+        """The tool loop computed an output (shown already): part of its next submit."""
+        self._round.append({"tool_call_id": call_id, "output": output})
+
+    def _tap(self, chunk: bytes) -> None:
+        """Record a chunk; the first chunk after a tool loop's round starts the
+        recording of its continuation (a ``submit_tool_outputs`` stream)."""
+        if self._round and self.recorder is not None and self.active is not None:
+            thread_id, run_id = self.active.thread_id or "", self.active.run_id or ""
+            outputs, self._round = self._round, []
+            self.recorder.end(self._capture, "ok", None)
+            self._capture = self.recorder.begin(
+                "submit_tool_outputs",
+                f"/threads/{thread_id}/runs/{run_id}/submit_tool_outputs",
+                {"thread_id": thread_id, "run_id": run_id, "tool_outputs": outputs},
+                self.display.take_shown(),
+            )
+        self._capture.tap(chunk)
 
     async def _outputs(self, run: Run) -> list[dict[str, str]]:
         assert run.required_action is not None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import aiohttp
 from yarl import URL
@@ -20,21 +20,24 @@ from yarl import URL
 from ._compat import Beta, take_handler
 from ._exceptions import ValidationError
 from ._handler import AsyncEventHandler
-from ._models import Message, Run
+from ._models import Message, Run, Thread
 from ._options import CallOptions
 from ._recover import (
     RecoveredRun,
     cancel_run,
     fetch_run_messages,
+    list_pages,
     recover_run,
     retrieve_run,
     run_path,
     structure_reply,
 )
 from ._requests import (
+    MessageParam,
     RunCreateParams,
     SubmitToolOutputsParams,
     ThreadCreateAndRunParams,
+    ThreadParams,
     build_run_create,
     build_submit_tool_outputs,
     build_thread_create_and_run,
@@ -45,10 +48,14 @@ from ._requests import (
     validate_include,
 )
 from ._stream import RunStream
+from ._tool_loop import Functions, ToolLoop
 from ._transport import DEFAULT_MAX_RESPONSE_SIZE, AuthStyle, Timeouts, Transport
 from .sse import DEFAULT_MAX_EVENT_SIZE
 
-__all__ = ["AsyncClient", "Runs", "Threads"]
+if TYPE_CHECKING:
+    from ._conversation import Conversation
+
+__all__ = ["AsyncClient", "Messages", "Runs", "Threads"]
 
 
 # OpenAI's own host: it still serves other APIs, but no longer the Assistants endpoints.
@@ -185,6 +192,28 @@ class AsyncClient:
     ) -> None:
         await self.aclose()
 
+    def conversation(
+        self,
+        assistant_id: str,
+        *,
+        thread_id: str | None = None,
+        functions: Functions | None = None,
+        **run_defaults: Any,
+    ) -> Conversation:
+        """A chat with an assistant on one thread: ``conv.send(text)`` streams each reply.
+
+        ``thread_id`` continues an existing thread (else the first ``send``
+        creates one); ``functions`` are answered by the tool loop in every
+        reply; ``run_defaults`` (run body fields such as ``model`` or
+        ``instructions``, and per-call options such as ``idle_timeout``) apply
+        to every ``send``. Checked before any I/O. See :class:`~streamrun.Conversation`.
+        """
+        from ._conversation import Conversation
+
+        return Conversation(
+            self, assistant_id, thread_id=thread_id, functions=functions, **run_defaults
+        )
+
     def __repr__(self) -> str:
         key = "set" if self._transport.has_api_key else "none"
         return f"<AsyncClient base_url={str(self.base_url)!r} api_key={key}>"
@@ -227,13 +256,18 @@ class AsyncClient:
         check_tap(options.tap)
         if body.get("stream", True) is not True:
             raise ValidationError("stream", "must be true (or omitted) for a streaming method")
+        tools = ToolLoop.build(
+            options.functions,
+            max_tool_rounds=options.max_tool_rounds,
+            tool_timeout=options.tool_timeout,
+        )
         if options.extra_body:
             body.update(options.extra_body)
         body["stream"] = True
         # Everything that goes on the wire is checked now, before anything is sent.
         extra = self._transport.check_options(options.extra_headers, options.extra_query)
         encode_body(body)
-        return RunStream(
+        stream = RunStream(
             transport=transport,
             path=path,
             body=body,
@@ -248,7 +282,10 @@ class AsyncClient:
                 cancel_timeout=self.cancel_timeout,
                 max_event_size=self.max_event_size,
             ),
+            tools=tools,
         )
+        stream._loop_query = list(extra)
+        return stream
 
 
 _OPTION_NAMES = CallOptions.NAMES
@@ -273,8 +310,13 @@ class Runs:
     ``max_retries``, ``connect_timeout``, ``idle_timeout``, ``total_timeout``,
     ``cancel_on_abandon``, ``extra_headers``, ``extra_query`` and
     ``extra_body`` (fields sent as they are, unvalidated, for compatible
-    servers that accept more than the API) and ``tap`` (a function called
-    with every chunk of bytes received, before decoding: for recording).
+    servers that accept more than the API), ``tap`` (a function called
+    with every chunk of bytes received, before decoding: for recording), and
+    the tool loop's ``functions`` (a list of functions named by ``__name__``,
+    or a mapping name -> function; sync or ``async def``), ``max_tool_rounds``
+    (default 10) and ``tool_timeout`` (seconds per call, default none): with
+    ``functions=`` the stream runs the run's function calls itself, submits
+    their outputs and goes on with the continuation (see the README's "Tools").
     """
 
     def __init__(self, client: AsyncClient) -> None:
@@ -346,6 +388,18 @@ class Runs:
             options=options,
         )
 
+    async def list(
+        self, thread_id: str, *, order: _Order = "asc", limit: int | None = None
+    ) -> list[Run]:
+        """The runs of a thread (``GET /threads/{thread_id}/runs``), every page.
+
+        ``order`` by creation time (``"asc"``: oldest first); ``limit`` caps how
+        many are returned (``None``: all).
+        """
+        path = _thread_path(thread_id) + "/runs"
+        _check_listing(order, limit)
+        return await list_pages(self._client._assistants(), path, Run, order=order, limit=limit)
+
     async def retrieve(self, thread_id: str, run_id: str) -> Run:
         """``GET`` a run."""
         _check_ids(thread_id, run_id)
@@ -372,10 +426,29 @@ class Runs:
 
 
 class Threads:
-    """Thread endpoints: ``client.threads``."""
+    """Thread endpoints: ``client.threads`` (and its messages: ``client.threads.messages``)."""
 
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
+        self.messages = Messages(client)
+
+    async def create(self, **body: Any) -> Thread:
+        """Create a thread (``POST /threads``).
+
+        ``body``: ``messages`` (a list of ``{"role": ..., "content": ...}`` or
+        :class:`~streamrun.MessageParam`), ``tool_resources``, ``metadata``;
+        validated before anything is sent (:class:`~streamrun.ThreadParams`).
+        """
+        params = ThreadParams.from_dict(body)
+        transport = self._client._assistants()
+        raw = await transport.request_json("POST", "/threads", json_body=params.to_json())
+        return structure_reply(raw, Thread, "POST /threads", None)
+
+    async def retrieve(self, thread_id: str) -> Thread:
+        """``GET`` a thread."""
+        path = _thread_path(thread_id)
+        raw = await self._client._assistants().request_json("GET", path)
+        return structure_reply(raw, Thread, f"GET thread {thread_id}", None)
 
     def create_and_run_stream(
         self,
@@ -418,4 +491,64 @@ class Threads:
         _check_ids(thread_id, run_id)
         return await fetch_run_messages(
             self._client._assistants(), thread_id, run_id, timeout=timeout
+        )
+
+
+_Order = Literal["asc", "desc"]
+
+
+def _thread_path(thread_id: str) -> str:
+    """The API path of a thread (the id checked and quoted)."""
+    return f"/threads/{path_id('thread_id', thread_id)}"
+
+
+def _check_listing(order: object, limit: object) -> None:
+    """Validate a listing's ``order`` and ``limit`` before any I/O."""
+    if order not in ("asc", "desc"):
+        raise ValidationError("order", f"must be 'asc' or 'desc', got {order!r}")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise ValidationError("limit", f"must be an integer >= 1 or None, got {limit!r}")
+
+
+class Messages:
+    """Message endpoints of threads: ``client.threads.messages``."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    async def create(self, thread_id: str, **body: Any) -> Message:
+        """Add a message to a thread (``POST /threads/{thread_id}/messages``).
+
+        ``body``: ``role`` (``"user"`` or ``"assistant"``), ``content`` (a string
+        or content parts), ``attachments``, ``metadata``; validated before
+        anything is sent (:class:`~streamrun.MessageParam`).
+        """
+        path = _thread_path(thread_id) + "/messages"
+        params = MessageParam.from_dict(body)
+        transport = self._client._assistants()
+        raw = await transport.request_json("POST", path, json_body=params.to_json())
+        return structure_reply(raw, Message, f"POST {path}", None)
+
+    async def list(
+        self,
+        thread_id: str,
+        *,
+        run_id: str | None = None,
+        order: _Order = "asc",
+        limit: int | None = None,
+    ) -> list[Message]:
+        """The messages of a thread (``GET /threads/{thread_id}/messages``), every page.
+
+        ``run_id`` keeps those one run created; ``order`` by creation time
+        (``"asc"``: oldest first); ``limit`` caps how many are returned
+        (``None``: all).
+        """
+        path = _thread_path(thread_id) + "/messages"
+        query: list[tuple[str, str]] = []
+        if run_id is not None:
+            path_id("run_id", run_id)  # a non-empty string
+            query.append(("run_id", run_id))
+        _check_listing(order, limit)
+        return await list_pages(
+            self._client._assistants(), path, Message, query=query, order=order, limit=limit
         )

@@ -337,9 +337,13 @@ class Display:
 
     # -- public ------------------------------------------------------------
 
-    def handler(self) -> AsyncEventHandler:
-        """A handler drawing one stream on this display (one per stream)."""
-        return _View(self)
+    def handler(
+        self, on_tool_output: Callable[[str, str], None] | None = None
+    ) -> AsyncEventHandler:
+        """A handler drawing one stream on this display (one per stream; a tool loop's
+        continuation is the same stream). ``on_tool_output(call_id, output)`` is also
+        told each output the tool loop computes (after it is shown)."""
+        return _View(self, on_tool_output)
 
     @property
     def json(self) -> bool:
@@ -944,8 +948,11 @@ class Display:
 class _View(AsyncEventHandler):
     """The handler of one stream, drawing on a :class:`Display`."""
 
-    def __init__(self, display: Display) -> None:
+    def __init__(
+        self, display: Display, on_tool_output: Callable[[str, str], None] | None = None
+    ) -> None:
         self._d = display
+        self._on_tool_output = on_tool_output
 
     def _message_id(self) -> str:
         snap = self.current_message_snapshot
@@ -953,6 +960,11 @@ class _View(AsyncEventHandler):
 
     async def on_event(self, event: Event) -> None:
         self._d._event(event)
+
+    async def on_tool_output(self, tool_call: ToolCall, output: str) -> None:
+        self._d.tool_output(tool_call.id, output)
+        if self._on_tool_output is not None:
+            self._on_tool_output(tool_call.id, output)
 
     async def on_text_created(self, text: Text) -> None:
         if self._d.mode != "json":

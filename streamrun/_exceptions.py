@@ -20,6 +20,7 @@ Every exception is rooted at :class:`StreamrunError`::
         ├── StreamError                       the server sent an ``error`` event
         ├── StreamInterrupted                 the connection ended before ``[DONE]``
         ├── StreamTimeout (also TimeoutError) connect / idle / total timeout expired
+        ├── ToolLoopError                     the tool loop stopped the run (rounds, expiry)
         └── ProtocolError                     the bytes or JSON broke the protocol
             └── EventTooLargeError            one event exceeded the size limit
 
@@ -51,6 +52,7 @@ __all__ = [
     "StreamInterrupted",
     "StreamTimeout",
     "StreamrunError",
+    "ToolLoopError",
     "UnprocessableEntityError",
     "ValidationError",
     "status_error_class",
@@ -257,6 +259,27 @@ class StreamTimeout(StreamFailure, TimeoutError):
     ) -> None:
         self.kind = kind
         self.seconds = seconds
+        super().__init__(message, run_id=run_id, last_event=last_event)
+
+
+class ToolLoopError(StreamFailure):
+    """The tool loop (``functions=``) stopped a run: it cancelled the functions still
+    running and the run on the server.
+
+    ``reason`` is ``"max_tool_rounds"`` (the run asked for more rounds of tool calls
+    than ``max_tool_rounds``) or ``"expiring"`` (functions were still running when
+    the run was about to expire); ``run_id`` names the run.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str,
+        run_id: str | None = None,
+        last_event: Any = None,
+    ) -> None:
+        self.reason = reason
         super().__init__(message, run_id=run_id, last_event=last_event)
 
 

@@ -132,6 +132,13 @@ class AsyncEventHandler:
         completed object's call), when ``thread.run.requires_action`` lists it, or
         when the stream ends, whichever comes first."""
 
+    async def on_tool_output(self, tool_call: ToolCall, output: str) -> None:
+        """The tool loop (``functions=``) computed a function call's output, about to be
+        submitted: ``tool_call`` is the call with ``function.output`` filled in,
+        ``output`` the text sent (``{"error": "..."}`` when the function raised, timed
+        out or got arguments that do not fit its signature). Fires for each call of a
+        round, in the order the run listed them, before the outputs are submitted."""
+
     async def on_message_created(self, message: Message) -> None:
         """A message started (``thread.message.created``, or its first delta when the
         server skipped it); ``message`` is its snapshot."""

@@ -38,7 +38,9 @@ class CallOptions:
     ``extra_headers`` / ``extra_query`` apply to this request only;
     ``extra_body`` fields are sent as they are, unvalidated (for compatible
     servers that accept more than the API); ``tap`` is called with every chunk
-    of bytes received, before decoding (for recording).
+    of bytes received, before decoding (for recording). ``functions`` (a list of
+    functions, or a mapping name -> function), ``max_tool_rounds`` and
+    ``tool_timeout`` run the tool loop (:mod:`streamrun._tool_loop`).
     """
 
     max_retries: int | None = None
@@ -50,6 +52,9 @@ class CallOptions:
     extra_query: Mapping[str, Any] | None = None
     extra_body: Mapping[str, Any] | None = None
     tap: Callable[[bytes], None] | None = None
+    functions: Any = None
+    max_tool_rounds: int | None = None
+    tool_timeout: float | None = None
 
     NAMES: ClassVar[tuple[str, ...]]
     """The option names (the fields), in order."""

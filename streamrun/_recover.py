@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import time
 from asyncio import TimeoutError as _AsyncioTimeoutError, wait_for
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from typing import Any, TypeVar
 
 import attrs
@@ -36,10 +36,12 @@ __all__ = [
     "cancel_run",
     "cancel_run_shielded",
     "fetch_run_messages",
+    "list_pages",
     "recover_run",
     "retrieve_run",
     "structure_reply",
 ]
+
 
 SETTLED_STATUSES = frozenset(
     {"completed", "incomplete", "failed", "cancelled", "expired", "requires_action"}
@@ -83,7 +85,7 @@ def structure_reply(raw: Any, cls: type[_T], what: str, run_id: str | None) -> _
         ) from None
 
 
-async def _within(work: Awaitable[_T], timeout: float | None, what: str, run_id: str) -> _T:
+async def _within(work: Awaitable[_T], timeout: float | None, what: str, run_id: str | None) -> _T:
     """``await work``, bounded by ``timeout`` seconds as a whole (``StreamTimeout``)."""
     if timeout is None:
         return await work
@@ -173,36 +175,70 @@ async def fetch_run_messages(
 
 
 async def _list_messages(transport: Transport, thread_id: str, run_id: str) -> list[Message]:
-    messages: list[Message] = []
+    path = f"/threads/{path_id('thread_id', thread_id)}/messages"
+    return await _list_pages(transport, path, Message, [("run_id", run_id)], "asc", None, run_id)
+
+
+async def list_pages(
+    transport: Transport,
+    path: str,
+    cls: type[_T],
+    *,
+    query: Sequence[tuple[str, str]] = (),
+    order: str = "asc",
+    limit: int | None = None,
+    timeout: float | None = 600.0,
+) -> list[_T]:
+    """Every item of a paged listing (``GET path``), following ``has_more`` / ``after``.
+
+    ``limit`` caps how many items are returned (``None``: all). Bounded like
+    :func:`fetch_run_messages`: ``timeout`` (seconds, the whole listing) and a
+    page that does not advance is a :class:`~streamrun.ProtocolError`.
+    """
+    return await _within(
+        _list_pages(transport, path, cls, query, order, limit, None),
+        timeout,
+        f"listing {path}",
+        None,
+    )
+
+
+async def _list_pages(
+    transport: Transport,
+    path: str,
+    cls: type[_T],
+    query: Sequence[tuple[str, str]],
+    order: str,
+    limit: int | None,
+    run_id: str | None,
+) -> list[_T]:
+    items: list[_T] = []
     after: str | None = None
     seen: set[str] = set()
-    path = f"/threads/{path_id('thread_id', thread_id)}/messages"
     number = 0
     while True:
-        query = [("run_id", run_id), ("order", "asc"), ("limit", "100")]
+        size = 100 if limit is None else max(1, min(100, limit - len(items)))
+        page_query = [*query, ("order", order), ("limit", str(size))]
         if after:
-            query.append(("after", after))
-        page: Any = await transport.request_json("GET", path, query=query)
+            page_query.append(("after", after))
+        page: Any = await transport.request_json("GET", path, query=page_query)
         number += 1
+        what = f"{path.rsplit('/', 1)[-1]} page {number} of {path}"
         data = page.get("data", []) if isinstance(page, dict) else []
         if not isinstance(data, list):
-            raise ProtocolError(
-                f"messages page {number} of {path}: 'data' is not a list",
-                run_id=run_id,
-            )
-        messages.extend(
-            structure_reply(item, Message, f"messages page {number} of {path}", run_id)
-            for item in data
-        )
+            raise ProtocolError(f"{what}: 'data' is not a list", run_id=run_id)
+        items.extend(structure_reply(item, cls, what, run_id) for item in data)
+        if limit is not None and len(items) >= limit:
+            return items[:limit]
         if not (isinstance(page, dict) and page.get("has_more") and data):
-            return messages
+            return items
         last = data[-1]
         after = str(last.get("id") or "") if isinstance(last, dict) else ""
         if not after:
-            return messages
+            return items
         if after in seen:
             raise ProtocolError(
-                f"messages page {number} of {path} does not advance: it ends at "
+                f"{what} does not advance: it ends at "
                 f"{transport.redact(after, limit=80)!r} again with has_more: true "
                 "(a server repeating a page)",
                 run_id=run_id,

@@ -75,16 +75,18 @@ from ._exceptions import (
 from ._handler import AsyncEventHandler
 from ._models import Message, Run, RunStep
 from ._options import StreamSettings
-from ._pipeline import ConnectionLost, Pipeline, ProtocolAdapter, State
+from ._pipeline import ConnectionLost, Pipeline, ProtocolAdapter, Segment, State
 from ._protocol_runs import RunStreamProtocol
 from ._recover import (
     RecoveredRun,
     cancel_run,
     cancel_run_shielded,
     recover_run,
+    run_path,
     structure_reply,
 )
 from ._redact import page_excerpt
+from ._tool_loop import ToolLoop
 from ._transport import Timeouts, Transport, timeout_error
 from .sse import DEFAULT_MAX_EVENT_SIZE
 
@@ -118,6 +120,7 @@ class RunStream(OpenAIStreamAliases):
         thread_id: str | None,
         run_id: str | None,
         settings: StreamSettings,
+        tools: ToolLoop | None = None,
     ) -> None:
         self._transport: Transport | None = transport
         self._path = path
@@ -126,6 +129,7 @@ class RunStream(OpenAIStreamAliases):
         self._settings = settings
         self._chunks: _Chunks | None = None  # from_bytes: the source to read
         redact = _unchanged if transport is None else transport.redact
+        self._redact = redact
         adapter = RunStreamProtocol(
             max_event_size=settings.max_event_size,
             thread_id=thread_id,
@@ -133,11 +137,16 @@ class RunStream(OpenAIStreamAliases):
             redact=redact,
         )
         self._accumulator = _accumulator_for(handler, run_id)
-        self._pipeline = Pipeline(adapter, self._accumulator, handler, redact=redact)
+        self._handler = handler
+        self._tools = tools
+        follow = None if tools is None else _LoopDriver(self).follow
+        self._pipeline = Pipeline(adapter, self._accumulator, handler, redact=redact, follow=follow)
         self._next: _Next = self._pipeline.next
         self._response: _ResponseBytes | None = None
         self._consumer: str | None = None
         self._loop: asyncio.AbstractEventLoop | None = None  # where it was opened
+        # The per-call query (extra_query) of the continuations the tool loop opens.
+        self._loop_query: list[tuple[str, str]] = []
 
     @classmethod
     def from_bytes(
@@ -190,8 +199,10 @@ class RunStream(OpenAIStreamAliases):
             return self
         pipeline.opening()
         self._loop = asyncio.get_running_loop()
+        if self._tools is not None:
+            self._tools.request_sent()
         try:
-            response = await self._send()
+            response = await self._send(self._path, self._body, self._query)
         except StreamTimeout as exc:
             await pipeline.fail(exc, exc.__cause__)
         except BaseException:
@@ -202,14 +213,17 @@ class RunStream(OpenAIStreamAliases):
         pipeline.open(self._response, self._response.close)
         return self
 
-    async def _send(self) -> aiohttp.ClientResponse:
-        """Send the request; the response of an event stream, headers read."""
+    async def _send(
+        self, path: str, body: dict[str, Any], query: list[tuple[str, str]]
+    ) -> aiohttp.ClientResponse:
+        """Send a request that creates or continues a run; the response of an event
+        stream, headers read."""
         assert self._transport is not None
         response = await self._transport.send(
             "POST",
-            self._path,
-            json_body=self._body,
-            query=self._query,
+            path,
+            json_body=body,
+            query=query,
             accept="text/event-stream",
             max_retries=self._settings.max_retries,
             timeouts=self._settings.timeouts,
@@ -398,6 +412,8 @@ class RunStream(OpenAIStreamAliases):
         run = self._accumulator.current_run
         if run is not None and run.is_terminal:
             return await self.final_run()
+        if self._tools is not None:
+            self._tools.stop()  # a cancelled run gets no more tool outputs
         raw = await cancel_run(transport, adapter.thread_id, adapter.run_id, max_retries=0)
         if self._pipeline.state is State.ENDED or adapter.settled:
             # The stream is over (e.g. the run waits for tool outputs): nothing more
@@ -471,6 +487,56 @@ class RunStream(OpenAIStreamAliases):
 
 
 _SHOWN_STATES = frozenset({State.ENDED, State.FAILED, State.CLOSED})
+
+
+class _LoopDriver:
+    """What the tool loop (``functions=``) does through its stream: read the run,
+    tell the handler, submit the outputs and open the continuation, cancel the run."""
+
+    __slots__ = ("_stream",)
+
+    def __init__(self, stream: RunStream) -> None:
+        self._stream = stream
+
+    async def follow(self) -> Segment | None:
+        tools = self._stream._tools
+        assert tools is not None
+        return await tools.follow(self)
+
+    @property
+    def current_run(self) -> Run | None:
+        return self._stream._accumulator.current_run
+
+    @property
+    def loop_handler(self) -> AsyncEventHandler | None:
+        return self._stream._handler
+
+    async def submit_tool_outputs(self, outputs: list[dict[str, str]]) -> Segment:
+        """POST the outputs (one request, streaming); the continuation as the next segment."""
+        stream = self._stream
+        thread_id, run_id = stream.thread_id, stream.run_id
+        assert thread_id is not None and run_id is not None
+        settings = stream._settings
+        path = run_path(thread_id, run_id) + "/submit_tool_outputs"
+        body = {"tool_outputs": outputs, "stream": True}
+        response = await stream._send(path, body, stream._loop_query)
+        adapter = RunStreamProtocol(
+            max_event_size=settings.max_event_size,
+            thread_id=thread_id,
+            run_id=run_id,
+            redact=stream._redact,
+        )
+        source = _ResponseBytes(response, adapter, settings.timeouts, settings.tap)
+        stream._response = source
+        return adapter, source, source.close
+
+    async def cancel_run(self, *, abandoned: bool) -> None:
+        stream = self._stream
+        if stream._transport is None or (abandoned and not stream._settings.cancel_on_abandon):
+            return
+        if stream.thread_id is None or stream.run_id is None:
+            return
+        await stream._cancel_best_effort()
 
 
 _ABANDON_TASKS: set[asyncio.Task[None]] = set()

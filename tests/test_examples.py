@@ -4,6 +4,7 @@ aiohttp-sse-client interop example never creates a second run."""
 from __future__ import annotations
 
 import importlib.util
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,13 +20,18 @@ from .conftest import FIXTURES
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
-def run_example(name: str) -> str:
+def run_example(name: str, stdin: str | None = None) -> str:
+    # The checkout's streamrun, not whichever one is installed: a script's own
+    # directory (examples/) comes first on sys.path, not the working directory.
+    env = {**os.environ, "PYTHONPATH": str(EXAMPLES.parent)}
     result = subprocess.run(
         [sys.executable, str(EXAMPLES / name)],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
+        input=stdin,
+        env=env,
     )
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
@@ -40,9 +46,19 @@ def test_async_iteration_example() -> None:
 
 def test_handler_subclass_example() -> None:
     out = run_example("handler_subclass.py")
-    assert 'get_current_weather({"location":"Paris, France","unit":"celsius"})' in out
-    assert "It's 18 °C in Paris" in out
+    # One stream across the tool call: the call is shown once, then its output.
+    assert out.count("get_current_weather(") == 1
+    assert 'get_current_weather({"location":"Paris, France","unit":"celsius"})\n' in out
+    assert '  -> {"location": "Paris, France", "temperature": 18, "unit": "celsius"}' in out
+    assert out.count("It's 18 °C in Paris") == 1
     assert "run completed" in out
+
+
+def test_chatbot_example() -> None:
+    out = run_example("chatbot.py", stdin="Weather in Paris?\nAnd tomorrow?\n")
+    answers = out.split("you > ")
+    assert answers[0] == "" and answers[-1] == ""  # a prompt, then a prompt after each answer
+    assert answers[1:3] == [scenarios.WEATHER_ANSWER + "\n"] * 2
 
 
 def test_with_aiohttp_sse_client_example_runs() -> None:

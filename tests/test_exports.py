@@ -126,13 +126,13 @@ def _local(dotted: str) -> str:
 LAYERS = [
     {"_version", "_exceptions", "_json", "_redact"},
     {"sse"},
-    {"_models", "_responses_models", "_converter", "_events", "_requests"},
+    {"_models", "_responses_models", "_converter", "_events", "_requests", "_function_tool"},
     {"_responses_events", "_responses_requests"},
     {"_callbacks"},
     {"_accumulate", "_responses_map", "_protocol_runs"},
     {"_retry", "_transport", "_options", "_recover", "_relaying"},
     {"_handler", "_pipeline"},
-    {"_compat", "_stream", "_client"},
+    {"_compat", "_tool_loop", "_stream", "_client", "_conversation"},
     # The fake server (a package) sits under the commands that serve it (--fake):
     # it imports only _exceptions of the library.
     {"testing"},

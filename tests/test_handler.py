@@ -25,6 +25,7 @@ EXPECTED_HOOKS = {
     "on_tool_call_created",
     "on_tool_call_delta",
     "on_tool_call_done",
+    "on_tool_output",
     "on_message_created",
     "on_message_delta",
     "on_message_done",

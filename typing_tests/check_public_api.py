@@ -80,3 +80,36 @@ def check_errors(error: streamrun.StreamFailure) -> None:
     assert_type(error.run_id, str | None)
     if isinstance(error, streamrun.StreamTimeout):
         assert_type(error.kind, str)
+
+
+def get_weather(city: str) -> str:
+    return city
+
+
+async def check_tools_and_conversations(client: AsyncClient) -> None:
+    assert_type(streamrun.function_tool(get_weather), streamrun.FunctionToolParam)
+    stream = client.runs.stream(
+        "thread", assistant_id="asst", functions=[get_weather], max_tool_rounds=3, tool_timeout=2
+    )
+    assert_type(stream, RunStream)
+    conv = client.conversation("asst", functions={"get_weather": get_weather}, model="gpt-4o")
+    assert_type(conv, streamrun.Conversation)
+    assert_type(conv.thread_id, str | None)
+    async with conv.send("hi", handler=Handler()) as reply:
+        assert_type(reply, RunStream)
+    assert_type(await conv.messages(), list[Message])
+    assert_type(await client.threads.create(), streamrun.Thread)
+    assert_type(await client.threads.retrieve("thread"), streamrun.Thread)
+    assert_type(await client.threads.messages.create("thread", role="user", content="x"), Message)
+    assert_type(await client.threads.messages.list("thread", order="desc"), list[Message])
+    assert_type(await client.runs.list("thread"), list[Run])
+
+
+def check_tool_loop_error(error: streamrun.ToolLoopError) -> None:
+    assert_type(error.reason, str)
+    assert_type(error.run_id, str | None)
+
+
+class OutputHandler(AsyncEventHandler):
+    async def on_tool_output(self, tool_call: streamrun.ToolCall, output: str) -> None:
+        assert_type(output, str)
