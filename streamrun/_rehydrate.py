@@ -41,7 +41,7 @@ __all__ = ["RelaySource", "from_ndjson", "from_sse", "relayed_failure"]
 RelaySource = Union[AsyncIterable[bytes], aiohttp.ClientResponse]
 """What a relay reader reads: an async iterable of bytes, or an aiohttp response."""
 
-_TIMEOUT = re.compile(r"(connect|idle|total) timeout \((\d+(?:\.\d*)?)s\)")
+_TIMEOUT = re.compile(r"(connect|idle|total) timeout \((\d+(?:\.\d*)?(?:e-?\d+)?|None)s\)")
 
 
 def relayed_failure(error: StreamError) -> StreamFailure:
@@ -69,10 +69,11 @@ def relayed_failure(error: StreamError) -> StreamFailure:
     if kind in ("ProtocolError", "EventTooLargeError"):
         return ProtocolError(message)
     if kind == "StreamTimeout":
-        match = _TIMEOUT.match(message)
+        match = _TIMEOUT.match(message)  # "idle timeout (0.5s) after 3 events"
         if match is None:
             return StreamTimeout(message)
-        return StreamTimeout(message, kind=match[1], seconds=float(match[2]))
+        seconds = None if match[2] == "None" else float(match[2])
+        return StreamTimeout(message, kind=match[1], seconds=seconds)
     if kind == "StreamError":
         return StreamError(message)
     return error
