@@ -8,12 +8,13 @@ paced run stream whose every text delta is its send time
     notes ``now - sent``;
 (b) relayed: an aiohttp.web app on 127.0.0.1 answers ``POST /relay`` with
     ``sse_response(request, client.runs.stream(...))``; a consumer posts to it
-    and decodes the relayed bytes with :class:`streamrun.sse.SSEDecoder` and
-    :func:`streamrun.parse_event` (what ``from_sse`` will do), noting
-    ``now - sent`` per delta.
+    and reads the response with ``streamrun.relay.from_sse(response,
+    handler=H)``, the same handler noting ``now - sent`` per delta (server
+    write → ``from_sse`` callback).
 
 The relay and its consumer run in this process (one event loop), so (b) pays
-for the relay's work, the second loopback hop and the second decode. The added
+for the relay's work, the second loopback hop and the second pipeline
+(decode, parse, accumulate, callbacks). The added
 latency is p50(b) − p50(a); target ≤ 0.2 ms per delta.
 
 Run: ``.venv/bin/python benchmarks/bench_relay.py [--quick] [--json FILE]``.
@@ -32,8 +33,7 @@ from aiohttp import web
 from bench_e2e import THREAD_PACED, ServerProcess
 
 import streamrun
-from streamrun.relay import sse_response
-from streamrun.sse import SSEDecoder
+from streamrun.relay import from_sse, sse_response
 
 TARGET_MS = 0.2
 
@@ -55,17 +55,9 @@ async def direct(client: streamrun.AsyncClient) -> list[int]:
 
 async def relayed(session: aiohttp.ClientSession, url: str) -> list[int]:
     out: list[int] = []
-    decoder = SSEDecoder()
-    parse = streamrun.parse_event
     async with session.post(url) as response:
-        async for chunk in response.content.iter_any():
-            for sse in decoder.feed(chunk):
-                event = parse(sse.event, sse.data)
-                if isinstance(event, streamrun.ThreadMessageDelta):
-                    now = time.monotonic_ns()
-                    for part in event.data.delta.content:
-                        if isinstance(part, streamrun.TextDeltaBlock) and part.text:
-                            out.append(now - int(part.text.value or "0"))
+        async with from_sse(response, handler=Direct(out)) as s:
+            await s.until_done()
     return out
 
 

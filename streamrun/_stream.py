@@ -55,7 +55,7 @@ from collections.abc import (
     Iterator,
 )
 from types import TracebackType
-from typing import Any
+from typing import Any, ClassVar
 
 import aiohttp
 
@@ -109,6 +109,10 @@ class RunStream(OpenAIStreamAliases):
     aliases). The handler's callbacks fire for every event whichever way is used.
     """
 
+    #: The protocol adapter class of the stream's bytes (a relay reader refines it:
+    #: ``streamrun.relay.from_sse``).
+    _protocol: ClassVar[type[RunStreamProtocol]] = RunStreamProtocol
+
     def __init__(
         self,
         *,
@@ -130,7 +134,7 @@ class RunStream(OpenAIStreamAliases):
         self._chunks: _Chunks | None = None  # from_bytes: the source to read
         redact = _unchanged if transport is None else transport.redact
         self._redact = redact
-        adapter = RunStreamProtocol(
+        adapter = self._protocol(
             max_event_size=settings.max_event_size,
             thread_id=thread_id,
             run_id=run_id,

@@ -29,6 +29,11 @@ Framing follows the WHATWG rules (data split into ``data:`` lines on CR,
 LF and CRLF): the bytes decode with :class:`streamrun.sse.SSEDecoder`, or in
 any browser, into exactly the events sent. ``streamrun/web/streamrun.js`` is
 a small ES module that reads such a relay in the page.
+
+:func:`from_sse` and :func:`from_ndjson` read a relay back in Python (another
+service, a test, a CLI): the result is a :class:`~streamrun.RunStream` with
+the same events, snapshots, handler callbacks and errors as the stream that
+was relayed, and no network of its own.
 """
 
 from __future__ import annotations
@@ -40,14 +45,20 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from . import _rehydrate
+from ._rehydrate import RelaySource
 from ._relaying import Redact, error_data, sse_block, to_ndjson, to_sse, wire_json
 
 if TYPE_CHECKING:
+    from ._handler import AsyncEventHandler
     from ._stream import RunStream
 
 __all__ = [
     "SSE_HEADERS",
+    "RelaySource",
     "error_data",
+    "from_ndjson",
+    "from_sse",
     "sse_block",
     "sse_response",
     "to_ndjson",
@@ -135,3 +146,41 @@ async def sse_response(
                 pending.exception()
         await body.aclose()  # type: ignore[attr-defined]
     return response
+
+
+def from_sse(source: RelaySource, *, handler: AsyncEventHandler | None = None) -> RunStream:
+    """Read an SSE relay (:func:`to_sse`, :func:`sse_response`) back as a run stream.
+
+    ``source`` is an async iterable of ``bytes`` (chunked any way) or an
+    aiohttp ``ClientResponse`` (a non-2xx one raises
+    :class:`~streamrun.APIStatusError` at once). Use the result as any
+    :class:`~streamrun.RunStream`: ``async with``, then ``async for``,
+    ``text_deltas``, ``final_*``, ``current_*``, ``handler``'s callbacks — the
+    same events, snapshots and callbacks as the stream that was relayed. It
+    has no run to control (``cancel()``/``recover()`` raise); leaving it early
+    closes the source (a response's connection, so the relaying server sees
+    the reader go away and cancels the run).
+
+    How it ends: ``event: done`` ends it normally. A relayed ``error`` event
+    is raised as the failure it relays: ``StreamInterrupted``,
+    ``StreamTimeout`` and ``ProtocolError`` (also for ``EventTooLargeError``)
+    come back as those classes with the same message, a server error event as
+    :class:`~streamrun.StreamError` with its ``message``, ``type``, ``code`` and
+    ``param``; any other relayed failure (an error reply: its HTTP status is
+    not relayed) as a ``StreamError`` with the relayed fields. The relay
+    ending (or its connection breaking) before ``done`` and before the run
+    settled is :class:`~streamrun.StreamInterrupted`, as for a server stream.
+    """
+    return _rehydrate.from_sse(source, handler=handler)
+
+
+def from_ndjson(source: RelaySource, *, handler: AsyncEventHandler | None = None) -> RunStream:
+    """Read an NDJSON relay (:func:`to_ndjson`) back as a run stream; see :func:`from_sse`.
+
+    Each line ``{"event": ..., "data": ...}`` is read as soon as it is complete
+    (a line may be split across chunks; blank lines are skipped). A line that
+    is not such an object is a :class:`~streamrun.ProtocolError` (the events
+    before it are delivered first); a last line without its line end is read
+    if it is whole, else dropped as a cut (then ``StreamInterrupted``).
+    """
+    return _rehydrate.from_ndjson(source, handler=handler)
