@@ -96,6 +96,7 @@ class ResponsePlayer:
         response: JSON,
         new_id: Callable[[str], str],
         first_sequence_number: int = 0,
+        queued: bool = False,
     ) -> None:
         self.scenario = scenario
         self.response = response
@@ -104,12 +105,21 @@ class ResponsePlayer:
         self._new_id = new_id
         self._sequence = first_sequence_number
         self._usage = [0, 0]
+        self._queued = queued
 
     # -- the stream ------------------------------------------------------------
 
     def play(self) -> Iterator[ResponseEvent | Wait]:
-        """Every event of the response, in order (and the waits between them)."""
+        """Every event of the response, in order (and the waits between them).
+
+        A ``queued`` player (a background response) starts ``queued``:
+        ``response.created`` → ``response.queued`` → ``response.in_progress``.
+        """
+        if self._queued:
+            self.response["status"] = "queued"
         yield self._event("response.created", response=self._snapshot())
+        if self._queued:
+            yield self._event("response.queued", response=self._snapshot())
         self.response["status"] = "in_progress"
         yield self._event("response.in_progress", response=self._snapshot())
         for step in self.scenario.steps:
