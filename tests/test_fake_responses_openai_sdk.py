@@ -61,7 +61,7 @@ async def client(server: FakeAssistantsServer) -> AsyncIterator[AsyncOpenAI]:
 async def stream_once(client: AsyncOpenAI, **kwargs: Any) -> tuple[list[Any], Any]:
     """The SDK's events of one streamed response and the response they end with."""
     async with client.responses.stream(model=MODEL, **kwargs) as stream:
-        events = [event async for event in stream]
+        events: list[Any] = [event async for event in stream]
         final = None
         if events[-1].type == "response.completed":
             final = await stream.get_final_response()
@@ -141,7 +141,9 @@ async def test_sdk_streams_every_ready_scenario(
 @pytest.mark.asyncio
 async def test_sdk_raises_on_the_wrapped_error_event(client: AsyncOpenAI) -> None:
     with pytest.raises(openai.APIError, match="The server had an error"):
-        await stream_once(client, input="Hi", extra_headers={"x-fake-scenario": "error_event_wrapped"})
+        await stream_once(
+            client, input="Hi", extra_headers={"x-fake-scenario": "error_event_wrapped"}
+        )
 
 
 @pytest.mark.asyncio
@@ -165,7 +167,9 @@ async def test_sdk_create_retrieve_and_errors(
             previous_response_id=first.id,
             input=[{"type": "function_call_output", "call_id": calls[0].call_id, "output": "x"}],
         )
-    assert info.value.message.endswith(f"No tool output found for function call {calls[1].call_id}.")
+    assert info.value.message.endswith(
+        f"No tool output found for function call {calls[1].call_id}."
+    )
     answer = await client.responses.create(
         model=MODEL,
         previous_response_id=first.id,
@@ -204,8 +208,8 @@ async def test_sdk_resumes_a_dropped_background_stream(
     rest = await client.responses.retrieve(
         response_id, stream=True, starting_after=seen[-1].sequence_number
     )
-    async for event in rest:
-        seen.append(event)
+    async for resumed in rest:
+        seen.append(resumed)
     assert [e.sequence_number for e in seen] == list(range(len(seen)))
     assert seen[-1].type == "response.completed"
     text = "".join(e.delta for e in seen if e.type == "response.output_text.delta")
@@ -231,6 +235,6 @@ async def test_sdk_cancels_a_background_response(
     assert (await client.responses.cancel(created.id)).status == "cancelled"  # idempotent
     assert [r.endpoint for r in server.requests].count("cancel_response") == 2
     replay = await client.responses.retrieve(created.id, stream=True)
-    types = [event.type async for event in replay]
+    types: list[str] = [event.type async for event in replay]
     assert types[-1] == "response.cancelled"
     assert "response.completed" not in types

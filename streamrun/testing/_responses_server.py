@@ -331,7 +331,11 @@ class ResponsesAPI:
         if conversation is not None:
             conversation.waiting = None
         player = ResponsePlayer(
-            scenario, response=record.obj, new_id=self._new_id, queued=background
+            scenario,
+            response=record.obj,
+            new_id=self._new_id,
+            queued=background,
+            now=s._store.now,
         )
         if background:
             record.obj["status"] = "queued"
@@ -580,15 +584,13 @@ class ResponsesAPI:
     def _settle(self, record: ResponseRecord, player: ResponsePlayer) -> None:
         obj = record.obj
         status = record.status
-        if status == "completed":
-            obj["completed_at"] = self._server._store.now()
-            if player.pending is not None:
-                record.pending = player.pending
-                record.call_ids = [
-                    str(o["call_id"]) for o in obj["output"] if o.get("type") == "function_call"
-                ]
-                for call_id in record.call_ids:
-                    self._waiting_calls[call_id] = record
+        if status == "completed" and player.pending is not None:
+            record.pending = player.pending
+            record.call_ids = [
+                str(o["call_id"]) for o in obj["output"] if o.get("type") == "function_call"
+            ]
+            for call_id in record.call_ids:
+                self._waiting_calls[call_id] = record
         conversation = self.conversations.get(record.conversation_id or "")
         if conversation is not None and status in TERMINAL:
             conversation.items += [self._item_with_id(i) for i in record.input_items]

@@ -794,8 +794,10 @@ class FakeAssistantsServer:
                 "https://platform.openai.com/account/api-keys.",
                 code="invalid_api_key",
             )
-        if beta and self.require_beta_header and "assistants=v2" not in request.headers.get(
-            "OpenAI-Beta", ""
+        if (
+            beta
+            and self.require_beta_header
+            and "assistants=v2" not in request.headers.get("OpenAI-Beta", "")
         ):
             return self._error(
                 400,
