@@ -424,6 +424,11 @@ async def test_conversation_collects_items_and_carries_tool_rounds(
     assert page["has_more"] is True
     assert [i["id"] for i in page["data"]] == [i["id"] for i in listing["data"][::-1][:2]]
 
+    made = server.create_conversation("conv_made", items=[{"role": "user", "content": "x"}])
+    assert made == "conv_made"
+    assert server.conversation_items(made)[0]["content"] == [{"type": "input_text", "text": "x"}]
+    assert server.conversation_items("conv_nope") == []
+
     for url in ("/conversations/conv_nope", "/conversations/conv_nope/items"):
         async with http.get(server.base_url + url) as resp:
             assert resp.status == 404

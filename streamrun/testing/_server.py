@@ -249,6 +249,14 @@ class FakeAssistantsServer:
     :meth:`queue_faults`; request headers ``x-fake-scenario``,
     ``x-fake-recording`` and ``x-fake-faults`` do the same per request.
 
+    The same server answers the Responses API (``POST /responses``, ``GET
+    /responses/{id}`` with ``stream=true&starting_after=N``, cancel and the
+    Conversations endpoints), playing the same scenarios, selected the same
+    way (a conversation id takes the place of the thread id in
+    :meth:`set_thread_scenario`), with the same faults; see
+    :meth:`get_response`, :meth:`wait_for_response`,
+    :meth:`conversation_items`.
+
     ``api_keys``: accepted keys (``Authorization: Bearer`` or ``api-key``);
     ``None`` accepts any non-empty key. ``base_path`` is the URL prefix
     (``"/v1"``; e.g. ``"/openai"`` for Azure-style URLs). ``clock`` gives
@@ -404,17 +412,22 @@ class FakeAssistantsServer:
         self._default_scenario = self._resolve(scenario)
 
     def queue_scenario(self, scenario: Scenario | str | Replies) -> None:
-        """Play ``scenario`` for the next created run (queued scenarios are used in order).
+        """Play ``scenario`` for the next created run or new response (used in order).
 
         A reply engine is called with the text of the thread's last user
-        message when the run is created.
+        message when the run is created (for a response: the last user
+        message of its ``input``). A response that continues another with
+        tool outputs plays that one's ``then`` and takes nothing from the queue.
         """
         self._scenario_queue.append(self._resolve(scenario))
 
     def set_thread_scenario(
         self, thread_id: str, scenario: Scenario | str | Replies | None
     ) -> None:
-        """Play ``scenario`` for every run on ``thread_id`` (``None`` removes it)."""
+        """Play ``scenario`` for every run on ``thread_id`` (``None`` removes it).
+
+        A conversation id works the same for the responses in that conversation.
+        """
         if scenario is None:
             self._thread_scenarios.pop(thread_id, None)
         else:
