@@ -153,6 +153,10 @@ class ResponseStream(RunStream):
         assert isinstance(stream, ResponseStream)
         return stream
 
+    async def __aenter__(self) -> ResponseStream:
+        await super().__aenter__()
+        return self
+
     def _responses_adapter(self) -> ResponsesProtocol:
         adapter = self._pipeline.adapter
         assert isinstance(adapter, ResponsesProtocol)
