@@ -274,9 +274,14 @@ class ResponseStream(RunStream):
         return super()._should_cancel_on_exit() and self._is_background()
 
     async def _cancel_best_effort(self) -> None:
+        # Only a background response in progress can be cancelled: one that waits
+        # for tool outputs is already complete on the server (nothing to cancel),
+        # any other stops with its connection.
         transport = self._transport
         run_id = self.run_id
         assert transport is not None and run_id is not None
+        if not self._is_background() or self._responses_adapter().settled:
+            return
         seconds = self._settings.cancel_timeout
         timeouts = Timeouts(connect=seconds, idle=seconds, total=seconds)
         task = asyncio.ensure_future(

@@ -79,6 +79,7 @@ class ResponsesServer:
     # response (or conversation) id -> the calls it waits on, and their call ids
     waiting: dict[str, tuple[FunctionCalls, list[str]]] = attrs.field(factory=dict)
     base_url: str = ""
+    closing: asyncio.Event = attrs.field(factory=asyncio.Event)
     _ids: Any = attrs.field(factory=lambda: itertools.count(1))
 
     def new_id(self, prefix: str) -> str:
@@ -156,9 +157,16 @@ class ResponsesServer:
         player = played.player
         for item in player.play():
             if isinstance(item, Wait):
-                try:
-                    await asyncio.wait_for(played.cancelled.wait(), item.seconds)
-                except asyncio.TimeoutError:
+                waits = [
+                    asyncio.ensure_future(played.cancelled.wait()),
+                    asyncio.ensure_future(self.closing.wait()),
+                ]
+                await asyncio.wait(waits, timeout=item.seconds, return_when="FIRST_COMPLETED")
+                for task in waits:
+                    task.cancel()
+                if self.closing.is_set():
+                    return
+                if not played.cancelled.is_set():
                     continue
                 event = player.cancel()
                 played.events.append(event)
@@ -219,4 +227,5 @@ class running:
         return self.server
 
     async def __aexit__(self, *exc: Any) -> None:
+        self.server.closing.set()  # streams waiting in a Pause end now
         await self._cm.__aexit__(*exc)
