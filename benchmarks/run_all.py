@@ -8,7 +8,7 @@ the JSON backend, leaks into the next), with its output shown as it comes:
 * ``bench_accumulate.py`` accumulating one long message, side by side
 * ``bench_e2e.py``        end to end over loopback: throughput and added latency
 * ``bench_startup.py``    how fast the ``streamrun`` command starts (``--version``, ``--help``)
-* ``bench_responses.py``  Responses events through the mapping vs run-stream events
+* ``bench_responses.py``  Responses vs run-stream events, full stream path and pure layers
 * ``bench_relay.py``      relaying to a browser: the latency the relay adds per delta
 * ``bench_tool_loop.py``  the continuation after a tool round vs a plain stream (µs/event)
 
@@ -39,7 +39,7 @@ BENCHMARKS = [
     ("bench_accumulate.py", "accumulating one long message vs openai-python"),
     ("bench_e2e.py", "end to end over loopback vs openai-python"),
     ("bench_startup.py", "start-up of the streamrun command"),
-    ("bench_responses.py", "Responses events through the mapping vs run-stream events"),
+    ("bench_responses.py", "Responses vs run-stream events, full stream path and pure layers"),
     ("bench_relay.py", "relay (sse_response) added latency per delta"),
     ("bench_tool_loop.py", "per-event cost of a tool loop's continuation vs a plain stream"),
 ]

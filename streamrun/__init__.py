@@ -235,6 +235,79 @@ if typing.TYPE_CHECKING:
         VectorStoreParam as VectorStoreParam,
         validate_include as validate_include,
     )
+    from ._response_stream import (
+        RecoveredResponse as RecoveredResponse,
+        ResponseStream as ResponseStream,
+    )
+    from ._responses_client import (
+        Responses as Responses,
+    )
+    from ._responses_events import (
+        RESPONSE_EVENT_CLASSES as RESPONSE_EVENT_CLASSES,
+        RESPONSES_TERMINAL_EVENTS as RESPONSES_TERMINAL_EVENTS,
+        ResponseCancelledEvent as ResponseCancelledEvent,
+        ResponseCodeInterpreterCallCodeDeltaEvent as ResponseCodeInterpreterCallCodeDeltaEvent,
+        ResponseCodeInterpreterCallCodeDoneEvent as ResponseCodeInterpreterCallCodeDoneEvent,
+        ResponseCompletedEvent as ResponseCompletedEvent,
+        ResponseContentPartAddedEvent as ResponseContentPartAddedEvent,
+        ResponseContentPartDoneEvent as ResponseContentPartDoneEvent,
+        ResponseCreatedEvent as ResponseCreatedEvent,
+        ResponseErrorEvent as ResponseErrorEvent,
+        ResponseEvent as ResponseEvent,
+        ResponseFailedEvent as ResponseFailedEvent,
+        ResponseFunctionCallArgumentsDeltaEvent as ResponseFunctionCallArgumentsDeltaEvent,
+        ResponseFunctionCallArgumentsDoneEvent as ResponseFunctionCallArgumentsDoneEvent,
+        ResponseIncompleteEvent as ResponseIncompleteEvent,
+        ResponseInProgressEvent as ResponseInProgressEvent,
+        ResponseLifecycleEvent as ResponseLifecycleEvent,
+        ResponseOutputItemAddedEvent as ResponseOutputItemAddedEvent,
+        ResponseOutputItemDoneEvent as ResponseOutputItemDoneEvent,
+        ResponseOutputTextAnnotationAddedEvent as ResponseOutputTextAnnotationAddedEvent,
+        ResponseOutputTextDeltaEvent as ResponseOutputTextDeltaEvent,
+        ResponseOutputTextDoneEvent as ResponseOutputTextDoneEvent,
+        ResponseQueuedEvent as ResponseQueuedEvent,
+        ResponseReasoningSummaryPartAddedEvent as ResponseReasoningSummaryPartAddedEvent,
+        ResponseReasoningSummaryPartDoneEvent as ResponseReasoningSummaryPartDoneEvent,
+        ResponseReasoningSummaryTextDeltaEvent as ResponseReasoningSummaryTextDeltaEvent,
+        ResponseReasoningSummaryTextDoneEvent as ResponseReasoningSummaryTextDoneEvent,
+        ResponseReasoningTextDeltaEvent as ResponseReasoningTextDeltaEvent,
+        ResponseReasoningTextDoneEvent as ResponseReasoningTextDoneEvent,
+        ResponseRefusalDeltaEvent as ResponseRefusalDeltaEvent,
+        ResponseRefusalDoneEvent as ResponseRefusalDoneEvent,
+        ResponseToolCallProgressEvent as ResponseToolCallProgressEvent,
+        UnknownResponseEvent as UnknownResponseEvent,
+        is_terminal_responses_event as is_terminal_responses_event,
+        parse_responses_event as parse_responses_event,
+    )
+    from ._responses_map import (
+        ResponsesMapper as ResponsesMapper,
+    )
+    from ._responses_models import (
+        ResponseCodeInterpreterCall as ResponseCodeInterpreterCall,
+        ResponseContentPart as ResponseContentPart,
+        ResponseError as ResponseError,
+        ResponseFileCitation as ResponseFileCitation,
+        ResponseFilePath as ResponseFilePath,
+        ResponseFileSearchCall as ResponseFileSearchCall,
+        ResponseFunctionCall as ResponseFunctionCall,
+        ResponseIncompleteDetails as ResponseIncompleteDetails,
+        ResponseObject as ResponseObject,
+        ResponseOutputItem as ResponseOutputItem,
+        ResponseOutputMessage as ResponseOutputMessage,
+        ResponseOutputText as ResponseOutputText,
+        ResponseReasoningItem as ResponseReasoningItem,
+        ResponseRefusal as ResponseRefusal,
+        ResponseTextAnnotation as ResponseTextAnnotation,
+        ResponseURLCitation as ResponseURLCitation,
+        ResponseUsage as ResponseUsage,
+        ResponseWebSearchCall as ResponseWebSearchCall,
+        UnknownResponseAnnotation as UnknownResponseAnnotation,
+        UnknownResponseContentPart as UnknownResponseContentPart,
+        UnknownResponseOutputItem as UnknownResponseOutputItem,
+    )
+    from ._responses_requests import (
+        ResponseCreateParams as ResponseCreateParams,
+    )
     from ._stream import (
         RunStream as RunStream,
     )
@@ -310,6 +383,35 @@ _EXPORTS: dict[str, str] = {
         "ToolOutput ToolParam ToolResourcesParam TruncationStrategyParam VectorStoreParam "
         "validate_include"
     ),
+    "._response_stream": "RecoveredResponse ResponseStream",
+    "._responses_client": "Responses",
+    "._responses_events": (
+        "RESPONSES_TERMINAL_EVENTS RESPONSE_EVENT_CLASSES ResponseCancelledEvent "
+        "ResponseCodeInterpreterCallCodeDeltaEvent "
+        "ResponseCodeInterpreterCallCodeDoneEvent ResponseCompletedEvent "
+        "ResponseContentPartAddedEvent ResponseContentPartDoneEvent ResponseCreatedEvent "
+        "ResponseErrorEvent ResponseEvent ResponseFailedEvent "
+        "ResponseFunctionCallArgumentsDeltaEvent ResponseFunctionCallArgumentsDoneEvent "
+        "ResponseInProgressEvent ResponseIncompleteEvent ResponseLifecycleEvent "
+        "ResponseOutputItemAddedEvent ResponseOutputItemDoneEvent "
+        "ResponseOutputTextAnnotationAddedEvent ResponseOutputTextDeltaEvent "
+        "ResponseOutputTextDoneEvent ResponseQueuedEvent "
+        "ResponseReasoningSummaryPartAddedEvent ResponseReasoningSummaryPartDoneEvent "
+        "ResponseReasoningSummaryTextDeltaEvent ResponseReasoningSummaryTextDoneEvent "
+        "ResponseReasoningTextDeltaEvent ResponseReasoningTextDoneEvent "
+        "ResponseRefusalDeltaEvent ResponseRefusalDoneEvent ResponseToolCallProgressEvent "
+        "UnknownResponseEvent is_terminal_responses_event parse_responses_event"
+    ),
+    "._responses_map": "ResponsesMapper",
+    "._responses_models": (
+        "ResponseCodeInterpreterCall ResponseContentPart ResponseError "
+        "ResponseFileCitation ResponseFilePath ResponseFileSearchCall "
+        "ResponseFunctionCall ResponseIncompleteDetails ResponseObject ResponseOutputItem "
+        "ResponseOutputMessage ResponseOutputText ResponseReasoningItem ResponseRefusal "
+        "ResponseTextAnnotation ResponseURLCitation ResponseUsage ResponseWebSearchCall "
+        "UnknownResponseAnnotation UnknownResponseContentPart UnknownResponseOutputItem"
+    ),
+    "._responses_requests": "ResponseCreateParams",
     "._stream": "RunStream",
     "._transport": "Timeouts",
     ".sse": "ServerSentEvent SSEDecoder",
@@ -430,9 +532,12 @@ __all__ = [
     "NotGiven",
     "PermissionDeniedError",
     "ProtocolError",
+    "RESPONSES_TERMINAL_EVENTS",
+    "RESPONSE_EVENT_CLASSES",
     "RankingOptionsParam",
     "RateLimitError",
     "ReasoningEffort",
+    "RecoveredResponse",
     "RecoveredRun",
     "RefusalContentBlock",
     "RefusalDeltaBlock",
@@ -440,10 +545,62 @@ __all__ = [
     "RequiredActionFunction",
     "RequiredActionFunctionToolCall",
     "RequiredActionSubmitToolOutputs",
+    "ResponseCancelledEvent",
+    "ResponseCodeInterpreterCall",
+    "ResponseCodeInterpreterCallCodeDeltaEvent",
+    "ResponseCodeInterpreterCallCodeDoneEvent",
+    "ResponseCompletedEvent",
+    "ResponseContentPart",
+    "ResponseContentPartAddedEvent",
+    "ResponseContentPartDoneEvent",
+    "ResponseCreateParams",
+    "ResponseCreatedEvent",
+    "ResponseError",
+    "ResponseErrorEvent",
+    "ResponseEvent",
+    "ResponseFailedEvent",
+    "ResponseFileCitation",
+    "ResponseFilePath",
+    "ResponseFileSearchCall",
     "ResponseFormat",
     "ResponseFormatJSONSchema",
     "ResponseFormatParam",
+    "ResponseFunctionCall",
+    "ResponseFunctionCallArgumentsDeltaEvent",
+    "ResponseFunctionCallArgumentsDoneEvent",
+    "ResponseInProgressEvent",
+    "ResponseIncompleteDetails",
+    "ResponseIncompleteEvent",
+    "ResponseLifecycleEvent",
+    "ResponseObject",
+    "ResponseOutputItem",
+    "ResponseOutputItemAddedEvent",
+    "ResponseOutputItemDoneEvent",
+    "ResponseOutputMessage",
+    "ResponseOutputText",
+    "ResponseOutputTextAnnotationAddedEvent",
+    "ResponseOutputTextDeltaEvent",
+    "ResponseOutputTextDoneEvent",
+    "ResponseQueuedEvent",
+    "ResponseReasoningItem",
+    "ResponseReasoningSummaryPartAddedEvent",
+    "ResponseReasoningSummaryPartDoneEvent",
+    "ResponseReasoningSummaryTextDeltaEvent",
+    "ResponseReasoningSummaryTextDoneEvent",
+    "ResponseReasoningTextDeltaEvent",
+    "ResponseReasoningTextDoneEvent",
+    "ResponseRefusal",
+    "ResponseRefusalDeltaEvent",
+    "ResponseRefusalDoneEvent",
+    "ResponseStream",
+    "ResponseTextAnnotation",
     "ResponseTooLargeError",
+    "ResponseToolCallProgressEvent",
+    "ResponseURLCitation",
+    "ResponseUsage",
+    "ResponseWebSearchCall",
+    "Responses",
+    "ResponsesMapper",
     "Run",
     "RunCreateParams",
     "RunEvent",
@@ -527,6 +684,10 @@ __all__ = [
     "UnknownContentBlock",
     "UnknownContentDelta",
     "UnknownEvent",
+    "UnknownResponseAnnotation",
+    "UnknownResponseContentPart",
+    "UnknownResponseEvent",
+    "UnknownResponseOutputItem",
     "UnknownStepDetails",
     "UnknownStepDetailsDelta",
     "UnknownTool",
@@ -538,6 +699,8 @@ __all__ = [
     "VectorStoreParam",
     "__version__",
     "function_tool",
+    "is_terminal_responses_event",
     "parse_event",
+    "parse_responses_event",
     "validate_include",
 ]

@@ -47,6 +47,8 @@ from ._requests import (
     path_id,
     validate_include,
 )
+from ._response_stream import ResponseStream
+from ._responses_client import Responses
 from ._stream import RunStream
 from ._tool_loop import Functions, ToolLoop
 from ._transport import DEFAULT_MAX_RESPONSE_SIZE, AuthStyle, Timeouts, Transport
@@ -155,6 +157,8 @@ class AsyncClient:
         self.runs = Runs(self)
         self.threads = Threads(self)
         self.beta = Beta(self)
+        self.responses = Responses(self)
+        """The Responses API: ``client.responses.stream(...)`` and friends."""
         """openai-python's paths: ``client.beta.threads.runs.stream`` and friends."""
 
     @property
@@ -237,6 +241,10 @@ class AsyncClient:
             )
         return self._transport
 
+    def _responses(self) -> Transport:
+        """The transport for the Responses API (served on every host, OpenAI's included)."""
+        return self._transport
+
     def _open(
         self,
         path: str,
@@ -247,12 +255,18 @@ class AsyncClient:
         run_id: str | None,
         query: Sequence[tuple[str, str]] = (),
         options: CallOptions,
+        stream_class: type[RunStream] = RunStream,
     ) -> RunStream:
+        """A stream of ``POST path`` with ``body``, every option checked before any I/O
+        (``stream_class``: :class:`~streamrun.RunStream` on the Assistants API,
+        :class:`~streamrun.ResponseStream` on the Responses API)."""
         if handler is not None and not isinstance(handler, AsyncEventHandler):
             raise ValidationError(
                 "handler", f"must be an AsyncEventHandler instance, got {type(handler).__name__}"
             )
-        transport = self._assistants()
+        transport = (
+            self._responses() if issubclass(stream_class, ResponseStream) else self._assistants()
+        )
         check_tap(options.tap)
         if body.get("stream", True) is not True:
             raise ValidationError("stream", "must be true (or omitted) for a streaming method")
@@ -267,7 +281,7 @@ class AsyncClient:
         # Everything that goes on the wire is checked now, before anything is sent.
         extra = self._transport.check_options(options.extra_headers, options.extra_query)
         encode_body(body)
-        stream = RunStream(
+        stream = stream_class(
             transport=transport,
             path=path,
             body=body,

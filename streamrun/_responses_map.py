@@ -214,7 +214,7 @@ from ._responses_models import (
     UnknownResponseOutputItem,
 )
 
-__all__ = ["CLIENT_CALL_TYPES", "ResponsesMapper"]
+__all__ = ["CLIENT_CALL_TYPES", "ResponsesMapper", "run_and_messages"]
 
 CLIENT_CALL_TYPES = frozenset(
     {
@@ -1010,6 +1010,26 @@ def _content(part: ResponseContentPart) -> MessageContent:
         return RefusalContentBlock(refusal=part.refusal)
     assert isinstance(part, UnknownResponseContentPart)
     return UnknownContentBlock(type=part.type, raw=part.raw)
+
+
+def run_and_messages(
+    response: ResponseObject, *, thread_id: str | None = None
+) -> tuple[Run, list[Message]]:
+    """A whole response (``GET /responses/{id}``) as the run and the messages its
+    stream would have left: the run as its status event maps (``requires_action``
+    when it waits for the client), one completed message per ``message`` item."""
+    mapper = ResponsesMapper(thread_id=thread_id)
+    status = response.status or "in_progress"
+    name = f"response.{status}" if f"response.{status}" in _LIFECYCLE else "response.in_progress"
+    mapper.feed(RESPONSE_EVENT_CLASSES[name](response=response))
+    assert mapper.run is not None
+    messages = []
+    for item in response.output:
+        if isinstance(item, ResponseOutputMessage):
+            message = mapper._message(_str(item.id), item.status or "completed", item.role)
+            message.content = [_content(part) for part in item.content]
+            messages.append(message)
+    return mapper.run, messages
 
 
 _HANDLERS: dict[type, Callable[[ResponsesMapper, Any], list[Event]]] = {

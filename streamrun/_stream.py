@@ -55,7 +55,7 @@ from collections.abc import (
     Iterator,
 )
 from types import TracebackType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import aiohttp
 
@@ -75,7 +75,7 @@ from ._exceptions import (
 from ._handler import AsyncEventHandler
 from ._models import Message, Run, RunStep
 from ._options import StreamSettings
-from ._pipeline import ConnectionLost, Pipeline, ProtocolAdapter, Segment, State
+from ._pipeline import ConnectionLost, Follow, Pipeline, ProtocolAdapter, Segment, State
 from ._protocol_runs import RunStreamProtocol
 from ._recover import (
     RecoveredRun,
@@ -97,6 +97,19 @@ logger = logging.getLogger("streamrun")
 _Next = Callable[[], Awaitable["tuple[Event, list[Callback]] | None"]]
 
 
+class AdapterFactory(Protocol):
+    """A protocol adapter class: what ``RunStream._protocol`` holds."""
+
+    def __call__(
+        self,
+        *,
+        max_event_size: int | None,
+        thread_id: str | None,
+        run_id: str | None,
+        redact: Callable[[str], str],
+    ) -> ProtocolAdapter: ...
+
+
 class RunStream(OpenAIStreamAliases):
     """The events of one run, as an async iterator and through a handler.
 
@@ -110,8 +123,8 @@ class RunStream(OpenAIStreamAliases):
     """
 
     #: The protocol adapter class of the stream's bytes (a relay reader refines it:
-    #: ``streamrun.relay.from_sse``).
-    _protocol: ClassVar[type[RunStreamProtocol]] = RunStreamProtocol
+    #: ``streamrun.relay.from_sse``; a Responses stream swaps in its own).
+    _protocol: ClassVar[AdapterFactory] = RunStreamProtocol
 
     def __init__(
         self,
@@ -143,8 +156,9 @@ class RunStream(OpenAIStreamAliases):
         self._accumulator = _accumulator_for(handler, run_id)
         self._handler = handler
         self._tools = tools
-        follow = None if tools is None else _LoopDriver(self).follow
-        self._pipeline = Pipeline(adapter, self._accumulator, handler, redact=redact, follow=follow)
+        self._pipeline = Pipeline(
+            adapter, self._accumulator, handler, redact=redact, follow=self._make_follow()
+        )
         self._next: _Next = self._pipeline.next
         self._response: _ResponseBytes | None = None
         self._consumer: str | None = None
@@ -217,14 +231,42 @@ class RunStream(OpenAIStreamAliases):
         pipeline.open(self._response, self._response.close)
         return self
 
+    def _make_follow(self) -> Follow | None:
+        """The pipeline's ``follow`` (a seam): the tool loop's, when there is one."""
+        return None if self._tools is None else _LoopDriver(self).follow
+
+    async def _continue(self, outputs: list[dict[str, str]]) -> Segment:
+        """The tool loop's continuation (a seam): submit the outputs in one streaming
+        request; the continuation's response as the pipeline's next segment."""
+        thread_id, run_id = self.thread_id, self.run_id
+        assert thread_id is not None and run_id is not None
+        settings = self._settings
+        path = run_path(thread_id, run_id) + "/submit_tool_outputs"
+        body = {"tool_outputs": outputs, "stream": True}
+        response = await self._send(path, body, self._loop_query)
+        adapter = RunStreamProtocol(
+            max_event_size=settings.max_event_size,
+            thread_id=thread_id,
+            run_id=run_id,
+            redact=self._redact,
+        )
+        source = _ResponseBytes(response, adapter, settings.timeouts, settings.tap)
+        self._response = source
+        return adapter, source, source.close
+
     async def _send(
-        self, path: str, body: dict[str, Any], query: list[tuple[str, str]]
+        self,
+        path: str,
+        body: dict[str, Any] | None,
+        query: list[tuple[str, str]],
+        *,
+        method: str = "POST",
     ) -> aiohttp.ClientResponse:
-        """Send a request that creates or continues a run; the response of an event
-        stream, headers read."""
+        """Send a request that creates or continues a run (``POST``), or reads one
+        on (``GET``); the response of an event stream, headers read."""
         assert self._transport is not None
         response = await self._transport.send(
-            "POST",
+            method,
             path,
             json_body=body,
             query=query,
@@ -232,7 +274,7 @@ class RunStream(OpenAIStreamAliases):
             max_retries=self._settings.max_retries,
             timeouts=self._settings.timeouts,
             extra_headers=self._settings.extra_headers,
-            creates_run=True,
+            creates_run=method == "POST",
         )
         content_type = response.headers.get("Content-Type", "")
         if not content_type.lower().startswith("text/event-stream"):
@@ -288,11 +330,13 @@ class RunStream(OpenAIStreamAliases):
         except Exception:  # e.g. its loop is closed already: nothing more to free
             pass
         if cancel and self._loop is not None and self._transport is not None:
-            thread_id, run_id = self.thread_id, self.run_id
-            assert thread_id is not None and run_id is not None
-            _schedule_abandon_cancel(
-                self._loop, self._transport, thread_id, run_id, self._settings.cancel_timeout
-            )
+            self._schedule_abandon(self._loop, self._transport)
+
+    def _schedule_abandon(self, loop: asyncio.AbstractEventLoop, transport: Transport) -> None:
+        """Start the abandon-cancel of a stream garbage-collected unclosed (a seam)."""
+        thread_id, run_id = self.thread_id, self.run_id
+        assert thread_id is not None and run_id is not None
+        _schedule_abandon_cancel(loop, transport, thread_id, run_id, self._settings.cancel_timeout)
 
     def _should_cancel_on_exit(self) -> bool:
         """Leaving now abandons a run that would go on: cancel it (cancel_on_abandon)."""
@@ -515,24 +559,9 @@ class _LoopDriver:
     def loop_handler(self) -> AsyncEventHandler | None:
         return self._stream._handler
 
-    async def submit_tool_outputs(self, outputs: list[dict[str, str]]) -> Segment:
+    def submit_tool_outputs(self, outputs: list[dict[str, str]]) -> Awaitable[Segment]:
         """POST the outputs (one request, streaming); the continuation as the next segment."""
-        stream = self._stream
-        thread_id, run_id = stream.thread_id, stream.run_id
-        assert thread_id is not None and run_id is not None
-        settings = stream._settings
-        path = run_path(thread_id, run_id) + "/submit_tool_outputs"
-        body = {"tool_outputs": outputs, "stream": True}
-        response = await stream._send(path, body, stream._loop_query)
-        adapter = RunStreamProtocol(
-            max_event_size=settings.max_event_size,
-            thread_id=thread_id,
-            run_id=run_id,
-            redact=stream._redact,
-        )
-        source = _ResponseBytes(response, adapter, settings.timeouts, settings.tap)
-        stream._response = source
-        return adapter, source, source.close
+        return self._stream._continue(outputs)
 
     async def cancel_run(self, *, abandoned: bool) -> None:
         stream = self._stream

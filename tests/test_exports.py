@@ -129,10 +129,18 @@ LAYERS = [
     {"_models", "_responses_models", "_converter", "_events", "_requests", "_function_tool"},
     {"_responses_events", "_responses_requests"},
     {"_callbacks"},
-    {"_accumulate", "_responses_map", "_protocol_runs"},
-    {"_retry", "_transport", "_options", "_recover", "_relaying"},
+    {"_accumulate", "_responses_map", "_protocol_runs", "_protocol_responses"},
+    {"_retry", "_transport", "_options", "_recover", "_responses_recover", "_relaying"},
     {"_handler", "_pipeline"},
-    {"_compat", "_tool_loop", "_stream", "_client", "_conversation"},
+    {
+        "_compat",
+        "_tool_loop",
+        "_stream",
+        "_response_stream",
+        "_responses_client",
+        "_client",
+        "_conversation",
+    },
     # The fake server (a package) sits under the commands that serve it (--fake):
     # it imports only _exceptions of the library.
     {"testing"},
@@ -172,6 +180,7 @@ def test_pipeline_and_protocol_adapter_have_no_io() -> None:
     # The pipeline reads any async iterator of bytes; only the driver (_stream) knows aiohttp.
     assert not {"aiohttp", "asyncio"} & _imports("_pipeline")
     assert not {"aiohttp", "asyncio"} & _imports("_protocol_runs")
+    assert not {"aiohttp", "asyncio"} & _imports("_protocol_responses")
 
 
 def test_responses_mapping_has_no_io() -> None:

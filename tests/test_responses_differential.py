@@ -280,9 +280,7 @@ def feed_run_stream(acc: Accumulator, pairs: Pairs) -> list[Callback]:
     return out
 
 
-def feed_responses(
-    acc: Accumulator, mapper: ResponsesMapper, pairs: Pairs
-) -> list[Callback]:
+def feed_responses(acc: Accumulator, mapper: ResponsesMapper, pairs: Pairs) -> list[Callback]:
     out: list[Callback] = []
     for name, body in pairs:
         event = parse_responses_event(name, json.dumps({"type": name, **body}))

@@ -113,3 +113,47 @@ def check_tool_loop_error(error: streamrun.ToolLoopError) -> None:
 class OutputHandler(AsyncEventHandler):
     async def on_tool_output(self, tool_call: streamrun.ToolCall, output: str) -> None:
         assert_type(output, str)
+
+
+def get_current_weather(location: str) -> str:
+    return "sunny"
+
+
+async def check_responses(client: AsyncClient) -> None:
+    # Part 9: the Responses API behind the same events.
+    stream = client.responses.stream(
+        model="gpt-4o",
+        input="hi",
+        handler=Handler(),
+        functions=[get_current_weather],
+        background=True,
+    )
+    assert_type(stream, streamrun.ResponseStream)
+    async with stream as opened:
+        assert_type(opened, streamrun.ResponseStream)
+        async for event in opened:
+            assert_type(event, Event)
+        async for typed in opened.responses_events():
+            assert_type(typed, streamrun.ResponseEvent)
+            if isinstance(typed, streamrun.ResponseOutputTextDeltaEvent):
+                assert_type(typed.delta, str)
+        assert_type(await opened.final_run(), Run)
+        assert_type(opened.response, streamrun.ResponseObject | None)
+        assert_type(opened.last_sequence_number, int | None)
+        recovered = await opened.recover()
+        assert_type(recovered, streamrun.RecoveredResponse)
+        assert_type(recovered.response.output_text, str)
+        assert_type(recovered.text, str)
+        assert_type(await opened.cancel(), Run)
+    assert_type(
+        client.responses.submit_tool_outputs_stream(
+            "resp_1", tool_outputs=[{"tool_call_id": "call_1", "output": "x"}], model="gpt-4o"
+        ),
+        streamrun.ResponseStream,
+    )
+    assert_type(await client.responses.retrieve("resp_1"), streamrun.ResponseObject)
+    assert_type(await client.responses.cancel("resp_1"), streamrun.ResponseObject)
+    replay = streamrun.ResponseStream.from_bytes([b""])
+    assert_type(replay, streamrun.ResponseStream)
+    run_stream: RunStream = replay  # a ResponseStream is a RunStream
+    assert_type(run_stream, RunStream)
