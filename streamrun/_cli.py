@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from ._display import Display, choose_color, choose_mode, run_outcome
     from ._handler import AsyncEventHandler
     from ._models import RequiredActionFunctionToolCall, Run
-    from ._recording import RecordedStream, Recorder, read_recording, replay_stream
+    from ._recording import Protocol, RecordedStream, Recorder, read_recording, replay_stream
     from ._stream import RunStream
     from .testing import (
         FakeAssistantsServer,
@@ -328,8 +328,13 @@ class Session:
     stream with ``recorder`` (a tool loop's continuation as its own
     ``submit_tool_outputs`` stream). ``before_run`` is called with the user's
     message before a run is created. A replay's session has no ``client``:
-    it only draws streams (:meth:`stream`).
+    it only draws streams (:meth:`stream`). A subclass speaks another protocol
+    through :attr:`protocol`, :meth:`_submit`, :meth:`_submission` and
+    :meth:`_cancel_waiting` (``streamrun._cli_responses``).
     """
+
+    #: What the streams are, for the recording: run streams.
+    protocol: Protocol = "runs"
 
     def __init__(
         self,
@@ -436,25 +441,54 @@ class Session:
                 run_id: str = run_id,
                 outputs: list[dict[str, str]] = outputs,
             ) -> RunStream:
-                return self.api.runs.submit_tool_outputs_stream(
-                    thread_id,
-                    run_id,
-                    tool_outputs=outputs,
-                    handler=handler,
-                    tap=tap,
-                    **self._loop_options(),
-                )
+                return self._submit(handler, tap, thread_id, run_id, outputs)
 
             run = await self.stream(
-                submit,
-                "submit_tool_outputs",
-                f"/threads/{thread_id}/runs/{run_id}/submit_tool_outputs",
-                {"thread_id": thread_id, "run_id": run_id, "tool_outputs": outputs},
-                handler,
+                submit, *self._submission(thread_id, run_id, outputs), handler=handler
             )
         if run.status == "requires_action":
             raise CLIError(f"run {run.id} requires an action streamrun does not know how to take")
         return run
+
+    def _submit(
+        self,
+        handler: AsyncEventHandler,
+        tap: Tap | None,
+        thread_id: str,
+        run_id: str,
+        outputs: list[dict[str, str]],
+    ) -> RunStream:
+        """The stream that answers a waiting run's calls with ``outputs``."""
+        return self.api.runs.submit_tool_outputs_stream(
+            thread_id,
+            run_id,
+            tool_outputs=outputs,
+            handler=handler,
+            tap=tap,
+            **self._loop_options(),
+        )
+
+    def _submission(
+        self, thread_id: str, run_id: str, outputs: list[dict[str, str]]
+    ) -> tuple[str, str, dict[str, Any]]:
+        """How a submission of ``outputs`` is recorded: endpoint, path and request."""
+        path = f"/threads/{thread_id}/runs/{run_id}/submit_tool_outputs"
+        request = {"thread_id": thread_id, "run_id": run_id, "tool_outputs": outputs}
+        return "submit_tool_outputs", path, request
+
+    def waiting_outcome(self) -> str:
+        """What became of the run left waiting when the input ended (:meth:`_cancel_waiting`)."""
+        if self.cancelled_run:
+            return f"run {self.cancelled_run} was cancelled"
+        return f"the run could not be cancelled: {self.cancel_error}"
+
+    def problem(self, run: Run) -> str | None:
+        """Why ``run`` did not complete (:func:`run_problem`), or ``None``."""
+        return run_problem(run)
+
+    def abandoned(self, run_id: str) -> str:
+        """The line said after Ctrl-C left the stream of ``run_id`` (cancel-on-abandon)."""
+        return f"cancelled: run {run_id} was cancelled on the server"
 
     async def stream(
         self,
@@ -466,7 +500,11 @@ class Session:
     ) -> Run:
         """Open one stream, draw it to its end and return the run as it left it."""
         shown = self.display.take_shown()
-        capture = self.recorder.begin(endpoint, path, request, shown) if self.recorder else None
+        capture = (
+            self.recorder.begin(endpoint, path, request, shown, protocol=self.protocol)
+            if self.recorder
+            else None
+        )
         self._capture = capture
         self._round = []
         outcome: Any = "ok"
@@ -507,10 +545,9 @@ class Session:
             outputs, self._round = self._round, []
             self.recorder.end(self._capture, "ok", None)
             self._capture = self.recorder.begin(
-                "submit_tool_outputs",
-                f"/threads/{thread_id}/runs/{run_id}/submit_tool_outputs",
-                {"thread_id": thread_id, "run_id": run_id, "tool_outputs": outputs},
+                *self._submission(thread_id, run_id, outputs),
                 self.display.take_shown(),
+                protocol=self.protocol,
             )
         self._capture.tap(chunk)
 
@@ -626,15 +663,34 @@ def _add_connection_options(p: argparse.ArgumentParser) -> None:
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", help="override the assistant's model")
+    p.add_argument("--model", help="override the assistant's model (--responses: the model)")
     p.add_argument("--instructions", help="override the assistant's instructions")
+
+
+def _add_responses_options(p: argparse.ArgumentParser, *, context: bool = True) -> None:
+    g = p.add_argument_group("Responses API")
+    g.add_argument(
+        "--responses",
+        action="store_true",
+        help="stream Responses API responses (POST /responses) instead of Assistants runs",
+    )
+    if context:
+        g.add_argument(
+            "--conversation", metavar="ID", help="with --responses: in this conversation"
+        )
+        g.add_argument(
+            "--previous-response",
+            metavar="ID",
+            help="with --responses: continue after this response",
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``streamrun`` command."""
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description="Stream OpenAI Assistants runs live in your terminal.",
+        description="Stream OpenAI Assistants runs (or Responses API responses: --responses) "
+        "live in your terminal.",
         epilog="Start with 'streamrun demo' (no key, no network).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -650,6 +706,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--fast", action="store_true", help="no pause between events")
     _add_output_options(demo)
     _add_record_option(demo)
+    _add_responses_options(demo, context=False)
 
     run = sub.add_parser(
         "run",
@@ -662,6 +719,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(run)
     _add_output_options(run)
     _add_record_option(run)
+    _add_responses_options(run)
     _add_connection_options(run)
 
     chat = sub.add_parser(
@@ -675,6 +733,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(chat)
     _add_output_options(chat)
     _add_record_option(chat)
+    _add_responses_options(chat)
     _add_connection_options(chat)
 
     replay = sub.add_parser(
@@ -840,13 +899,17 @@ class _App:
             if run is None or (run.status not in _SETTLED and run.status != "requires_action"):
                 if self.log.warnings:
                     return f"interrupted: {self.log.warnings[-1]}"
-                return f"cancelled: run {stream.run_id} was cancelled on the server"
+                return session.abandoned(stream.run_id)
         if session.cancel_error is not None:
             return f"interrupted: could not cancel the waiting run: {session.cancel_error}"
         return "interrupted"
 
     async def _dispatch(self) -> int:
         command = self.args.command
+        if getattr(self.args, "responses", False):
+            from . import _cli_responses
+
+            return await _cli_responses.dispatch(self)
         if command == "demo":
             return await self._demo()
         if command == "run":
@@ -855,9 +918,9 @@ class _App:
             return await self._chat()
         return await self._replay()
 
-    def _recorder(self) -> Recorder | None:
+    def _recorder(self, protocol: Protocol = "runs") -> Recorder | None:
         path = getattr(self.args, "record", None)
-        return Recorder(path, secrets=self.secrets) if path else None
+        return Recorder(path, secrets=self.secrets, protocol=protocol) if path else None
 
     def _pace(self) -> float:
         """Seconds between fake events: visible streaming on a terminal only."""
@@ -885,6 +948,8 @@ class _App:
         args = self.args
         if args.fake or args.fake_scenario:
             async with self._fake_server(args.fake_scenario) as (client, server):
+                if getattr(args, "conversation", None):
+                    server.create_conversation(args.conversation)  # --fake names any
                 yield client, server
             return
         client = AsyncClient(
@@ -977,7 +1042,29 @@ class _App:
 
     async def _chat(self) -> int:
         assistant = self._assistant()
-        args = self.args
+        thread_id: str | None = self.args.thread
+
+        async def turn(session: Session, text: str) -> Run:
+            nonlocal thread_id
+            if thread_id is None:
+                run = await session.create_and_run(assistant, text, **self._body())
+            else:
+                run = await session.run_on_thread(thread_id, assistant, text, **self._body())
+            thread_id = run.thread_id or thread_id
+            return run
+
+        return await self.chat_loop(f"chat with {assistant}", Session, turn)
+
+    async def chat_loop(
+        self,
+        title: str,
+        session_class: type[Session],
+        turn: Callable[[Session, str], Awaitable[Run]],
+        **options: Any,
+    ) -> int:
+        """Read one message per line and stream each answer with ``turn`` through a
+        ``session_class`` (made with ``options`` too); ``title`` names the other
+        side in the banner at a terminal."""
         d = self.display
         reader = LineReader(self.stdin)
         interactive = _isatty(self.stdin)
@@ -1010,21 +1097,19 @@ class _App:
             return line
 
         failures = 0
-        with _closing(self._recorder(), self.display) as recorder:
+        with _closing(self._recorder(session_class.protocol), self.display) as recorder:
             async with self._connection() as (client, server):
-                session = self.session = Session(
+                session = self.session = session_class(
                     client,
                     d,
                     recorder=recorder,
                     tools=LOCAL_TOOLS if server is not None else None,
                     ask=ask,
                     before_run=self._before_run(server),
+                    **options,
                 )
                 if interactive:
-                    d.banner(
-                        f"chat with {assistant} · one line per message · /quit or Ctrl-D to leave"
-                    )
-                thread_id: str | None = args.thread
+                    d.banner(f"{title} · one line per message · /quit or Ctrl-D to leave")
                 turns = 0
                 while True:
                     if interactive and turns:
@@ -1043,22 +1128,12 @@ class _App:
                         d.user(text)
                     turns += 1
                     try:
-                        if thread_id is None:
-                            run = await session.create_and_run(assistant, text, **self._body())
-                        else:
-                            run = await session.run_on_thread(
-                                thread_id, assistant, text, **self._body()
-                            )
+                        run = await turn(session, text)
                     except EndOfInput as exc:
-                        if session.cancelled_run:
-                            what = f"run {session.cancelled_run} was cancelled"
-                        else:
-                            what = f"the run could not be cancelled: {session.cancel_error}"
-                        self.error(f"{exc}; {what}")
+                        self.error(f"{exc}; {session.waiting_outcome()}")
                         failures += 1
                         break
-                    thread_id = run.thread_id or thread_id
-                    problem = run_problem(run)
+                    problem = session.problem(run)
                     if problem:
                         failures += 1
                         self.error(problem)
@@ -1114,6 +1189,10 @@ class _App:
                 continue
             if not recorded.chunks and recorded.outcome == "error":
                 raise CLIError(recorded.error or "the recorded stream failed")
+            if recorded.protocol == "responses":
+                from ._cli_responses import show_submitted
+
+                show_submitted(self.display, recorded)
 
             def open_stream(
                 handler: AsyncEventHandler, tap: Tap | None, recorded: RecordedStream = recorded
@@ -1133,11 +1212,16 @@ class _App:
                 self.notice(f"cancelled: the recording ends where {which} was interrupted")
                 return EXIT_INTERRUPTED
             problem = run_problem(last)
+            if problem and recorded.protocol == "responses":
+                from ._cli_responses import response_problem
+
+                problem = response_problem(last)
             if problem:
                 failures += 1
                 self.error(problem)
         if last is not None and last.status == "requires_action":
-            self.notice(f"note: the recording ends while run {last.id} waits for tool outputs")
+            what = "response" if streams[-1].protocol == "responses" else "run"
+            self.notice(f"note: the recording ends while {what} {last.id} waits for tool outputs")
         return EXIT_ERROR if failures else EXIT_OK
 
 
@@ -1192,11 +1276,30 @@ def _tolerant(stream: TextIO) -> None:
 
 
 def usage_problem(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> str | None:
-    """What is missing from the options of ``run`` / ``chat``, or ``None``."""
-    if args.command not in ("run", "chat") or args.fake or args.fake_scenario:
+    """What is missing from (or clashes in) the options of ``run`` / ``chat``, or ``None``."""
+    if args.command not in ("run", "chat"):
+        return None
+    responses = args.responses
+    if responses:
+        clash = [o for o, v in (("--assistant", args.assistant), ("--thread", args.thread)) if v]
+        if clash:
+            return (
+                f"{' and '.join(clash)} name Assistants objects: with --responses use "
+                "--model, --conversation or --previous-response"
+            )
+        if args.conversation and args.previous_response:
+            return "--conversation and --previous-response cannot be used together"
+        if args.command == "run" and not args.message:
+            return "the following arguments are required with --responses: --message/-m"
+    elif args.conversation or args.previous_response:
+        return "--conversation and --previous-response need --responses"
+    if args.fake or args.fake_scenario:
         return None
     env = os.environ if env is None else env
-    if not args.assistant:
+    if responses:
+        if not args.model:
+            return "the following arguments are required with --responses: --model (or use --fake)"
+    elif not args.assistant:
         return "the following arguments are required: --assistant (or use --fake)"
     if not (args.api_key or env.get("OPENAI_API_KEY")):
         return "no API key: set OPENAI_API_KEY or pass --api-key (or use --fake)"

@@ -27,7 +27,8 @@ Text and tool arguments are written as they stream. Modes:
 Text that came from a server or a recording never carries a control
 sequence to the terminal (:func:`clean`), nor a known secret
 (:func:`streamrun._redact.redact_secrets`).
-* ``json``: one JSON object per event, ``{"event": name, "data": raw JSON}``;
+* ``json``: one JSON object per event, ``{"event": name, "data": raw JSON}``
+  (for a Responses stream, its own events: ``response.*`` names and JSON);
   other lines go to the error stream.
 """
 
@@ -326,6 +327,7 @@ class Display:
         self.color = color
         self.wrap = wrap
         self._shown: list[tuple[str, str]] = []
+        self._last_wire: object = None  # the Responses event printed last (json mode)
 
     @property
     def _col0(self) -> bool:
@@ -669,7 +671,14 @@ class Display:
 
     def _event(self, event: Event) -> None:
         if self.mode == "json":
-            self._json_line(event.event, event.raw)
+            raw = event.raw
+            if isinstance(raw, (dict, list)) or raw is None:
+                self._json_line(event.event, raw)
+            elif raw is not self._last_wire:
+                # A Responses stream: print each wire event once (several mapped
+                # events may come from it), by its own name and JSON.
+                self._last_wire = raw
+                self._json_line(str(getattr(raw, "type", event.event)), getattr(raw, "raw", None))
             return
         name = event.event
         if isinstance(event, ThreadCreated):

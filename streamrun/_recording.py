@@ -4,6 +4,8 @@ A recording is a JSON lines file. The first line is the header::
 
     {"format": "streamrun-recording", "version": 1, "streamrun": "0.1.0"}
 
+(``"version": 2`` when it holds Responses API streams, below),
+
 then one line per stream, in the order the streams were opened::
 
     {"stream": 0, "endpoint": "create_thread_and_run", "method": "POST",
@@ -19,11 +21,19 @@ tool outputs; never a key or a header); ``outcome`` is ``"ok"``,
 ``"interrupted"`` (Ctrl-C) or ``"error"`` (then ``error`` is the message).
 ``shown`` (optional) lists the lines the command printed before the stream,
 ``[["banner", text], ["you", text], ...]``, so that a replay prints them too.
+``protocol`` (version 2, optional) says what the bytes are: ``"runs"`` (an
+Assistants run stream, the default) or ``"responses"`` (a Responses API
+stream, read back with :meth:`ResponseStream.from_bytes
+<streamrun.ResponseStream.from_bytes>`). A recording of run streams only is
+written as version 1, as before, so older readers keep reading it; one with
+Responses streams is version 2, which they refuse rather than misread.
 Keys the command sent are masked everywhere in the file, which is created
 with mode 0600.
 
 :func:`read_recording` also accepts a plain ``.sse`` transcript (one
-stream, no timing). :func:`replay_stream` reads a recorded stream back as a
+stream, no timing): a Responses stream when its first event is named
+``response.*`` (or, with no ``event:`` line, its data's ``type`` is).
+:func:`replay_stream` reads a recorded stream back as a
 :class:`~streamrun.RunStream` (its bytes chunk by chunk and on time, no
 server), so a replay goes through the same decoder, parser, accumulator and
 display as the live run.
@@ -50,8 +60,10 @@ import attrs
 from ._exceptions import StreamrunError
 from ._handler import AsyncEventHandler
 from ._redact import MIN_SECRET, redact_secrets, secret_pattern
+from ._response_stream import ResponseStream
 from ._stream import RunStream
 from ._version import __version__
+from .sse import SSEDecoder
 
 __all__ = [
     "FILE_MODE",
@@ -59,7 +71,10 @@ __all__ = [
     "MAX_CHUNK_TIME",
     "MAX_PAUSE",
     "VERSION",
+    "VERSIONS",
     "Outcome",
+    "PROTOCOLS",
+    "Protocol",
     "RecordedStream",
     "Recorder",
     "RecordingError",
@@ -72,7 +87,12 @@ __all__ = [
 ]
 
 FORMAT = "streamrun-recording"
+#: The version of a recording of run streams only (what older readers read).
 VERSION = 1
+#: The version of a recording with Responses API streams (``protocol`` per stream).
+RESPONSES_VERSION = 2
+#: The versions :func:`read_recording` reads.
+VERSIONS = (VERSION, RESPONSES_VERSION)
 
 #: The largest chunk time a recording may hold (seconds since its stream started).
 MAX_CHUNK_TIME = 24 * 3600.0
@@ -87,6 +107,9 @@ FILE_MODE = 0o600
 
 Outcome = Literal["ok", "interrupted", "error"]
 _OUTCOMES = ("ok", "interrupted", "error")
+#: What a recorded stream's bytes are: an Assistants run stream or a Responses API stream.
+Protocol = Literal["runs", "responses"]
+PROTOCOLS: tuple[Protocol, ...] = ("runs", "responses")
 
 
 class RecordingError(StreamrunError):
@@ -119,6 +142,8 @@ class RecordedStream:
     method: str = "POST"
     #: Lines the command printed before the stream: ``("banner" | "you", text)``.
     shown: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_shown, repr=False)
+    #: ``"runs"`` (an Assistants run stream) or ``"responses"`` (a Responses API stream).
+    protocol: Protocol = "runs"
 
     @property
     def data(self) -> bytes:
@@ -150,16 +175,24 @@ class RecordedStream:
             obj["error"] = self.error
         if self.shown:
             obj["shown"] = [list(item) for item in self.shown]
+        if self.protocol != "runs":
+            obj["protocol"] = self.protocol
         obj["chunks"] = [
             [round(t, 6), base64.b64encode(chunk).decode("ascii")] for t, chunk in self.chunks
         ]
         return obj
 
     @classmethod
-    def from_json(cls, obj: Any, where: str) -> RecordedStream:
-        """Parse a stream line (``where`` names it in error messages)."""
+    def from_json(cls, obj: Any, where: str, *, version: int = VERSION) -> RecordedStream:
+        """Parse a stream line (``where`` names it in error messages) of a recording
+        of ``version`` (version 1 holds run streams only)."""
         if not isinstance(obj, dict):
             raise RecordingError(f"{where}: a stream must be a JSON object")
+        protocol: Any = obj.get("protocol", "runs") if version >= RESPONSES_VERSION else "runs"
+        if protocol not in PROTOCOLS:
+            raise RecordingError(
+                f"{where}: unknown protocol {protocol!r} (expected 'runs' or 'responses')"
+            )
         if not isinstance(obj.get("chunks"), list):
             raise RecordingError(f"{where}: 'chunks' must be a list")
         raw_chunks = obj.get("chunks")
@@ -211,6 +244,7 @@ class RecordedStream:
             error=None if error is None else str(error),
             method=str(obj.get("method") or "POST"),
             shown=shown,
+            protocol=protocol,
         )
 
 
@@ -269,8 +303,10 @@ class StreamCapture:
         started: float,
         clock: Any = time.monotonic,
         shown: Iterable[tuple[str, str]] = (),
+        protocol: Protocol = "runs",
     ) -> None:
         self.shown = list(shown)
+        self.protocol: Protocol = protocol
         self.endpoint = endpoint
         self.path = path
         self.request = dict(request)
@@ -294,6 +330,7 @@ class StreamCapture:
             outcome=outcome,
             error=error,
             shown=self.shown,
+            protocol=self.protocol,
         )
 
 
@@ -304,7 +341,9 @@ class Recorder:
     keeps every stream that ended before. The file is created with mode
     0600 (:data:`FILE_MODE`). Every one of ``secrets`` (the keys the command
     sends) is masked wherever it would be written: in the bytes received,
-    plain or JSON-escaped, and in the ``error`` text.
+    plain or JSON-escaped, and in the ``error`` text. ``protocol="responses"``
+    writes a version 2 recording, whose streams may be Responses API streams
+    (:meth:`begin` ``protocol=``); the default writes version 1.
     """
 
     def __init__(
@@ -313,8 +352,12 @@ class Recorder:
         *,
         clock: Any = time.monotonic,
         secrets: Iterable[str] = (),
+        protocol: Protocol = "runs",
     ) -> None:
+        if protocol not in PROTOCOLS:
+            raise RecordingError(f"unknown protocol {protocol!r}")
         self.path = Path(path)
+        self.protocol: Protocol = protocol
         self._clock = clock
         self._t0: float = clock()
         self._count = 0
@@ -331,7 +374,8 @@ class Recorder:
         except OSError as exc:
             os.close(fd)
             raise RecordingError(f"cannot write recording {self.path}: {exc.strerror}") from None
-        header = {"format": FORMAT, "version": VERSION, "streamrun": __version__}
+        version = VERSION if protocol == "runs" else RESPONSES_VERSION
+        header = {"format": FORMAT, "version": version, "streamrun": __version__}
         self._write(header)
 
     def _write(self, obj: Mapping[str, Any]) -> None:
@@ -349,9 +393,17 @@ class Recorder:
         path: str,
         request: Mapping[str, Any],
         shown: Iterable[tuple[str, str]] = (),
+        protocol: Protocol = "runs",
     ) -> StreamCapture:
         """Start capturing a stream (call just before opening it); ``shown`` are the
-        lines printed before it (``("banner" | "you", text)``), for the replay."""
+        lines printed before it (``("banner" | "you", text)``), for the replay;
+        ``protocol`` what the stream is (``"responses"`` needs a recorder made
+        with ``protocol="responses"``: a version 1 file holds run streams only)."""
+        if protocol != "runs" and self.protocol == "runs":
+            raise RecordingError(
+                f"recording {self.path} holds run streams only: make the Recorder "
+                "with protocol='responses' to record a Responses stream"
+            )
         return StreamCapture(
             endpoint,
             path,
@@ -359,6 +411,7 @@ class Recorder:
             started=self._clock() - self._t0,
             clock=self._clock,
             shown=[(kind, redact_secrets(text, self.secrets)) for kind, text in shown],
+            protocol=protocol,
         )
 
     def end(
@@ -435,10 +488,19 @@ def read_recording(path: str | os.PathLike[str]) -> list[RecordedStream]:
                 f"{p}: not a streamrun recording (no header) nor an SSE transcript "
                 "(no 'event:' or 'data:' line)"
             )
+        if sniff_protocol(data) == "responses":
+            return [
+                RecordedStream(
+                    endpoint="create_response",
+                    path="",
+                    chunks=[(0.0, data)],
+                    protocol="responses",
+                )
+            ]
         return [RecordedStream(endpoint="create_run", path="", chunks=[(0.0, data)])]
     version = header.get("version")
-    if version != VERSION:
-        raise RecordingError(f"{p}: unsupported recording version {version!r} (expected 1)")
+    if version not in VERSIONS or isinstance(version, bool):
+        raise RecordingError(f"{p}: unsupported recording version {version!r} (expected 1 or 2)")
     streams: list[RecordedStream] = []
     try:
         text = data.decode("utf-8")
@@ -453,8 +515,34 @@ def read_recording(path: str | os.PathLike[str]) -> list[RecordedStream]:
             raise RecordingError(f"{p} line {number}: not valid JSON") from None
         except RecursionError:
             raise RecordingError(f"{p} line {number}: JSON nested too deeply") from None
-        streams.append(RecordedStream.from_json(obj, f"{p} line {number}"))
+        streams.append(RecordedStream.from_json(obj, f"{p} line {number}", version=version))
     return streams
+
+
+def sniff_protocol(data: bytes) -> Protocol:
+    """What an SSE transcript is: ``"responses"`` when its first event is named
+    ``response.*`` (or has no ``event:`` name and its data's ``"type"`` is one),
+    else ``"runs"``."""
+    decoder = SSEDecoder(max_event_size=None)
+    try:
+        events = decoder.feed(data[:_SNIFF_BYTES]) or decoder.close()
+    except StreamrunError:
+        return "runs"
+    if not events:
+        return "runs"
+    first = events[0]
+    name: Any = first.event
+    if name == "message":  # no event: line (some compatible servers)
+        try:
+            obj = json.loads(first.data)
+        except (ValueError, RecursionError):
+            return "runs"
+        name = obj.get("type") if isinstance(obj, dict) else None
+    return "responses" if isinstance(name, str) and name.startswith("response.") else "runs"
+
+
+# Enough of a transcript to hold its first event (a longer first event is read whole).
+_SNIFF_BYTES = 1 << 20
 
 
 async def replay_chunks(stream: RecordedStream, *, speed: float = 1.0) -> AsyncIterator[bytes]:
@@ -485,7 +573,8 @@ def replay_stream(
     handler: AsyncEventHandler | None = None,
     speed: float = 1.0,
 ) -> RunStream:
-    """A :class:`~streamrun.RunStream` over a recorded stream's bytes, with no server.
+    """A :class:`~streamrun.RunStream` over a recorded stream's bytes, with no server
+    (a :class:`~streamrun.ResponseStream` for a Responses stream).
 
     The bytes go through the same decoder, parser, accumulator and handler as
     the live stream's did (:meth:`RunStream.from_bytes`, paced by
@@ -496,6 +585,13 @@ def replay_stream(
         raise RecordingError(f"speed must be >= 0, got {speed}")
     request = stream.request
     thread_id, run_id = request.get("thread_id"), request.get("run_id")
+    if stream.protocol == "responses":
+        response_id = request.get("response_id")
+        return ResponseStream.from_bytes(
+            replay_chunks(stream, speed=speed),
+            handler=handler,
+            run_id=response_id if isinstance(response_id, str) and response_id else None,
+        )
     return RunStream.from_bytes(
         replay_chunks(stream, speed=speed),
         handler=handler,

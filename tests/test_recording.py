@@ -107,7 +107,7 @@ def test_plain_sse_transcript_is_one_untimed_stream() -> None:
     [
         (b"", "the file is empty"),
         (b'{"hello": 1}\n', "not a streamrun recording"),
-        (b'{"format": "streamrun-recording", "version": 2}\n', "unsupported recording version"),
+        (b'{"format": "streamrun-recording", "version": 3}\n', "unsupported recording version"),
         (b'{"format": "streamrun-recording", "version": 1}\n{nope\n', "line 2: not valid JSON"),
         (
             b'{"format": "streamrun-recording", "version": 1}\n{"chunks": [[0, "!!"]]}\n',
