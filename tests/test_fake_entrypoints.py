@@ -50,6 +50,13 @@ async def test_cli_serves_until_terminated() -> None:
                 headers={"x-fake-recording": "plain_text"},
             ) as resp:
                 assert await resp.read() == (FIXTURES / "plain_text.sse").read_bytes()
+            # The Responses API is served too, from the same default scenario.
+            body = {"model": "gpt-fake", "input": "Hi", "stream": True}
+            async with http.post(f"{line}/responses", json=body) as resp:
+                assert resp.status == 200
+                raw = await resp.read()
+            assert raw.startswith(b"event: response.created\n")
+            assert b"event: response.completed\n" in raw
     finally:
         if proc.returncode is None:
             proc.send_signal(signal.SIGTERM)
@@ -131,11 +138,16 @@ def test_public_surface() -> None:
 
 
 def test_layer_rule_no_client_imports() -> None:
-    """streamrun.testing imports only aiohttp, attrs, the stdlib and two streamrun modules."""
+    """streamrun.testing imports only aiohttp, attrs, the stdlib, the exceptions and the
+    request validators of streamrun (run bodies and Responses bodies)."""
     import ast
 
     package = Path(__file__).resolve().parents[1] / "streamrun" / "testing"
-    allowed_streamrun = {"streamrun._exceptions", "streamrun._requests"}
+    allowed_streamrun = {
+        "streamrun._exceptions",
+        "streamrun._requests",
+        "streamrun._responses_requests",
+    }
     third_party = {"aiohttp", "attrs", "pytest", "pytest_asyncio"}
     for path in package.glob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))

@@ -1,4 +1,4 @@
-"""A faithful fake of the OpenAI Assistants run endpoints, for tests.
+"""A faithful fake of the OpenAI Assistants run endpoints and the Responses API, for tests.
 
 ``FakeAssistantsServer`` runs aiohttp.web on a real socket (127.0.0.1, a
 random port) and speaks the run stream protocol exactly as the service
@@ -21,13 +21,19 @@ assistants across requests and records requests in a bounded log
         thread_id = server.create_thread()
         ...  # point a client at server.base_url
 
+The same server answers the Responses API (``POST /v1/responses``, streamed
+or not, ``GET /v1/responses/{id}`` with ``stream=true&starting_after=N`` for
+background responses, cancel, and the Conversations endpoints it needs),
+playing the same scenarios with the same faults; see
+``streamrun/testing/_responses_server.py``.
+
 A pytest fixture ``fake_assistants_server`` is provided by the
 ``streamrun.testing.pytest_plugin`` plugin; ``python -m streamrun.testing``
 runs a server from the command line.
 
 This package only depends on aiohttp, attrs and the standard library (plus
-``streamrun._exceptions`` and ``streamrun._requests``); it does not use the
-streamrun client.
+``streamrun._exceptions`` and the request validators ``streamrun._requests``
+and ``streamrun._responses_requests``); it does not use the streamrun client.
 """
 
 from __future__ import annotations

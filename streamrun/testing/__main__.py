@@ -1,4 +1,8 @@
-"""``python -m streamrun.testing``: run the fake Assistants server until Ctrl-C."""
+"""``python -m streamrun.testing``: run the fake server until Ctrl-C.
+
+It serves the Assistants run endpoints and the Responses API (``POST
+/v1/responses``, retrieve/resume, cancel, conversations) from the same scenarios.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +24,8 @@ from .scenarios import READY_SCENARIOS
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m streamrun.testing",
-        description="Run a fake OpenAI Assistants server (prints its base URL first).",
+        description="Run a fake OpenAI server: the Assistants run endpoints and the Responses "
+        "API (prints its base URL first).",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="port (0: a free one)")
@@ -29,8 +34,8 @@ def _parser() -> argparse.ArgumentParser:
         "--scenario",
         default=ASSISTANT,
         choices=sorted([ASSISTANT, *READY_SCENARIOS]),
-        help="default scenario of runs (assistant: the reply engine of the CLI's --fake, "
-        "which answers from the message: weather questions call a function)",
+        help="default scenario of runs and responses (assistant: the reply engine of the "
+        "CLI's --fake, which answers from the message: weather questions call a function)",
     )
     parser.add_argument(
         "--auto-create-threads",

@@ -15,9 +15,10 @@ from ._wire import WireEvent
 
 __all__ = ["FAULT_LIMITS", "RUN_ENDPOINTS", "Faults"]
 
-#: The endpoints that create or continue a run (the default target of faults).
+#: The endpoints that create or continue a run, or a response (``POST
+#: /responses`` also carries tool outputs): the default target of faults.
 RUN_ENDPOINTS: frozenset[str] = frozenset(
-    {"create_run", "create_thread_and_run", "submit_tool_outputs"}
+    {"create_run", "create_thread_and_run", "submit_tool_outputs", "create_response"}
 )
 
 
@@ -81,7 +82,9 @@ class Faults:
     ``x-fake-faults`` request header (a JSON object of these field names).
 
     Event indexes count the events of one response stream from 0
-    (``thread.created``/``thread.run.created`` ... ``done``).
+    (``thread.created``/``thread.run.created`` ... ``done``; for the Responses
+    API ``response.created`` ... ``response.completed``, or the first event a
+    resumed stream sends).
     """
 
     #: Write the stream in pieces of at most this many bytes (pieces can end
@@ -127,7 +130,9 @@ class Faults:
     #: The endpoints these faults apply to (names: create_run,
     #: create_thread_and_run, submit_tool_outputs, get_run, cancel_run,
     #: list_messages, list_run_steps, create_thread, create_message, get_thread,
-    #: list_runs, create_assistant, get_assistant, list_assistants).
+    #: list_runs, create_assistant, get_assistant, list_assistants,
+    #: create_response, get_response, cancel_response, create_conversation,
+    #: get_conversation, list_conversation_items).
     endpoints: frozenset[str] = attrs.field(default=RUN_ENDPOINTS, converter=_endpoints)
 
     def __attrs_post_init__(self) -> None:

@@ -84,7 +84,9 @@ class ResponsePlayer:
     """Plays one scenario as one response.
 
     ``response`` is the response object as the events so far describe it (the
-    server answers ``GET /responses/{id}`` with it). After :meth:`play` is
+    server answers ``GET /responses/{id}`` with it). ``queued``: a background
+    response (it starts ``queued``); ``now``: the clock that stamps
+    ``completed_at``. After :meth:`play` is
     exhausted, ``pending`` holds the :class:`FunctionCalls` step whose outputs
     the response waits for (or ``None``).
     """
@@ -96,6 +98,8 @@ class ResponsePlayer:
         response: JSON,
         new_id: Callable[[str], str],
         first_sequence_number: int = 0,
+        queued: bool = False,
+        now: Callable[[], int] | None = None,
     ) -> None:
         self.scenario = scenario
         self.response = response
@@ -104,12 +108,22 @@ class ResponsePlayer:
         self._new_id = new_id
         self._sequence = first_sequence_number
         self._usage = [0, 0]
+        self._queued = queued
+        self._now = now
 
     # -- the stream ------------------------------------------------------------
 
     def play(self) -> Iterator[ResponseEvent | Wait]:
-        """Every event of the response, in order (and the waits between them)."""
+        """Every event of the response, in order (and the waits between them).
+
+        A ``queued`` player (a background response) starts ``queued``:
+        ``response.created`` → ``response.queued`` → ``response.in_progress``.
+        """
+        if self._queued:
+            self.response["status"] = "queued"
         yield self._event("response.created", response=self._snapshot())
+        if self._queued:
+            yield self._event("response.queued", response=self._snapshot())
         self.response["status"] = "in_progress"
         yield self._event("response.in_progress", response=self._snapshot())
         for step in self.scenario.steps:
@@ -337,6 +351,8 @@ class ResponsePlayer:
     def _end(self, status: str, **fields: Any) -> ResponseEvent:
         self.response["status"] = status
         self.response.update(fields)
+        if status == "completed" and self._now is not None:
+            self.response["completed_at"] = self._now()
         if status != "cancelled":
             prompt = self._usage[0] or 10
             self.response["usage"] = {

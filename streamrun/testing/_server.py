@@ -24,9 +24,10 @@ from ._errors import FakeServerError, ScenarioError
 from ._faults import ChunkSplitter, Faults
 from ._recordings import Recording
 from ._replies import ASSISTANT, Replies, fake_reply
+from ._responses_server import RESPONSES_ENDPOINTS, ResponsesAPI
 from ._scenarios import Scenario, ToolOutput
 from ._state import JSON, Ids, RunRecord, Store, ThreadRecord, normalize_tool, page
-from ._wire import dumps_pretty, error_body
+from ._wire import dumps_pretty, error_body, validation_response as _validation_response
 from .scenarios import READY_SCENARIOS, ready_scenario
 
 __all__ = ["FakeAssistantsServer", "RecordedRequest", "ServerLimits"]
@@ -56,7 +57,9 @@ _STATUS_ERRORS: dict[int, tuple[str, str, str | None]] = {
 #: count (the least recently used are forgotten).
 _HEADER_FAULTS_KEPT = 256
 
-_LOST_REPLY_ENDPOINTS = frozenset({"create_run", "create_thread_and_run", "submit_tool_outputs"})
+_LOST_REPLY_ENDPOINTS = frozenset(
+    {"create_run", "create_thread_and_run", "submit_tool_outputs", "create_response"}
+)
 
 
 def _redacted(headers: Mapping[str, str]) -> str:
@@ -223,17 +226,6 @@ def _last_user_text(thread: ThreadRecord) -> str | None:
     return None
 
 
-def _validation_response(exc: ValidationError) -> tuple[str, str | None, str | None]:
-    path = exc.path or None
-    if not path:
-        return exc.rule, None, None
-    if exc.rule == "is required":
-        return f"Missing required parameter: '{path}'.", path, "missing_required_parameter"
-    if exc.rule.startswith("unknown field"):
-        return f"Unrecognized request argument supplied: {path}", path, "unknown_parameter"
-    return f"Invalid '{path}': {exc.rule}.", path, "invalid_value"
-
-
 class FakeAssistantsServer:
     """A faithful fake of the Assistants run endpoints, on 127.0.0.1 by default.
 
@@ -256,6 +248,14 @@ class FakeAssistantsServer:
     :meth:`set_thread_scenario`, :meth:`add_recording`, :attr:`faults`,
     :meth:`queue_faults`; request headers ``x-fake-scenario``,
     ``x-fake-recording`` and ``x-fake-faults`` do the same per request.
+
+    The same server answers the Responses API (``POST /responses``, ``GET
+    /responses/{id}`` with ``stream=true&starting_after=N``, cancel and the
+    Conversations endpoints), playing the same scenarios, selected the same
+    way (a conversation id takes the place of the thread id in
+    :meth:`set_thread_scenario`), with the same faults; see
+    :meth:`get_response`, :meth:`wait_for_response`,
+    :meth:`conversation_items`.
 
     ``api_keys``: accepted keys (``Authorization: Bearer`` or ``api-key``);
     ``None`` accepts any non-empty key. ``base_path`` is the URL prefix
@@ -323,6 +323,7 @@ class FakeAssistantsServer:
         self._lost_replies: set[int] = set()
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
+        self._responses = ResponsesAPI(self)
 
     # -- lifecycle --------------------------------------------------------
 
@@ -411,17 +412,22 @@ class FakeAssistantsServer:
         self._default_scenario = self._resolve(scenario)
 
     def queue_scenario(self, scenario: Scenario | str | Replies) -> None:
-        """Play ``scenario`` for the next created run (queued scenarios are used in order).
+        """Play ``scenario`` for the next created run or new response (used in order).
 
         A reply engine is called with the text of the thread's last user
-        message when the run is created.
+        message when the run is created (for a response: the last user
+        message of its ``input``). A response that continues another with
+        tool outputs plays that one's ``then`` and takes nothing from the queue.
         """
         self._scenario_queue.append(self._resolve(scenario))
 
     def set_thread_scenario(
         self, thread_id: str, scenario: Scenario | str | Replies | None
     ) -> None:
-        """Play ``scenario`` for every run on ``thread_id`` (``None`` removes it)."""
+        """Play ``scenario`` for every run on ``thread_id`` (``None`` removes it).
+
+        A conversation id works the same for the responses in that conversation.
+        """
         if scenario is None:
             self._thread_scenarios.pop(thread_id, None)
         else:
@@ -574,6 +580,44 @@ class FakeAssistantsServer:
         await asyncio.wait_for(run.settled.wait(), timeout)
         return copy.deepcopy(run.obj)
 
+    # -- inspection: the Responses API -------------------------------------
+
+    @property
+    def responses_created(self) -> int:
+        """How many responses ``POST /responses`` created."""
+        return self._responses.created
+
+    def get_response(self, response_id: str) -> JSON | None:
+        """A copy of the response object as GET would return it (None if unknown)."""
+        record = self._responses.find(response_id)
+        return copy.deepcopy(record.obj) if record is not None else None
+
+    def response_ids(self) -> list[str]:
+        """The ids of all stored responses, in creation order."""
+        return [r.id for r in self._responses.responses.values() if r.stored]
+
+    async def wait_for_response(self, response_id: str, timeout: float = 5.0) -> JSON:
+        """Wait until the response has ended (or waits for tool outputs); returns a copy."""
+        record = self._responses.find(response_id)
+        if record is None:
+            raise FakeServerError(f"unknown response {response_id!r}")
+        await asyncio.wait_for(record.done.wait(), timeout)
+        return copy.deepcopy(record.obj)
+
+    def create_conversation(
+        self,
+        conversation_id: str | None = None,
+        items: Sequence[JSON] = (),
+        metadata: Any = None,
+    ) -> str:
+        """Create a conversation (optionally holding input ``items``); returns its id."""
+        return str(self._responses.new_conversation(conversation_id, items, metadata).obj["id"])
+
+    def conversation_items(self, conversation_id: str) -> list[JSON]:
+        """Copies of a conversation's items, oldest first."""
+        record = self._responses.conversations.get(conversation_id)
+        return copy.deepcopy(record.items) if record is not None else []
+
     async def wait_idle(self, timeout: float = 5.0) -> None:
         """Wait until every run being played has settled."""
         tasks = list(self._tasks)
@@ -615,6 +659,7 @@ class FakeAssistantsServer:
                 web.get(
                     f"{b}/assistants/{{assistant_id}}", self._h_get_assistant, name="get_assistant"
                 ),
+                *self._responses.routes(b),
             ]
         )
         return app
@@ -744,7 +789,7 @@ class FakeAssistantsServer:
 
     # -- request checks ---------------------------------------------------
 
-    def _check_auth(self, request: web.Request) -> web.Response | None:
+    def _check_auth(self, request: web.Request, *, beta: bool = True) -> web.Response | None:
         auth = request.headers.get("Authorization", "")
         key = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
         key = key or request.headers.get("api-key", "").strip()
@@ -762,8 +807,10 @@ class FakeAssistantsServer:
                 "https://platform.openai.com/account/api-keys.",
                 code="invalid_api_key",
             )
-        if self.require_beta_header and "assistants=v2" not in request.headers.get(
-            "OpenAI-Beta", ""
+        if (
+            beta
+            and self.require_beta_header
+            and "assistants=v2" not in request.headers.get("OpenAI-Beta", "")
         ):
             return self._error(
                 400,
@@ -804,7 +851,7 @@ class FakeAssistantsServer:
     async def _preamble(
         self, request: web.Request, endpoint: str
     ) -> tuple[Faults | None, web.Response | None]:
-        denied = self._check_auth(request)
+        denied = self._check_auth(request, beta=endpoint not in RESPONSES_ENDPOINTS)
         if denied is not None:
             return None, denied
         try:

@@ -45,6 +45,10 @@ class Ids:
         """``prefix`` followed by ``length`` random letters and digits."""
         return prefix + "".join(self._rng.choice(_ALNUM) for _ in range(length))
 
+    def hex(self, prefix: str, length: int = 48) -> str:
+        """``prefix`` followed by ``length`` hex digits (Responses ids: ``resp_``, ``msg_``…)."""
+        return prefix + "".join(self._rng.choice("0123456789abcdef") for _ in range(length))
+
     def file_id(self) -> str:
         """A ``file-`` id (22 alphanumerics, as the service's file ids)."""
         return self.new("file-", 22)

@@ -8,12 +8,15 @@ from typing import Any
 
 import attrs
 
+from streamrun._exceptions import ValidationError
+
 __all__ = [
     "DONE_EVENT",
     "WireEvent",
     "dumps",
     "error_body",
     "split_blocks",
+    "validation_response",
 ]
 
 _BLANK_LINES = (b"\n", b"\r\n", b"\r")
@@ -96,3 +99,15 @@ def error_body(
 ) -> dict[str, Any]:
     """The official error body ``{"error": {"message", "type", "param", "code"}}``."""
     return {"error": {"message": message, "type": type, "param": param, "code": code}}
+
+
+def validation_response(exc: ValidationError) -> tuple[str, str | None, str | None]:
+    """The ``(message, param, code)`` of the API's 400 answer to a broken request rule."""
+    path = exc.path or None
+    if not path:
+        return exc.rule, None, None
+    if exc.rule == "is required":
+        return f"Missing required parameter: '{path}'.", path, "missing_required_parameter"
+    if exc.rule.startswith("unknown field"):
+        return f"Unrecognized request argument supplied: {path}", path, "unknown_parameter"
+    return f"Invalid '{path}': {exc.rule}.", path, "invalid_value"
