@@ -258,8 +258,11 @@ class Pipeline:
         redact = self._redact
         if error.args and isinstance(error.args[0], str):
             error.args = (redact(error.args[0]), *error.args[1:])
-        if isinstance(error, ProtocolError) and error.excerpt:
-            error.excerpt = redact(error.excerpt)
+        if isinstance(error, ProtocolError):
+            if error.excerpt:
+                error.excerpt = redact(error.excerpt)
+            if error.event:  # an oversized event's name, say: the server chose it
+                error.event = redact(error.event)
         self.error = error
         self._to(State.FAILED)
         self._close_source(False)

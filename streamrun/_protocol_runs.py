@@ -43,9 +43,13 @@ from ._events import (
 )
 from ._exceptions import ProtocolError, StreamError, StreamFailure, StreamInterrupted
 from ._models import Run, RunStep
+from ._redact import cut
 from .sse import DEFAULT_MAX_EVENT_SIZE, ServerSentEvent, SSEDecoder
 
 __all__ = ["RunStreamProtocol"]
+
+
+_ID_LIMIT = 80  # characters of a server-chosen id shown in a message
 
 
 def _unchanged(text: str) -> str:
@@ -121,7 +125,7 @@ class RunStreamProtocol:
         self._last = sse
         position = self.position
         self.position = position + 1
-        event = parse_event(sse.event, sse.data, position=position)
+        event = parse_event(sse.event, sse.data, position=position, redact=self._redact)
         if isinstance(event, DoneEvent):
             self.ended = True
             return None
@@ -157,9 +161,11 @@ class RunStreamProtocol:
             return
         known = self._owners.setdefault(kind, got)
         if got != known:
+            # Redacted before the cut: a server-chosen id may embed the key.
+            shown = cut(got, _ID_LIMIT, self._redact)
             raise ProtocolError(
-                f"{name} (#{position} in the stream) names {kind} {got[:80]!r}, but this "
-                f"stream belongs to {kind} {known!r}",
+                f"{name} (#{position} in the stream) names {kind} {shown!r}, but this "
+                f"stream belongs to {kind} {cut(known, _ID_LIMIT, self._redact)!r}",
                 event=name,
                 position=position,
             )
@@ -170,7 +176,7 @@ class RunStreamProtocol:
         sse = self._last
         if sse is None:  # pragma: no cover - an event is always taken first
             return ProtocolError(why)
-        return protocol_error(sse.event, sse.data, self.position - 1, why)
+        return protocol_error(sse.event, sse.data, self.position - 1, why, self._redact)
 
     def end_of_input(self) -> StreamFailure | None:
         """The input ended without ``[DONE]`` (after :meth:`close` and every event

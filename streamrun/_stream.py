@@ -515,6 +515,9 @@ class _LoopDriver:
     def loop_handler(self) -> AsyncEventHandler | None:
         return self._stream._handler
 
+    def redact(self, text: str) -> str:
+        return self._stream._redact(text)
+
     async def submit_tool_outputs(self, outputs: list[dict[str, str]]) -> Segment:
         """POST the outputs (one request, streaming); the continuation as the next segment."""
         stream = self._stream

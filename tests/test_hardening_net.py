@@ -865,3 +865,70 @@ async def test_a_key_in_an_error_event_or_a_malformed_event_is_redacted(
 def test_redact_secret(text: str, limit: int | None, expected: str) -> None:
     assert redact_secret(text, KEY, limit=limit) == expected
     assert redact_secret(text, None) == text
+
+
+LONG_KEY = "sk-long-" + "".join(chr(ord("a") + i % 26) for i in range(200))  # longer than any cut
+
+
+def _no_part_of(key: str, *texts: object) -> None:
+    """Neither the key, nor 8+ characters of its start, plainly or JSON-escaped."""
+    escaped = "".join(f"\\u{ord(c):04x}" for c in key)
+    for text in texts:
+        shown = str(text)
+        assert key[:8] not in shown, shown
+        assert escaped[:24] not in shown.lower(), shown  # 4 escaped characters
+
+
+async def _fail_with(key: str, body: bytes, create_and_run: bool = False) -> BaseException:
+    server = RunServer(body)
+    async with serve(server.handle) as base:
+        async with AsyncClient(api_key=key, base_url=base + "/v1", max_retries=0) as client:
+            stream = (
+                client.threads.create_and_run_stream(assistant_id="asst_1")
+                if create_and_run
+                else client.runs.stream("thread_1", assistant_id="asst_1")
+            )
+            with pytest.raises(streamrun.StreamFailure) as info:
+                async with stream:
+                    await stream.until_done()
+    return info.value
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("kind", ["run", "thread"])
+@pytest.mark.parametrize(
+    ("key", "offset"),
+    [(LONG_KEY, 0), (LONG_KEY, 40), (KEY, 0), (KEY, 60), (KEY, 70), (KEY, 76), (KEY, 79)],
+)
+async def test_a_key_in_a_second_run_or_thread_id_is_redacted_before_the_cut(
+    kind: str, key: str, offset: int
+) -> None:
+    other = "x" * offset + key + "y" * 50  # the id is cut for the message: around the key
+    second = run_json(other, "thread_1") if kind == "run" else run_json("run_1", other)
+    error = await _fail_with(
+        key, sse("thread.run.created", run_json("run_1")) + sse("thread.run.in_progress", second)
+    )
+    assert isinstance(error, streamrun.ProtocolError)
+    assert f"names {kind}" in str(error)
+    _no_part_of(key, error, error.args, error.excerpt)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("escaped", [False, True])
+@pytest.mark.parametrize(
+    ("key", "offset"), [(LONG_KEY, 0), (LONG_KEY, 50), (KEY, 90), (KEY, 110), (KEY, 117)]
+)
+async def test_a_key_in_a_malformed_event_is_redacted_before_the_excerpt_is_cut(
+    key: str, offset: int, escaped: bool
+) -> None:
+    written = "".join(f"\\u{ord(c):04x}" for c in key) if escaped else key
+    for data in (
+        '{"id": "' + "z" * offset + written + '", ',  # malformed JSON
+        '{"id": 5, "status": "' + "z" * offset + written + '"}',  # a shape error
+        '{"error": ["' + "z" * offset + written + '"]}',  # an error event of the wrong shape
+    ):
+        name = "error" if data.startswith('{"error"') else "thread.run.in_progress"
+        body = sse("thread.run.created", run_json("run_1")) + sse(name, data)
+        error = await _fail_with(key, body)
+        assert isinstance(error, streamrun.ProtocolError), error
+        _no_part_of(key, error, error.args, error.excerpt)

@@ -1018,3 +1018,23 @@ async def test_error_event_before_done_still_raises(replay_server: ReplayServer)
         async with client.runs.stream("thread_1", assistant_id="asst_1") as s:
             with pytest.raises(StreamError):
                 await s.until_done()
+
+
+@pytest.mark.parametrize("escaped", [False, True])
+def test_parse_event_redacts_the_data_before_cutting_the_excerpt(escaped: bool) -> None:
+    from streamrun._responses_events import parse_responses_event
+
+    key = "sk-" + "k" * 300
+    written = "".join(f"\\u{ord(c):04x}" for c in key) if escaped else key
+
+    def redact(text: str) -> str:
+        return text.replace(key, "***").replace(written, "***")
+
+    for parse_one, name in (
+        (parse_event, "thread.run.created"),
+        (parse_responses_event, "response.created"),
+    ):
+        with pytest.raises(ProtocolError) as info:
+            parse_one(name, '{"x": "' + "z" * 100 + written, redact=redact)
+        assert info.value.excerpt == '{"x": "' + "z" * 100 + "***"
+        assert written[:20] not in str(info.value)
