@@ -361,19 +361,26 @@ class Pipeline:
         try:
             chunk = await self._source.__anext__()
         except StopAsyncIteration:
-            self._exhausted = True
-            adapter.close()
+            await self._input_ended()
             return
         except ConnectionLost as exc:
             failure = adapter.connection_lost(exc.detail)
             if failure is not None:
                 await self.fail(failure, exc.__cause__)
-            self._exhausted = True
-            adapter.close()
+            await self._input_ended()
             return
         except StreamFailure as exc:
             await self.fail(exc, exc.__cause__)
         try:
             adapter.feed(chunk)
+        except StreamFailure as exc:
+            await self.fail(exc, None)
+
+    async def _input_ended(self) -> None:
+        """No more bytes: close the adapter. A failure only the end reveals (an
+        oversized last event) fails the stream like any other."""
+        self._exhausted = True
+        try:
+            self._adapter.close()
         except StreamFailure as exc:
             await self.fail(exc, None)

@@ -932,3 +932,20 @@ async def test_a_key_in_a_malformed_event_is_redacted_before_the_excerpt_is_cut(
         error = await _fail_with(key, body)
         assert isinstance(error, streamrun.ProtocolError), error
         _no_part_of(key, error, error.args, error.excerpt)
+
+
+@pytest.mark.asyncio
+async def test_a_key_in_an_oversized_events_name_is_redacted() -> None:
+    body = (
+        sse("thread.run.created", run_json("run_1"))
+        + (f"event: x{KEY}\ndata: " + "z" * 2000 + "\n\n").encode()
+    )
+    server = RunServer(body)
+    async with serve(server.handle) as base:
+        async with AsyncClient(
+            api_key=KEY, base_url=base + "/v1", max_retries=0, max_event_size=1000
+        ) as client:
+            with pytest.raises(streamrun.EventTooLargeError) as info:
+                async with client.runs.stream("thread_1", assistant_id="asst_1") as stream:
+                    await stream.until_done()
+    _no_part_of(KEY, info.value, info.value.event)
