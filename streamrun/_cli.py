@@ -781,6 +781,12 @@ def _add_web_parser(sub: Any) -> None:
     )
     p.add_argument("--api-key", metavar="KEY", help="API key (default: $OPENAI_API_KEY)")
     p.add_argument(
+        "--no-tools",
+        action="store_true",
+        help="run no local function (by default the tool loop answers calls of "
+        f"{', '.join(sorted(LOOP_FUNCTIONS))}); a run that calls one waits for tool outputs",
+    )
+    p.add_argument(
         "--pace",
         type=float,
         default=WEB_FAKE_PACE,
@@ -1327,7 +1333,9 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command == "web":
         from ._web import run_command
 
-        return run_command(args, scenario_for=fake_reply, tools=LOCAL_TOOLS)
+        return run_command(
+            args, scenario_for=fake_reply, tools=LOCAL_TOOLS, functions=LOOP_FUNCTIONS
+        )
     problem = usage_problem(args)
     if problem:
         sys.stderr.write(f"{PROG} {args.command}: error: {problem}\n")

@@ -27,6 +27,7 @@ from ._models import (
     RunStepDeltaEvent,
     Thread,
 )
+from ._redact import cut
 
 __all__ = [
     "DoneEvent",
@@ -387,6 +388,9 @@ TERMINAL_RUN_EVENTS = frozenset(
 
 _EXCERPT = 120
 
+Redact = Callable[[str], str]
+"""Scrubs secrets (the API key) from server text before it goes into an error."""
+
 
 def _build_parsers() -> dict[str, tuple[Any, Callable[[Any, Any], Any], type]]:
     """Wire name → (event class, structure hook, data class): resolved once."""
@@ -402,22 +406,27 @@ _set = object.__setattr__
 _structure_error = converter.get_structure_hook(ErrorObject)
 
 
-def _excerpt(data: str) -> str:
-    return data if len(data) <= _EXCERPT else data[:_EXCERPT] + "…"
+def protocol_error(
+    event: str, data: str, position: int | None, why: str, redact: Redact | None = None
+) -> ProtocolError:
+    """A :class:`~streamrun.ProtocolError` naming the event, its position and an excerpt.
 
-
-def protocol_error(event: str, data: str, position: int | None, why: str) -> ProtocolError:
-    """A :class:`~streamrun.ProtocolError` naming the event, its position and an excerpt."""
+    ``redact`` scrubs secrets from the event name and the data *before* the
+    excerpt is cut (a cut key, or a cut ``\\uXXXX`` escape of it, would no
+    longer be recognised afterwards).
+    """
+    if redact is not None:
+        event, why = redact(event), redact(why)
+    excerpt = cut(data, _EXCERPT, redact)
     where = f"event {event!r}" + (f" (#{position} in the stream)" if position is not None else "")
     return ProtocolError(
-        f"{why} in {where}: {_excerpt(data)!r}",
-        event=event,
-        position=position,
-        excerpt=_excerpt(data),
+        f"{why} in {where}: {excerpt!r}", event=event, position=position, excerpt=excerpt
     )
 
 
-def parse_event(event: str, data: str, *, position: int | None = None) -> Event | DoneEvent:
+def parse_event(
+    event: str, data: str, *, position: int | None = None, redact: Redact | None = None
+) -> Event | DoneEvent:
     """Type one server-sent event of a run stream.
 
     ``event`` is the SSE event name and ``data`` its data; ``position`` (the
@@ -427,27 +436,27 @@ def parse_event(event: str, data: str, *, position: int | None = None) -> Event 
     :class:`UnknownEvent`. Malformed JSON, or JSON of the wrong shape, in a
     known event, and JSON nested deeper than 128 levels in any event, raise
     :class:`~streamrun.ProtocolError` naming the event, its position and an
-    excerpt of the data.
+    excerpt of the data; ``redact`` (e.g. one removing the API key) runs on
+    the data before that excerpt is cut.
     """
     entry = _PARSERS.get(event)
     if entry is not None:
         try:
             raw = _json.loads(data)
         except _json.NestingError as exc:
-            raise protocol_error(event, data, position, str(exc)) from None
+            raise protocol_error(event, data, position, str(exc), redact) from None
         except _json.JSONDecodeError:
             if data.startswith("[DONE]"):
                 return DoneEvent(data=data, raw=data)
-            raise protocol_error(event, data, position, "malformed JSON") from None
+            raise protocol_error(event, data, position, "malformed JSON", redact) from None
         event_cls, hook, data_cls = entry
         if type(raw) is not dict:
-            raise protocol_error(event, data, position, "expected a JSON object")
+            raise protocol_error(event, data, position, "expected a JSON object", redact)
         try:
             obj = hook(raw, data_cls)
         except Exception as exc:  # cattrs / type errors: the JSON has the wrong shape
-            raise protocol_error(
-                event, data, position, f"unexpected JSON shape ({type(exc).__name__}: {exc})"
-            ) from exc
+            why = f"unexpected JSON shape ({type(exc).__name__}: {exc})"
+            raise protocol_error(event, data, position, why, redact) from exc
         # The per-event hot path: set the three slots directly rather than through
         # the frozen attrs __init__ (a third of the cost of building the event);
         # tests check the result equals ``event_cls(data=..., raw=...)``.
@@ -459,21 +468,21 @@ def parse_event(event: str, data: str, *, position: int | None = None) -> Event 
     if event == "done" or data.startswith("[DONE]"):
         return DoneEvent(data=data, raw=data)
     if event == "error":
-        return _parse_error(data, position)
+        return _parse_error(data, position, redact)
     try:
         raw = _json.loads(data)
     except _json.NestingError as exc:
-        raise protocol_error(event, data, position, str(exc)) from None
+        raise protocol_error(event, data, position, str(exc), redact) from None
     except _json.JSONDecodeError:
         raw = data
     return UnknownEvent(event=event, data=raw, raw=raw)
 
 
-def _parse_error(data: str, position: int | None) -> ErrorEvent:
+def _parse_error(data: str, position: int | None, redact: Redact | None) -> ErrorEvent:
     try:
         raw = _json.loads(data)
     except _json.NestingError as exc:
-        raise protocol_error("error", data, position, str(exc)) from None
+        raise protocol_error("error", data, position, str(exc), redact) from None
     except _json.JSONDecodeError:
         # An error event whose data is not JSON still reports an error.
         return ErrorEvent(data=ErrorObject(message=data), raw=data)
@@ -481,9 +490,10 @@ def _parse_error(data: str, position: int | None) -> ErrorEvent:
     if isinstance(body, str):
         return ErrorEvent(data=ErrorObject(message=body), raw=raw)
     if not isinstance(body, dict):
-        raise protocol_error("error", data, position, "unexpected JSON shape")
+        raise protocol_error("error", data, position, "unexpected JSON shape", redact)
     try:
         obj = _structure_error(body, ErrorObject)
     except Exception as exc:
-        raise protocol_error("error", data, position, f"unexpected JSON shape ({exc})") from exc
+        why = f"unexpected JSON shape ({exc})"
+        raise protocol_error("error", data, position, why, redact) from exc
     return ErrorEvent(data=obj, raw=raw)

@@ -258,8 +258,11 @@ class Pipeline:
         redact = self._redact
         if error.args and isinstance(error.args[0], str):
             error.args = (redact(error.args[0]), *error.args[1:])
-        if isinstance(error, ProtocolError) and error.excerpt:
-            error.excerpt = redact(error.excerpt)
+        if isinstance(error, ProtocolError):
+            if error.excerpt:
+                error.excerpt = redact(error.excerpt)
+            if error.event:  # an oversized event's name, say: the server chose it
+                error.event = redact(error.event)
         self.error = error
         self._to(State.FAILED)
         self._close_source(False)
@@ -358,19 +361,26 @@ class Pipeline:
         try:
             chunk = await self._source.__anext__()
         except StopAsyncIteration:
-            self._exhausted = True
-            adapter.close()
+            await self._input_ended()
             return
         except ConnectionLost as exc:
             failure = adapter.connection_lost(exc.detail)
             if failure is not None:
                 await self.fail(failure, exc.__cause__)
-            self._exhausted = True
-            adapter.close()
+            await self._input_ended()
             return
         except StreamFailure as exc:
             await self.fail(exc, exc.__cause__)
         try:
             adapter.feed(chunk)
+        except StreamFailure as exc:
+            await self.fail(exc, None)
+
+    async def _input_ended(self) -> None:
+        """No more bytes: close the adapter. A failure only the end reveals (an
+        oversized last event) fails the stream like any other."""
+        self._exhausted = True
+        try:
+            self._adapter.close()
         except StreamFailure as exc:
             await self.fail(exc, None)

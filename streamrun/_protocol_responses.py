@@ -44,10 +44,13 @@ from collections.abc import Callable
 
 from ._events import DoneEvent, ErrorEvent, Event, protocol_error
 from ._exceptions import ProtocolError, StreamError, StreamFailure, StreamInterrupted
+from ._redact import cut
 from ._responses_events import RESPONSES_TERMINAL_EVENTS, parse_responses_event
 from ._responses_map import ResponsesMapper
 from ._responses_models import ResponseObject
 from .sse import DEFAULT_MAX_EVENT_SIZE, ServerSentEvent, SSEDecoder
+
+_ID_LIMIT = 80  # characters of a server-chosen id shown in a message
 
 __all__ = ["ResponsesProtocol"]
 
@@ -197,7 +200,7 @@ class ResponsesProtocol:
         self._last = sse
         position = self.position
         self.position = position + 1
-        typed = parse_responses_event(sse.event, sse.data, position=position)
+        typed = parse_responses_event(sse.event, sse.data, position=position, redact=self._redact)
         seq = getattr(typed, "sequence_number", None)
         skip = self._skip_through
         if skip is not None and isinstance(seq, int) and seq <= skip:
@@ -209,8 +212,9 @@ class ResponsesProtocol:
                 self._owner = response.id
             elif response.id != self._owner:
                 raise ProtocolError(
-                    f"{name} (#{position} in the stream) names response {response.id[:80]!r}, "
-                    f"but this stream belongs to response {self._owner!r}",
+                    f"{name} (#{position} in the stream) names response "
+                    f"{cut(response.id, _ID_LIMIT, self._redact)!r}, but this stream "
+                    f"belongs to response {cut(self._owner, _ID_LIMIT, self._redact)!r}",
                     event=name,
                     position=position,
                 )
@@ -235,7 +239,7 @@ class ResponsesProtocol:
         sse = self._last
         if sse is None:  # pragma: no cover - an event is always taken first
             return ProtocolError(why)
-        return protocol_error(sse.event, sse.data, self.position - 1, why)
+        return protocol_error(sse.event, sse.data, self.position - 1, why, self._redact)
 
     def end_of_input(self) -> StreamFailure | None:
         """The input ended before the terminal event: ``None`` when nothing was lost

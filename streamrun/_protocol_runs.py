@@ -22,9 +22,11 @@ streams (a Responses adapter plugs into the same seam). Its job, per stream:
   :meth:`RunStreamProtocol.next_event` / :meth:`RunStreamProtocol.feed`);
 * identity: the run id and thread id, from the request and then from the
   ``thread.run.*`` and ``thread.created`` events. A stream belongs to one run
-  and one thread: a run, step or thread event naming another one than the
-  stream's first is a :class:`~streamrun.ProtocolError` (raised before the id
-  is adopted, so cancel-on-abandon keeps the first run).
+  and one thread — the ones its request named when it continues a run
+  (``submit_tool_outputs``), else the first ones its events name: a run,
+  step, message or thread event naming another one is a
+  :class:`~streamrun.ProtocolError` (raised before the id is adopted, so
+  cancel-on-abandon never targets another run).
 """
 
 from __future__ import annotations
@@ -42,10 +44,14 @@ from ._events import (
     protocol_error,
 )
 from ._exceptions import ProtocolError, StreamError, StreamFailure, StreamInterrupted
-from ._models import Run, RunStep
+from ._models import Message, Run, RunStep
+from ._redact import cut
 from .sse import DEFAULT_MAX_EVENT_SIZE, ServerSentEvent, SSEDecoder
 
 __all__ = ["RunStreamProtocol"]
+
+
+_ID_LIMIT = 80  # characters of a server-chosen id shown in a message
 
 
 def _unchanged(text: str) -> str:
@@ -84,7 +90,13 @@ class RunStreamProtocol:
         self._decoder = SSEDecoder(max_event_size=max_event_size)
         self._queue: deque[ServerSentEvent] = deque()
         self._redact = redact
-        self._owners: dict[str, str] = {}  # "run"/"thread" -> the id the stream first named
+        # "run"/"thread" -> the stream's id: a continuation's (the request named its
+        # run and thread), else the first one the events name.
+        self._owners: dict[str, str] = {}
+        if run_id:
+            self._owners["run"] = run_id
+            if thread_id:
+                self._owners["thread"] = thread_id
         self._last: ServerSentEvent | None = None  # the wire event taken last
         self.position = 0
         """How many wire events were taken from the input (``[DONE]`` and errors included)."""
@@ -121,7 +133,7 @@ class RunStreamProtocol:
         self._last = sse
         position = self.position
         self.position = position + 1
-        event = parse_event(sse.event, sse.data, position=position)
+        event = parse_event(sse.event, sse.data, position=position, redact=self._redact)
         if isinstance(event, DoneEvent):
             self.ended = True
             return None
@@ -142,7 +154,7 @@ class RunStreamProtocol:
             self.thread_id = event.data.thread_id or self.thread_id
             if name in TERMINAL_RUN_EVENTS:
                 self.settled = True
-        elif isinstance(event.data, RunStep) and name.startswith("thread.run.step."):
+        elif isinstance(event.data, (RunStep, Message)):  # thread.run.step.* / thread.message.*
             self._check_owner("run", event.data.run_id, name, position)
             self._check_owner("thread", event.data.thread_id, name, position)
         elif isinstance(event, ThreadCreated):
@@ -157,9 +169,11 @@ class RunStreamProtocol:
             return
         known = self._owners.setdefault(kind, got)
         if got != known:
+            # Redacted before the cut: a server-chosen id may embed the key.
+            shown = cut(got, _ID_LIMIT, self._redact)
             raise ProtocolError(
-                f"{name} (#{position} in the stream) names {kind} {got[:80]!r}, but this "
-                f"stream belongs to {kind} {known!r}",
+                f"{name} (#{position} in the stream) names {kind} {shown!r}, but this "
+                f"stream belongs to {kind} {cut(known, _ID_LIMIT, self._redact)!r}",
                 event=name,
                 position=position,
             )
@@ -170,7 +184,7 @@ class RunStreamProtocol:
         sse = self._last
         if sse is None:  # pragma: no cover - an event is always taken first
             return ProtocolError(why)
-        return protocol_error(sse.event, sse.data, self.position - 1, why)
+        return protocol_error(sse.event, sse.data, self.position - 1, why, self._redact)
 
     def end_of_input(self) -> StreamFailure | None:
         """The input ended without ``[DONE]`` (after :meth:`close` and every event

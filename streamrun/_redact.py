@@ -16,6 +16,7 @@ from typing import Any
 
 __all__ = [
     "MIN_SECRET",
+    "cut",
     "page_excerpt",
     "redact_json",
     "redact_secret",
@@ -99,6 +100,16 @@ def _strip_key_prefix(text: str, secret: str | None) -> str:
                 return core[:start] + "***" + suffix
             start = core.find(head, start + 1)
     return text
+
+
+def cut(text: str, limit: int, redact: Callable[[str], str] | None = None) -> str:
+    """``text`` redacted (by ``redact``, if given) and *then* cut to ``limit``
+    characters, ``…`` marking a cut: the one way to shorten server text for a
+    message. Cutting first could leave a start of the key (or of its JSON
+    escapes) that the redaction no longer recognises."""
+    if redact is not None:
+        text = redact(text)
+    return text if len(text) <= limit else text[:limit] + "\u2026"
 
 
 def redact_json(value: Any, secret: str | None) -> Any:

@@ -37,7 +37,7 @@ from attrs import field, frozen
 
 from . import _json
 from ._converter import converter
-from ._events import DoneEvent, protocol_error
+from ._events import DoneEvent, Redact, protocol_error
 from ._responses_models import (
     ResponseContentPart,
     ResponseObject,
@@ -683,7 +683,7 @@ for _name in TOOL_CALL_PROGRESS_EVENTS:
 
 
 def parse_responses_event(
-    event: str, data: str, *, position: int | None = None
+    event: str, data: str, *, position: int | None = None, redact: Redact | None = None
 ) -> ResponseEvent | DoneEvent:
     """Type one server-sent event of a Responses stream.
 
@@ -694,7 +694,8 @@ def parse_responses_event(
     :class:`UnknownResponseEvent`; ``data: [DONE]`` (some compatible servers
     send it) a :class:`~streamrun.DoneEvent`. Malformed JSON, or JSON of the
     wrong shape, in a known event raises :class:`~streamrun.ProtocolError`
-    naming the event, its position and an excerpt of the data.
+    naming the event, its position and an excerpt of the data (``redact``
+    runs on the data before that excerpt is cut).
     """
     try:
         raw = _json.loads(data)
@@ -702,7 +703,7 @@ def parse_responses_event(
         if data.startswith("[DONE]"):
             return DoneEvent(data=data, raw=data)
         if event in _PARSERS:
-            raise protocol_error(event, data, position, "malformed JSON") from None
+            raise protocol_error(event, data, position, "malformed JSON", redact) from None
         return UnknownResponseEvent(type=event, data=data, raw=data)
     kind = event
     if type(raw) is dict and (not event or event == "message"):
@@ -716,10 +717,9 @@ def parse_responses_event(
             type=kind, data=raw, sequence_number=seq if type(seq) is int else None, raw=raw
         )
     if type(raw) is not dict:
-        raise protocol_error(kind, data, position, "expected a JSON object")
+        raise protocol_error(kind, data, position, "expected a JSON object", redact)
     try:
         return parse(raw, kind)  # type: ignore[no-any-return]
     except Exception as exc:  # cattrs / type errors: the JSON has the wrong shape
-        raise protocol_error(
-            kind, data, position, f"unexpected JSON shape ({type(exc).__name__}: {exc})"
-        ) from exc
+        why = f"unexpected JSON shape ({type(exc).__name__}: {exc})"
+        raise protocol_error(kind, data, position, why, redact) from exc

@@ -357,17 +357,7 @@ class RunStream(OpenAIStreamAliases):
         assert transport is not None
         thread_id, run_id = self.thread_id, self.run_id
         assert thread_id is not None and run_id is not None
-        try:
-            await cancel_run_shielded(
-                transport, thread_id, run_id, seconds=self._settings.cancel_timeout
-            )
-        except StreamrunError as exc:
-            # str(exc): a log record holding the exception would keep the stream alive.
-            logger.warning(
-                "could not cancel abandoned run %s: %s", transport.redact(run_id), str(exc)
-            )
-        else:
-            logger.info("cancelled abandoned run %s", transport.redact(run_id))
+        await _abandon_cancel(transport, thread_id, run_id, self._settings.cancel_timeout)
 
     # -- consumption -------------------------------------------------------
 
@@ -559,6 +549,9 @@ class _LoopDriver:
     def loop_handler(self) -> AsyncEventHandler | None:
         return self._stream._handler
 
+    def redact(self, text: str) -> str:
+        return self._stream._redact(text)
+
     def submit_tool_outputs(self, outputs: list[dict[str, str]]) -> Awaitable[Segment]:
         """POST the outputs (one request, streaming); the continuation as the next segment."""
         return self._stream._continue(outputs)
@@ -586,7 +579,9 @@ def _schedule_abandon_cancel(
     """Start ``_abandon_cancel`` on ``loop`` if it still runs (from any thread)."""
 
     def start() -> None:
-        task = loop.create_task(_abandon_cancel(transport, thread_id, run_id, seconds))
+        task = loop.create_task(
+            _abandon_cancel(transport, thread_id, run_id, seconds, collected=True)
+        )
         _ABANDON_TASKS.add(task)
         task.add_done_callback(_ABANDON_TASKS.discard)
 
@@ -599,19 +594,33 @@ def _schedule_abandon_cancel(
 
 
 async def _abandon_cancel(
-    transport: Transport, thread_id: str, run_id: str, seconds: float
+    transport: Transport, thread_id: str, run_id: str, seconds: float, *, collected: bool = False
 ) -> None:
-    """The best-effort cancel of a run whose stream was garbage-collected unclosed."""
+    """The best-effort cancel of an abandoned run: no retry, bounded by ``seconds``,
+    the outcome logged (a failure is not raised).
+
+    Leaving a stream, the request is shielded from the caller's cancellation
+    (:func:`cancel_run_shielded`); ``collected``: the stream was garbage-collected
+    unclosed and this runs as a task of its own, where nothing may go unhandled.
+    """
     shown = transport.redact(run_id)  # a server chose the id: it could echo the key
-    timeouts = Timeouts(connect=seconds, idle=seconds, total=seconds)
     try:
-        await cancel_run(transport, thread_id, run_id, max_retries=0, timeouts=timeouts)
+        if collected:
+            timeouts = Timeouts(connect=seconds, idle=seconds, total=seconds)
+            await cancel_run(transport, thread_id, run_id, max_retries=0, timeouts=timeouts)
+        else:
+            await cancel_run_shielded(transport, thread_id, run_id, seconds=seconds)
     except StreamrunError as exc:
+        # str(exc): a log record holding the exception would keep the stream alive.
         logger.warning("could not cancel abandoned run %s: %s", shown, str(exc))
-    except Exception as exc:  # a session closed meanwhile, ...: never unhandled
+    except Exception as exc:  # a session closed meanwhile, ...
+        if not collected:
+            raise
         logger.warning("could not cancel abandoned run %s: %s", shown, type(exc).__name__)
     else:
-        logger.info("cancelled abandoned run %s (its stream was never closed)", shown)
+        logger.info(
+            "cancelled abandoned run %s%s", shown, " (its stream was never closed)" * collected
+        )
 
 
 def _unchanged(text: str) -> str:

@@ -159,6 +159,9 @@ class LoopDriver(Protocol):
         """Cancel the run on the server, best effort (``abandoned``: only with
         cancel_on_abandon)."""
 
+    def redact(self, text: str) -> str:
+        """``text`` without the API key (the arguments came from the server)."""
+
 
 class ToolLoop:
     """One stream's tool loop: the registered functions, the bounds and the rounds so far."""
@@ -259,7 +262,7 @@ class ToolLoop:
                     run_id=run.id,
                 )
             self.rounds += 1
-            outputs = await self._answer(run, calls)
+            outputs = await self._answer(run, calls, driver.redact)
             handler = driver.loop_handler
             if handler is not None:
                 await dispatch(
@@ -285,7 +288,12 @@ class ToolLoop:
             await driver.cancel_run(abandoned=True)
             raise
 
-    async def _answer(self, run: Run, calls: Sequence[RequiredActionFunctionToolCall]) -> list[str]:
+    async def _answer(
+        self,
+        run: Run,
+        calls: Sequence[RequiredActionFunctionToolCall],
+        redact: Callable[[str], str],
+    ) -> list[str]:
         """Every call's output, the calls run concurrently, bounded by the run's expiry."""
         loop = asyncio.get_running_loop()
         wait: float | None = None
@@ -300,7 +308,7 @@ class ToolLoop:
                     reason="expiring",
                     run_id=run.id,
                 )
-        tasks = [asyncio.ensure_future(self._call(call)) for call in calls]
+        tasks = [asyncio.ensure_future(self._call(call, redact)) for call in calls]
         try:
             _, pending = await asyncio.wait(tasks, timeout=wait)
         finally:
@@ -318,14 +326,20 @@ class ToolLoop:
             )
         return [task.result() for task in tasks]
 
-    async def _call(self, call: RequiredActionFunctionToolCall) -> str:
-        """One call's output: the result, or an ``{"error": ...}`` the model can act on."""
+    async def _call(
+        self, call: RequiredActionFunctionToolCall, redact: Callable[[str], str]
+    ) -> str:
+        """One call's output: the result, or an ``{"error": ...}`` the model can act on.
+
+        Error texts are redacted (they quote the arguments, which came from the
+        server, and whatever a function raised)."""
         name = call.function.name
         spec = self.specs[name]
         try:
             kwargs = spec.decode(call.function.arguments)
-        except ArgumentsError as exc:
-            return self._failed(call, f"invalid arguments for {name}(): {exc}")
+        except ArgumentsError:
+            problem = _arguments_problem(spec, call.function.arguments, redact)
+            return self._failed(call, f"invalid arguments for {name}(): {problem}", redact)
         work = asyncio.ensure_future(_invoke(spec.function, kwargs))
         try:
             done, _ = await asyncio.wait({work}, timeout=self.tool_timeout)
@@ -334,21 +348,34 @@ class ToolLoop:
                 work.cancel()
                 await asyncio.gather(work, return_exceptions=True)
         if not done:
-            return self._failed(call, f"{name}() timed out after {self.tool_timeout:g} s")
+            return self._failed(call, f"{name}() timed out after {self.tool_timeout:g} s", redact)
         if work.cancelled():  # by the function itself (the loop's own cancel raises above)
-            return self._failed(call, f"{name}() was cancelled")
+            return self._failed(call, f"{name}() was cancelled", redact)
         try:
             result = work.result()
         except Exception as exc:
-            return self._failed(call, f"{name}() raised {type(exc).__name__}: {exc}")
+            return self._failed(call, f"{name}() raised {type(exc).__name__}: {exc}", redact)
         try:
             return encode_output(result)
         except (TypeError, ValueError) as exc:
-            return self._failed(call, f"{name}() returned a value that is not JSON: {exc}")
+            return self._failed(call, f"{name}() returned a value that is not JSON: {exc}", redact)
 
-    def _failed(self, call: RequiredActionFunctionToolCall, message: str) -> str:
-        logger.info("tool call %s failed: %s", call.id, message)
+    def _failed(
+        self, call: RequiredActionFunctionToolCall, message: str, redact: Callable[[str], str]
+    ) -> str:
+        message = redact(message)
+        logger.info("tool call %s failed: %s", redact(call.id), message)
         return error_output(message)
+
+
+def _arguments_problem(spec: FunctionSpec, arguments: str, redact: Callable[[str], str]) -> str:
+    """Why ``arguments`` do not fit, said about the arguments *redacted* (the message
+    quotes values, shortened: cut first, a key would no longer be recognised)."""
+    try:
+        spec.decode(redact(arguments))
+    except ArgumentsError as exc:
+        return str(exc)
+    return "they do not fit its signature"  # only the key made them not fit
 
 
 async def _invoke(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:

@@ -14,6 +14,14 @@ the local functions given, e.g. ``streamrun._cli.LOCAL_TOOLS``, and only
 against the built-in fake server — and relays the continuation) and
 ``POST /api/cancel``.
 
+Tools, with a real server as with ``--fake``: the runs are opened with the
+tool loop (``functions=``, e.g. ``streamrun._cli.LOOP_FUNCTIONS``), so the
+function calls are answered inside the relayed stream and the continuation
+follows in it; each output the loop computed (``on_tool_output``) is relayed
+as a ``streamrun.tool_output`` event (``{"tool_call", "output"}``, redacted
+like every block) just before the continuation's events. A run calling a
+function the loop does not have still ends in ``requires_action``.
+
 ``--fake`` starts the fake Assistants server of :mod:`streamrun.testing` in
 this process (no key, no network); the command passes
 ``streamrun._cli.fake_reply`` to script its answers (this module does not
@@ -28,14 +36,20 @@ import contextlib
 import json
 import os
 import sys
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping
 from importlib import resources
 from typing import TYPE_CHECKING, Any, TextIO
 
+import attrs
 from aiohttp import web
 
 from ._client import AsyncClient
+from ._converter import converter
 from ._exceptions import APIStatusError, StreamrunError, ValidationError
+from ._handler import AsyncEventHandler
+from ._models import ToolCall
+from ._relaying import _stream_redact
 from ._stream import RunStream
 from .relay import error_data, sse_response
 
@@ -61,6 +75,7 @@ class _Chat:
         fake: FakeAssistantsServer | None,
         scenario_for: Callable[[str], Scenario] | None,
         tools: Mapping[str, Callable[[str], str]],
+        functions: Mapping[str, Callable[..., Any]],
         keepalive: float,
     ) -> None:
         self.client = client
@@ -68,6 +83,7 @@ class _Chat:
         self.fake = fake
         self.scenario_for = scenario_for
         self.tools = tools
+        self.functions = functions
         self.keepalive = keepalive
 
     async def page(self, request: web.Request) -> web.Response:
@@ -79,7 +95,13 @@ class _Chat:
         )
 
     async def info(self, request: web.Request) -> web.Response:
-        return web.json_response({"fake": self.fake is not None, "assistant_id": self.assistant_id})
+        return web.json_response(
+            {
+                "fake": self.fake is not None,
+                "assistant_id": self.assistant_id,
+                "functions": sorted(self.functions),
+            }
+        )
 
     @staticmethod
     async def _body(request: web.Request) -> dict[str, Any]:
@@ -120,13 +142,23 @@ class _Chat:
     async def _relay(
         self, request: web.Request, open_stream: Callable[..., RunStream], *args: Any, **kw: Any
     ) -> web.StreamResponse:
-        """Relay the stream ``open_stream(*args, **kw)`` opens; an error raised before any
-        I/O (a rejected id, no usable base URL) is a JSON reply the page shows."""
+        """Relay the stream ``open_stream(*args, **kw)`` opens (with the tool loop of
+        :attr:`functions`, its outputs relayed too); an error raised before any I/O
+        (a rejected id, no usable base URL) is a JSON reply the page shows."""
+        outputs = _ToolOutputs()
+        if self.functions:
+            kw["functions"] = self.functions
         try:
-            stream = open_stream(*args, **kw)
+            stream = open_stream(*args, handler=outputs, **kw)
         except StreamrunError as exc:
             return _error_reply(exc)
-        return await sse_response(request, stream, keepalive=self.keepalive)
+        relayed = _WithToolOutputs(stream, outputs.events)
+        return await sse_response(
+            request,
+            relayed,  # type: ignore[arg-type]  # a RunStream relayed with extra events
+            keepalive=self.keepalive,
+            redact=_stream_redact(stream),
+        )
 
     async def tool_outputs(self, request: web.Request) -> web.StreamResponse:
         body = await self._body(request)
@@ -169,6 +201,74 @@ class _Chat:
         return web.json_response({"id": run.id, "status": run.status})
 
 
+@attrs.frozen
+class _Relayed:
+    """An event the page gets besides the run's own (``event`` and ``raw`` as relayed)."""
+
+    event: str
+    raw: Any
+
+
+class _ToolOutputs(AsyncEventHandler):
+    """Keeps each output the tool loop computed, as the event relayed for it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: deque[_Relayed] = deque()
+
+    async def on_tool_output(self, tool_call: ToolCall, output: str) -> None:
+        data = {"tool_call": converter.unstructure(tool_call), "output": output}
+        self.events.append(_Relayed("streamrun.tool_output", data))
+
+
+class _WithToolOutputs:
+    """``stream`` for the relay, with the tool outputs of ``extra`` (filled while the
+    stream is read) relayed before the event that follows them (the continuation's
+    first), or before the stream's end or failure."""
+
+    def __init__(self, stream: RunStream, extra: deque[_Relayed]) -> None:
+        self._stream = stream
+        self._extra = extra
+        self._events: Any = None
+        self._held: Any = None  # an event read while outputs were waiting
+        self._failure: BaseException | None = None
+
+    async def __aenter__(self) -> Any:
+        return await self._stream.__aenter__()
+
+    def __aiter__(self) -> _WithToolOutputs:
+        self._events = self._stream.__aiter__()
+        return self
+
+    async def __anext__(self) -> Any:
+        extra = self._extra
+        if extra:
+            return extra.popleft()
+        if self._held is not None:
+            event, self._held = self._held, None
+            return event
+        if self._failure is not None:
+            raise self._failure
+        try:
+            event = await self._events.__anext__()
+        except StopAsyncIteration:
+            if extra:
+                return extra.popleft()
+            raise
+        except StreamrunError as exc:
+            if not extra:
+                raise
+            self._failure = exc  # the outputs computed before it still reach the page
+            return extra.popleft()
+        if extra:
+            self._held = event
+            return extra.popleft()
+        return event
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+
 def _ids(body: dict[str, Any]) -> tuple[str, str]:
     """The ``thread_id`` and ``run_id`` of a request body (else 400)."""
     thread_id, run_id = body.get("thread_id"), body.get("run_id")
@@ -209,14 +309,17 @@ def make_app(
     fake: FakeAssistantsServer | None = None,
     scenario_for: Callable[[str], Scenario] | None = None,
     tools: Mapping[str, Callable[[str], str]] | None = None,
+    functions: Mapping[str, Callable[..., Any]] | None = None,
     keepalive: float = 15.0,
 ) -> web.Application:
     """The page's aiohttp application, talking to the API through ``client``.
 
-    With ``fake`` (a started fake server ``client`` points at), each message
-    queues ``scenario_for(message)`` (when given) and the outputs of a run
-    that requires action are computed by ``tools`` (name → function of the
-    JSON arguments, returning the output text).
+    ``functions`` (name → function, as ``functions=`` of ``runs.stream``) run in
+    the stream's tool loop, with any server; their outputs are relayed as
+    ``streamrun.tool_output`` events. With ``fake`` (a started fake server
+    ``client`` points at), each message queues ``scenario_for(message)`` (when
+    given) and the outputs of a run left in ``requires_action`` are computed by
+    ``tools`` (name → function of the JSON arguments, returning the output text).
     """
     chat = _Chat(
         client,
@@ -224,6 +327,7 @@ def make_app(
         fake=fake,
         scenario_for=scenario_for,
         tools=tools or {},
+        functions=functions or {},
         keepalive=keepalive,
     )
     app = web.Application()
@@ -258,6 +362,7 @@ async def _main(
     out: TextIO,
     scenario_for: Callable[[str], Scenario] | None,
     tools: Mapping[str, Callable[[str], str]] | None,
+    functions: Mapping[str, Callable[..., Any]] | None,
 ) -> None:
     stack = contextlib.AsyncExitStack()
     async with stack:
@@ -278,6 +383,7 @@ async def _main(
             fake=fake,
             scenario_for=scenario_for,
             tools=tools,
+            functions=functions,
         )
         url = await stack.enter_async_context(serve(app, args.host, args.port))
         out.write(f"streamrun web: open {url} (Ctrl-C to stop)\n")
@@ -290,14 +396,18 @@ def run_command(
     *,
     scenario_for: Callable[[str], Scenario] | None = None,
     tools: Mapping[str, Callable[[str], str]] | None = None,
+    functions: Mapping[str, Callable[..., Any]] | None = None,
     out: TextIO | None = None,
 ) -> int:
     """Run ``streamrun web`` until interrupted; the exit status.
 
     ``scenario_for`` scripts the fake server's answer to a message and
-    ``tools`` are the functions run for it (``--fake`` only).
+    ``tools`` are the functions run for it (``--fake`` only); ``functions`` run
+    in the tool loop of every run, with any server. ``--no-tools`` drops both.
     """
     out = out or sys.stdout
+    if getattr(args, "no_tools", False):
+        tools, functions = None, None
     if not args.fake:
         problem = None
         if not args.assistant:
@@ -315,7 +425,7 @@ def run_command(
             sys.stderr.write(f"streamrun web: error: {problem}\n")
             return 2
     try:
-        asyncio.run(_main(args, out, scenario_for, tools))
+        asyncio.run(_main(args, out, scenario_for, tools, functions))
     except KeyboardInterrupt:
         return 130
     except OSError as exc:

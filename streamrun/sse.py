@@ -323,10 +323,16 @@ class SSEDecoder:
         if limit is not None and len(buf) > limit:
             oversize = self._find_oversize(buf, limit)
             if oversize is not None:
-                offset, size = oversize
+                offset, size, end = oversize
                 if offset:
                     self._blocks(str(buf[:offset], "utf-8", "replace"), out)
-                self._fail(size, limit, out, buf[offset : offset + _NAME_SCAN])
+                # Its name is searched in its own lines only, not in the blocks after
+                # it (an ended block gets back the line end its last line lost in the
+                # split; an unended one's last line may be partial).
+                head = buf[offset : min(end, offset + _NAME_SCAN)]
+                if end < len(buf) and end <= offset + _NAME_SCAN:
+                    head += b"\n"
+                self._fail(size, limit, out, head)
                 return out
         if pending:
             pending.clear()
@@ -402,15 +408,15 @@ class SSEDecoder:
             raise self._error
 
     @staticmethod
-    def _find_oversize(buf: bytes, limit: int) -> tuple[int, int] | None:
-        """The offset in ``buf`` of the first block larger than ``limit`` and its
-        size; ``buf`` starts at the start of a block."""
+    def _find_oversize(buf: bytes, limit: int) -> tuple[int, int, int] | None:
+        """The offset in ``buf`` of the first block larger than ``limit``, its size
+        and the offset of its end; ``buf`` starts at the start of a block."""
         offset = 0
         for piece in buf.split(b"\n\n"):
             # A piece is the lines of a block, or an empty line and a block.
             size = len(piece) - piece.count(b"\n")
             if size > limit:
-                return offset, size
+                return offset, size, offset + len(piece)
             offset += len(piece) + 2
         return None
 

@@ -42,6 +42,15 @@ ASSISTANT = "asst_diff"
 RUN = "run_diff"
 TOOL_OUTPUTS: list[Any] = [{"tool_call_id": "call_a", "output": "ok"}]
 
+Ids = tuple[str, str]
+
+
+def request_ids(name: str) -> Ids:
+    """The thread and run a transcript's request named (a continuation's run belongs to
+    its stream: streamrun rejects events of another one), else the defaults."""
+    request = FIXTURES.get(name, {}).get("request", {})
+    return request.get("thread_id") or THREAD, request.get("run_id") or RUN
+
 
 # ---------------------------------------------------------------------------
 # Normalising what either library hands out
@@ -234,11 +243,13 @@ class Outcome:
     current_step: Any = None
 
 
-def _sdk_manager(client: openai.AsyncOpenAI, endpoint: str, handler: SdkRecorder) -> Any:
+def _sdk_manager(
+    client: openai.AsyncOpenAI, endpoint: str, handler: SdkRecorder, ids: Ids = (THREAD, RUN)
+) -> Any:
     threads = client.beta.threads
     if endpoint == "submit_tool_outputs":
         return threads.runs.submit_tool_outputs_stream(
-            thread_id=THREAD, run_id=RUN, tool_outputs=TOOL_OUTPUTS, event_handler=handler
+            thread_id=ids[0], run_id=ids[1], tool_outputs=TOOL_OUTPUTS, event_handler=handler
         )
     if endpoint == "create_thread_and_run":
         return threads.create_and_run_stream(
@@ -249,10 +260,12 @@ def _sdk_manager(client: openai.AsyncOpenAI, endpoint: str, handler: SdkRecorder
     return threads.runs.stream(thread_id=THREAD, assistant_id=ASSISTANT, event_handler=handler)
 
 
-def _our_stream(client: streamrun.AsyncClient, endpoint: str, handler: OurRecorder) -> Any:
+def _our_stream(
+    client: streamrun.AsyncClient, endpoint: str, handler: OurRecorder, ids: Ids = (THREAD, RUN)
+) -> Any:
     if endpoint == "submit_tool_outputs":
         return client.runs.submit_tool_outputs_stream(
-            THREAD, RUN, tool_outputs=TOOL_OUTPUTS, handler=handler
+            *ids, tool_outputs=TOOL_OUTPUTS, handler=handler
         )
     if endpoint == "create_thread_and_run":
         return client.threads.create_and_run_stream(
@@ -263,12 +276,12 @@ def _our_stream(client: streamrun.AsyncClient, endpoint: str, handler: OurRecord
     return client.runs.stream(THREAD, assistant_id=ASSISTANT, handler=handler)
 
 
-async def drive_sdk(server: ReplayServer, endpoint: str) -> Outcome:
+async def drive_sdk(server: ReplayServer, endpoint: str, ids: Ids = (THREAD, RUN)) -> Outcome:
     handler = SdkRecorder()
     out = Outcome(calls=handler.calls)
     client = openai.AsyncOpenAI(base_url=server.base_url, api_key="sk-test", max_retries=0)
     try:
-        async with _sdk_manager(client, endpoint, handler) as stream:
+        async with _sdk_manager(client, endpoint, handler, ids) as stream:
             try:
                 async for text in stream.text_deltas:
                     out.text_deltas.append(text)
@@ -291,13 +304,13 @@ async def drive_sdk(server: ReplayServer, endpoint: str) -> Outcome:
     return out
 
 
-async def drive_ours(server: ReplayServer, endpoint: str) -> Outcome:
+async def drive_ours(server: ReplayServer, endpoint: str, ids: Ids = (THREAD, RUN)) -> Outcome:
     handler = OurRecorder()
     out = Outcome(calls=handler.calls)
     async with streamrun.AsyncClient(
         base_url=server.base_url, api_key="sk-test", max_retries=0
     ) as client:
-        async with _our_stream(client, endpoint, handler) as stream:
+        async with _our_stream(client, endpoint, handler, ids) as stream:
             try:
                 async for text in stream.text_deltas:
                     out.text_deltas.append(text)
@@ -314,13 +327,17 @@ async def drive_ours(server: ReplayServer, endpoint: str) -> Outcome:
 
 
 async def both(
-    server: ReplayServer, raw: bytes, chunk_size: int, endpoint: str = "create_run"
+    server: ReplayServer,
+    raw: bytes,
+    chunk_size: int,
+    endpoint: str = "create_run",
+    ids: Ids = (THREAD, RUN),
 ) -> tuple[Outcome, Outcome]:
     """Serve ``raw`` to the SDK, then to streamrun; both must send the same request."""
     server.replies.append(Reply(body=raw, chunk_size=chunk_size))
     server.replies.append(Reply(body=raw, chunk_size=chunk_size))
-    sdk = await drive_sdk(server, endpoint)
-    ours = await drive_ours(server, endpoint)
+    sdk = await drive_sdk(server, endpoint, ids)
+    ours = await drive_ours(server, endpoint, ids)
     assert len(server.requests) == 2
     sdk_request, our_request = server.requests
     assert our_request["method"] == sdk_request["method"] == "POST"
@@ -427,7 +444,7 @@ def _counts(calls: list[tuple[Any, ...]], call_id: str) -> tuple[int, int, int]:
 async def test_transcript(replay_server: ReplayServer, name: str, chunk_size: int) -> None:
     raw = fixture_bytes(name)
     endpoint = FIXTURES[name]["request"]["endpoint"]
-    sdk, ours = await both(replay_server, raw, chunk_size, endpoint)
+    sdk, ours = await both(replay_server, raw, chunk_size, endpoint, request_ids(name))
     names = [n for n in event_names(raw) if n != "done"]
     failed = "error" in names
 
@@ -1549,13 +1566,15 @@ GENERATED = {
 }
 
 
-async def _iterate_sdk(server: ReplayServer, endpoint: str) -> list[tuple[Any, Any]]:
+async def _iterate_sdk(
+    server: ReplayServer, endpoint: str, ids: Ids = (THREAD, RUN)
+) -> list[tuple[Any, Any]]:
     """``(name, data JSON)`` of every event the SDK yields, taken as it is yielded
     (the SDK later mutates the data of ``thread.message.created`` in place)."""
     client = openai.AsyncOpenAI(base_url=server.base_url, api_key="sk-test", max_retries=0)
     seen: list[tuple[Any, Any]] = []
     try:
-        async with _sdk_manager(client, endpoint, SdkRecorder()) as stream:
+        async with _sdk_manager(client, endpoint, SdkRecorder(), ids) as stream:
             async for event in stream:
                 data = event.data if event.event else event
                 seen.append((event.event, plain(data)))
@@ -1564,12 +1583,14 @@ async def _iterate_sdk(server: ReplayServer, endpoint: str) -> list[tuple[Any, A
     return seen
 
 
-async def _iterate_ours(server: ReplayServer, endpoint: str) -> list[tuple[Any, Any]]:
+async def _iterate_ours(
+    server: ReplayServer, endpoint: str, ids: Ids = (THREAD, RUN)
+) -> list[tuple[Any, Any]]:
     seen: list[tuple[Any, Any]] = []
     async with streamrun.AsyncClient(
         base_url=server.base_url, api_key="sk-test", max_retries=0
     ) as client:
-        async with _our_stream(client, endpoint, OurRecorder()) as stream:
+        async with _our_stream(client, endpoint, OurRecorder(), ids) as stream:
             try:
                 async for event in stream:
                     seen.append((event.event, plain(event.data)))
@@ -1590,10 +1611,11 @@ async def test_iterated_events_match(
     else:
         make, endpoint = GENERATED[name]
         raw = make()
+    ids = request_ids(name)
     replay_server.replies.append(Reply(body=raw, chunk_size=chunk_size))
     replay_server.replies.append(Reply(body=raw, chunk_size=chunk_size))
-    sdk = await _iterate_sdk(replay_server, endpoint)
-    ours = await _iterate_ours(replay_server, endpoint)
+    sdk = await _iterate_sdk(replay_server, endpoint, ids)
+    ours = await _iterate_ours(replay_server, endpoint, ids)
     expected = [(n, _strip(d)) for n, d in blocks(raw) if n != "done"]
     if ours and ours[-1][0] == "error":
         # streamrun raises at the error event; the SDK yields it nameless.

@@ -865,3 +865,185 @@ async def test_a_key_in_an_error_event_or_a_malformed_event_is_redacted(
 def test_redact_secret(text: str, limit: int | None, expected: str) -> None:
     assert redact_secret(text, KEY, limit=limit) == expected
     assert redact_secret(text, None) == text
+
+
+LONG_KEY = "sk-long-" + "".join(chr(ord("a") + i % 26) for i in range(200))  # longer than any cut
+
+
+def _no_part_of(key: str, *texts: object) -> None:
+    """Neither the key, nor 8+ characters of its start, plainly or JSON-escaped."""
+    escaped = "".join(f"\\u{ord(c):04x}" for c in key)
+    for text in texts:
+        shown = str(text)
+        assert key[:8] not in shown, shown
+        assert escaped[:24] not in shown.lower(), shown  # 4 escaped characters
+
+
+async def _fail_with(key: str, body: bytes, create_and_run: bool = False) -> BaseException:
+    server = RunServer(body)
+    async with serve(server.handle) as base:
+        async with AsyncClient(api_key=key, base_url=base + "/v1", max_retries=0) as client:
+            stream = (
+                client.threads.create_and_run_stream(assistant_id="asst_1")
+                if create_and_run
+                else client.runs.stream("thread_1", assistant_id="asst_1")
+            )
+            with pytest.raises(streamrun.StreamFailure) as info:
+                async with stream:
+                    await stream.until_done()
+    return info.value
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("kind", ["run", "thread"])
+@pytest.mark.parametrize(
+    ("key", "offset"),
+    [(LONG_KEY, 0), (LONG_KEY, 40), (KEY, 0), (KEY, 60), (KEY, 70), (KEY, 76), (KEY, 79)],
+)
+async def test_a_key_in_a_second_run_or_thread_id_is_redacted_before_the_cut(
+    kind: str, key: str, offset: int
+) -> None:
+    other = "x" * offset + key + "y" * 50  # the id is cut for the message: around the key
+    second = run_json(other, "thread_1") if kind == "run" else run_json("run_1", other)
+    error = await _fail_with(
+        key, sse("thread.run.created", run_json("run_1")) + sse("thread.run.in_progress", second)
+    )
+    assert isinstance(error, streamrun.ProtocolError)
+    assert f"names {kind}" in str(error)
+    _no_part_of(key, error, error.args, error.excerpt)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("escaped", [False, True])
+@pytest.mark.parametrize(
+    ("key", "offset"), [(LONG_KEY, 0), (LONG_KEY, 50), (KEY, 90), (KEY, 110), (KEY, 117)]
+)
+async def test_a_key_in_a_malformed_event_is_redacted_before_the_excerpt_is_cut(
+    key: str, offset: int, escaped: bool
+) -> None:
+    written = "".join(f"\\u{ord(c):04x}" for c in key) if escaped else key
+    for data in (
+        '{"id": "' + "z" * offset + written + '", ',  # malformed JSON
+        '{"id": 5, "status": "' + "z" * offset + written + '"}',  # a shape error
+        '{"error": ["' + "z" * offset + written + '"]}',  # an error event of the wrong shape
+    ):
+        name = "error" if data.startswith('{"error"') else "thread.run.in_progress"
+        body = sse("thread.run.created", run_json("run_1")) + sse(name, data)
+        error = await _fail_with(key, body)
+        assert isinstance(error, streamrun.ProtocolError), error
+        _no_part_of(key, error, error.args, error.excerpt)
+
+
+@pytest.mark.asyncio
+async def test_a_key_in_an_oversized_events_name_is_redacted() -> None:
+    body = (
+        sse("thread.run.created", run_json("run_1"))
+        + (f"event: x{KEY}\ndata: " + "z" * 2000 + "\n\n").encode()
+    )
+    server = RunServer(body)
+    async with serve(server.handle) as base:
+        async with AsyncClient(
+            api_key=KEY, base_url=base + "/v1", max_retries=0, max_event_size=1000
+        ) as client:
+            with pytest.raises(streamrun.EventTooLargeError) as info:
+                async with client.runs.stream("thread_1", assistant_id="asst_1") as stream:
+                    await stream.until_done()
+    _no_part_of(KEY, info.value, info.value.event)
+
+
+# -- one run per stream: the ids the call was made with count -------------------------------
+
+
+def message_event(thread_id: str, run_id: str | None) -> Any:
+    return {
+        "id": "msg_1",
+        "object": "thread.message",
+        "thread_id": thread_id,
+        "run_id": run_id,
+        "role": "assistant",
+        "status": "in_progress",
+        "content": [],
+    }
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("first", "named"),
+    [
+        (sse("thread.run.in_progress", run_json("run_OTHER", status="in_progress")), "run_OTHER"),
+        (sse("thread.run.in_progress", run_json("run_1", "thread_OTHER")), "thread_OTHER"),
+        (sse("thread.message.created", message_event("thread_1", "run_OTHER")), "run_OTHER"),
+        (sse("thread.message.created", message_event("thread_OTHER", "run_1")), "thread_OTHER"),
+    ],
+)
+async def test_a_continuation_naming_another_run_or_thread_fails_and_cancels_only_its_own(
+    first: bytes, named: str
+) -> None:
+    # submit_tool_outputs_stream(thread_1, run_1): the first event already names another.
+    server = RunServer(first + sse("thread.run.completed", run_json(status="completed")) + DONE)
+    async with serve(server.handle) as base:
+        async with AsyncClient(api_key=KEY, base_url=base + "/v1", max_retries=0) as client:
+            stream = client.runs.submit_tool_outputs_stream(
+                "thread_1", "run_1", tool_outputs=[{"tool_call_id": "call_1", "output": "x"}]
+            )
+            with pytest.raises(streamrun.ProtocolError, match=named) as info:
+                async with stream:
+                    await stream.until_done()
+    assert info.value.position == 0
+    assert (stream.thread_id, stream.run_id) == ("thread_1", "run_1")
+    assert set(server.cancels) <= {"/v1/threads/thread_1/runs/run_1/cancel"}
+    assert server.cancels  # the run was left going: it is cancelled, and only it
+
+
+@pytest.mark.asyncio
+async def test_a_message_of_another_run_mid_stream_fails_and_cancel_keeps_the_first() -> None:
+    server = RunServer(
+        sse("thread.run.created", run_json("run_1"))
+        + sse("thread.message.created", message_event("thread_1", "run_1"))
+        + sse("thread.message.created", message_event("thread_1", "run_OTHER"))
+        + DONE
+    )
+    async with serve(server.handle) as base:
+        async with AsyncClient(api_key=KEY, base_url=base + "/v1", max_retries=0) as client:
+            stream = client.runs.stream("thread_1", assistant_id="asst_1")
+            with pytest.raises(streamrun.ProtocolError, match="run_OTHER") as info:
+                async with stream:
+                    await stream.until_done()
+    assert info.value.event == "thread.message.created" and info.value.position == 2
+    assert server.cancels == ["/v1/threads/thread_1/runs/run_1/cancel"]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "reply",
+    [
+        b"[1, 2]",
+        b'"cancelling"',
+        b'{"id": "run_1", "created_at": "x"}',
+        b'{"id": "run_1", "required_action": 5}',
+        b'{"id": "run_1", "tools": [{"type": "function", "function": 3}]}',
+        b"not json",
+    ],
+)
+async def test_cancel_with_a_malformed_cancel_reply_is_a_typed_error(reply: bytes) -> None:
+    requires_action = run_json(status="requires_action")
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        await request.read()
+        if request.path.endswith("/cancel"):
+            return web.Response(body=reply, content_type="application/json")
+        return await sse_reply(
+            request,
+            sse("thread.run.created", run_json())
+            + sse("thread.run.requires_action", requires_action)
+            + DONE,
+        )
+
+    async with serve(handle) as base:
+        async with AsyncClient(api_key=KEY, base_url=base + "/v1", max_retries=0) as client:
+            async with client.runs.stream("thread_1", assistant_id="asst_1") as stream:
+                await stream.until_done()
+                with pytest.raises(streamrun.StreamrunError) as info:
+                    await stream.cancel()
+    assert isinstance(info.value, (streamrun.ProtocolError, streamrun.APIStatusError))
+    assert not isinstance(info.value, (TypeError, KeyError))

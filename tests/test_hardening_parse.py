@@ -1018,3 +1018,114 @@ async def test_error_event_before_done_still_raises(replay_server: ReplayServer)
         async with client.runs.stream("thread_1", assistant_id="asst_1") as s:
             with pytest.raises(StreamError):
                 await s.until_done()
+
+
+@pytest.mark.parametrize("escaped", [False, True])
+def test_parse_event_redacts_the_data_before_cutting_the_excerpt(escaped: bool) -> None:
+    from streamrun._responses_events import parse_responses_event
+
+    key = "sk-" + "k" * 300
+    written = "".join(f"\\u{ord(c):04x}" for c in key) if escaped else key
+
+    def redact(text: str) -> str:
+        return text.replace(key, "***").replace(written, "***")
+
+    for parse_one, name in (
+        (parse_event, "thread.run.created"),
+        (parse_responses_event, "response.created"),
+    ):
+        with pytest.raises(ProtocolError) as info:
+            parse_one(name, '{"x": "' + "z" * 100 + written, redact=redact)
+        assert info.value.excerpt == '{"x": "' + "z" * 100 + "***"
+        assert written[:20] not in str(info.value)
+
+
+# -- a failure raised only when the input ends ------------------------------------------
+
+_CREATED = sse(("thread.run.created", RUN))
+_OVERSIZED = b"event: thread.message.delta\ndata: " + b"z" * 3000  # no blank line after it
+
+
+def _chunkings(body: bytes) -> dict[str, list[bytes]]:
+    return {
+        "one chunk": [body],
+        "many chunks": [body[i : i + 7] for i in range(0, len(body), 7)],
+        "split after the first event": [body[: len(_CREATED) + 40], body[len(_CREATED) + 40 :]],
+    }
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("chunking", list(_chunkings(b"")))
+@pytest.mark.parametrize(
+    "before", [_CREATED, _CREATED + sse(("thread.run.completed", {**RUN, "status": "completed"}))]
+)
+async def test_an_oversized_unterminated_last_event_fails_the_stream_once(
+    chunking: str, before: bytes
+) -> None:
+    from streamrun import EventTooLargeError, RunStream
+
+    chunks = _chunkings(before + _OVERSIZED)[chunking]
+    handler = Recorder()
+    stream = RunStream.from_bytes(chunks, handler=handler, max_event_size=1000)
+    async with stream:
+        with pytest.raises(ProtocolError) as info:
+            async for _ in stream:
+                pass
+        error = info.value
+        assert type(error) is EventTooLargeError
+        assert stream.error is error
+        with pytest.raises(ProtocolError) as again:
+            await stream.final_run()
+        assert again.value is error
+    assert handler.exceptions == [error]
+    assert handler.ends == 1
+    assert error.event == "thread.message.delta"
+    assert error.position == before.count(b"\n\n")
+    assert "event 'thread.message.delta'" in str(error)
+    assert error.run_id == "run_1"
+
+
+@pytest.mark.asyncio
+async def test_an_oversized_event_after_a_settled_run_and_a_cut_connection_fails(
+    replay_server: ReplayServer,
+) -> None:
+    body = _CREATED + sse(("thread.run.completed", {**RUN, "status": "completed"})) + _OVERSIZED
+    replay_server.replies.append(Reply(body=body, chunk_size=len(body), close_after=len(body)))
+    handler = Recorder()
+    async with AsyncClient(
+        base_url=replay_server.base_url, api_key="sk-test-key", max_retries=0, max_event_size=1000
+    ) as client:
+        async with client.runs.stream("thread_1", assistant_id="asst_1", handler=handler) as s:
+            with pytest.raises(ProtocolError) as info:
+                await s.until_done()
+            with pytest.raises(ProtocolError):
+                await s.final_run()
+    assert handler.exceptions == [info.value]
+    assert handler.ends == 1
+
+
+@pytest.mark.parametrize("before", [b"", b"data: ok\n\n"])
+def test_an_oversized_events_name_is_its_own_not_the_next_blocks(before: bytes) -> None:
+    from streamrun import EventTooLargeError
+
+    decoder = SSEDecoder(max_event_size=100)
+    body = before + b"event: big\ndata: " + b"z" * 200 + b"\n\nevent: next\ndata: x\n\n"
+    with pytest.raises(EventTooLargeError) as info:
+        assert len(decoder.feed(body)) == len(before) // 10
+        decoder.close()
+    assert info.value.event == "big"
+    # A block whose event line comes after its data lines is named too.
+    decoder = SSEDecoder(max_event_size=100)
+    with pytest.raises(EventTooLargeError) as info:
+        decoder.feed(b"data: " + b"z" * 200 + b"\nevent: big\n\nevent: next\ndata: x\n\n")
+    assert info.value.event == "big"
+
+
+def test_an_unended_oversized_blocks_partial_last_line_names_nothing() -> None:
+    from streamrun import EventTooLargeError
+
+    decoder = SSEDecoder(max_event_size=100)
+    assert decoder.feed(b"data: ok\n\ndata: " + b"z" * 200 + b"\nevent: par") != []
+    with pytest.raises(EventTooLargeError) as info:
+        decoder.close()
+    assert info.value.event is None  # "par" may be the start of any name

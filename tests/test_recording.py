@@ -176,17 +176,18 @@ async def test_replay_rejects_negative_speed() -> None:
 
 @pytest.mark.asyncio
 async def test_replay_stream_reads_the_recorded_run_with_its_real_ids() -> None:
+    thread = "thread_6U1L3VeEp7C6EQjPpfFU9uS5"  # the run's thread, as the events name it
     raw = (FIXTURES / "submit_tool_outputs_continuation.sse").read_bytes()
     pieces = [(i * 0.001, raw[i : i + 500]) for i in range(0, len(raw), 500)]
     recorded = RecordedStream(
         "submit_tool_outputs",
-        "/threads/thread_x/runs/run_d3b6AE1foNedXteQJXyhxZbr/submit_tool_outputs",
+        f"/threads/{thread}/runs/run_d3b6AE1foNedXteQJXyhxZbr/submit_tool_outputs",
         chunks=pieces,
-        request={"thread_id": "thread_x", "run_id": "run_d3b6AE1foNedXteQJXyhxZbr"},
+        request={"thread_id": thread, "run_id": "run_d3b6AE1foNedXteQJXyhxZbr"},
     )
     stream = replay_stream(recorded, speed=0)
     assert stream.run_id == "run_d3b6AE1foNedXteQJXyhxZbr"  # named before any event
-    assert stream.thread_id == "thread_x"
+    assert stream.thread_id == thread
     async with stream:
         run = await stream.final_run()
     assert run.status == "completed"

@@ -187,7 +187,12 @@ def test_stream_false_is_rejected_for_streaming_methods() -> None:
 
 @pytest.mark.asyncio
 async def test_ids_are_url_encoded_once(replay_server: ReplayServer) -> None:
-    replay_server.replies.append(Reply(body=fixture_bytes("submit_tool_outputs_continuation.sse")))
+    # The recorded continuation, as the stream of this run of this thread (a
+    # continuation's events must name the run it was called for).
+    raw = fixture_bytes("submit_tool_outputs_continuation.sse")
+    raw = raw.replace(b"run_d3b6AE1foNedXteQJXyhxZbr", b"run x")
+    raw = raw.replace(b"thread_6U1L3VeEp7C6EQjPpfFU9uS5", b"th a/b")
+    replay_server.replies.append(Reply(body=raw))
     async with AsyncClient(api_key="k", base_url=replay_server.base_url) as client:
         async with client.runs.submit_tool_outputs_stream(
             "th a/b", "run x", tool_outputs=[{"tool_call_id": "c", "output": "o"}]

@@ -305,3 +305,33 @@ async def test_abandoning_while_functions_run_cancels_them_and_nothing_on_the_se
     assert cancelled == [True]
     assert not [r for r in server.requests if r["path"].endswith("/cancel")]
     assert len(posts(server)) == 1
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("background", [True, False])
+async def test_an_unclosed_background_stream_is_cancelled_when_collected(
+    background: bool,
+) -> None:
+    import gc
+
+    import streamrun._stream as stream_module
+
+    async with running(ResponsesServer(slow())) as server:
+        async with AsyncClient(api_key="sk-test", base_url=server.base_url) as client:
+            body: dict[str, Any] = {"background": True} if background else {}
+            stream = client.responses.stream(model="m", input="x", **body)
+            await stream.__aenter__()
+            iterator = stream.__aiter__()
+            while stream.current_message_snapshot is None:
+                await iterator.__anext__()
+            run_id = stream.run_id
+            with pytest.warns(ResourceWarning, match="unclosed <ResponseStream run_id="):
+                del stream, iterator
+                gc.collect()
+            for _ in range(500):
+                cancels = [r["path"] for r in server.requests if r["path"].endswith("/cancel")]
+                if (cancels or not background) and not stream_module._ABANDON_TASKS:
+                    break
+                await asyncio.sleep(0.01)
+    assert cancels == ([f"/v1/responses/{run_id}/cancel"] if background else [])
+    assert not stream_module._ABANDON_TASKS

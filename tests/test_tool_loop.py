@@ -793,3 +793,35 @@ def test_outputs_encoding() -> None:
     assert tool_loop.encode_output(None) == "null"
     assert tool_loop.encode_output(Forecast("Paris", [1])) == '{"city":"Paris","temperatures":[1]}'
     assert json.loads(tool_loop.error_output('say "hi"')) == {"error": 'say "hi"'}
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("escaped", [False, True])
+@pytest.mark.parametrize("offset", [0, 20, 30, 34])
+async def test_a_key_in_bad_arguments_is_redacted_before_the_error_output_cuts_it(
+    server: FakeAssistantsServer,
+    caplog: pytest.LogCaptureFixture,
+    offset: int,
+    escaped: bool,
+) -> None:
+    key = "sk-loop-0123456789abcdefghijklmnopqrstuvwxyz"
+    written = "".join(f"\\u{ord(c):04x}" for c in key) if escaped else key
+    caplog.set_level("INFO", logger="streamrun")
+
+    def f(count: int) -> str:
+        return str(count)
+
+    # A string where an integer is expected: the error quotes the value, shortened.
+    arguments = '{"count": "' + "x" * offset + written + '"}'
+    server.queue_scenario(calls_scenario(FunctionCall("f", arguments)))
+    handler = Trace()
+    async with AsyncClient(api_key=key, base_url=server.base_url) as client:
+        async with client.runs.stream(
+            THREAD, assistant_id=ASSISTANT, handler=handler, functions=[f]
+        ) as stream:
+            await stream.final_run()
+    ((sent,),) = submitted(server)
+    shown = [sent["output"], handler.outputs[0][3], *(r.getMessage() for r in caplog.records)]
+    assert "expected an integer" in json.loads(sent["output"])["error"]
+    for text in shown:
+        assert key[:8] not in text and written[:24] not in text, text

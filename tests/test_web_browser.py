@@ -9,7 +9,9 @@ log that Stop and a closed tab cancel the run.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+import json
 import os
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -21,7 +23,7 @@ import pytest_asyncio
 from aiohttp import web
 
 from streamrun import AsyncClient
-from streamrun._cli import LOCAL_TOOLS
+from streamrun._cli import LOCAL_TOOLS, LOOP_FUNCTIONS, current_weather
 from streamrun._web import make_app, serve
 from streamrun.testing import (
     FakeAssistantsServer,
@@ -109,11 +111,7 @@ def _scripted(harness_replies: list[Scenario]) -> Callable[[str], Scenario]:
     return scenario_for
 
 
-@pytest_asyncio.fixture
-async def harness() -> AsyncIterator[Harness]:
-    replies: list[Scenario] = []
-    active = [0]
-
+def _counting(active: list[int]) -> Any:
     @web.middleware
     async def count(request: web.Request, handler: Any) -> web.StreamResponse:
         active[0] += 1
@@ -122,6 +120,33 @@ async def harness() -> AsyncIterator[Harness]:
         finally:
             active[0] -= 1
 
+    return count
+
+
+@contextlib.asynccontextmanager
+async def _browse(server: FakeAssistantsServer, app: web.Application) -> AsyncIterator[Harness]:
+    """Serve ``app`` and open its page in headless Chromium."""
+    active = [0]
+    app.middlewares.append(_counting(active))
+    async with serve(app, "127.0.0.1", 0) as url:
+        async with playwright_api.async_playwright() as pw:
+            browser = await pw.chromium.launch(
+                executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+            )
+            try:
+                page = await browser.new_page(viewport={"width": 900, "height": 460})
+                errors: list[str] = []
+                page.on("pageerror", lambda exc: errors.append(str(exc)))
+                await page.goto(url)
+                yield Harness(server, url, page, active)
+                assert errors == [], errors
+            finally:
+                await browser.close()
+
+
+@pytest_asyncio.fixture
+async def harness() -> AsyncIterator[Harness]:
+    replies: list[Scenario] = []
     async with FakeAssistantsServer(faults=Faults(delay=0.03)) as server:
         async with AsyncClient(api_key="sk-test", base_url=server.base_url) as client:
             app = make_app(
@@ -130,24 +155,11 @@ async def harness() -> AsyncIterator[Harness]:
                 fake=server,
                 scenario_for=_scripted(replies),
                 tools=LOCAL_TOOLS,
+                functions=LOOP_FUNCTIONS,
             )
-            app.middlewares.append(count)
-            async with serve(app, "127.0.0.1", 0) as url:
-                async with playwright_api.async_playwright() as pw:
-                    browser = await pw.chromium.launch(
-                        executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-                    )
-                    try:
-                        page = await browser.new_page(viewport={"width": 900, "height": 460})
-                        errors: list[str] = []
-                        page.on("pageerror", lambda exc: errors.append(str(exc)))
-                        await page.goto(url)
-                        h = Harness(server, url, page, active)
-                        h.replies = replies
-                        yield h
-                        assert errors == [], errors
-                    finally:
-                        await browser.close()
+            async with _browse(server, app) as h:
+                h.replies = replies
+                yield h
 
 
 @pytest.mark.asyncio
@@ -273,3 +285,34 @@ async def test_server_error_event_appears_on_the_page(harness: Harness) -> None:
     assert "The server had an error processing your request" in error
     assert await harness.assistant_text() == "Sure, let me look"
     assert await harness.page.is_enabled("#send")
+
+
+# -- a real server (not --fake): the tool loop answers the calls --------------------------
+
+
+@pytest.mark.asyncio
+async def test_a_real_server_page_runs_the_tool_loop_and_shows_the_output() -> None:
+    # The "real server" is a fake server started on its own: the page knows nothing of it
+    # (no fake=, no scenario, no manual tools), only its URL, a key and the functions.
+    async with FakeAssistantsServer(
+        scenario=scenarios.function_call(), faults=Faults(delay=0.02), api_keys=["sk-real"]
+    ) as server:
+        async with AsyncClient(api_key="sk-real", base_url=server.base_url) as client:
+            app = make_app(client, assistant_id="asst_real", functions=LOOP_FUNCTIONS)
+            async with _browse(server, app) as h:
+                assert "assistant asst_real" in str(await h.page.text_content("#mode"))
+                await h.send("What's the weather in Paris?")
+                await h.until(lambda: _is(h, "completed"))
+                tool = await h.page.text_content(".tool")
+                assert tool is not None
+                assert "get_current_weather(" in tool and '"Paris, France"' in tool
+                expected = current_weather("Paris, France", "celsius")
+                assert f"output {expected}" in tool
+                assert "It's 18 °C in Paris right now with light rain" in await h.assistant_text()
+                await h.until(lambda: _no_relay_running(h))
+    # One stream: the loop submitted the output the function computed; the page sent
+    # nothing of its own (no /api/tool_outputs round trip, which a real server refuses).
+    (submitted,) = server.requests_to("submit_tool_outputs")
+    (output,) = submitted.body["tool_outputs"]
+    assert json.loads(output["output"]) == json.loads(expected)
+    assert submitted.body["stream"] is True

@@ -15,10 +15,10 @@ import aiohttp
 import pytest
 
 from streamrun import AsyncClient
-from streamrun._cli import LOCAL_TOOLS, build_parser, main
+from streamrun._cli import LOCAL_TOOLS, LOOP_FUNCTIONS, build_parser, current_weather, main
 from streamrun._web import make_app, serve
 from streamrun.sse import SSEDecoder
-from streamrun.testing import FakeAssistantsServer, fake_reply
+from streamrun.testing import FakeAssistantsServer, fake_reply, scenarios
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -193,3 +193,60 @@ def test_the_web_module_imports_the_fake_server_only_for_fake() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     )
     assert out.stdout.strip() == "False"
+
+
+# -- the tool loop with a real server (not --fake) ------------------------------------------
+
+
+async def _relay_names(app: Any, message: str) -> list[tuple[str, str]]:
+    async with serve(app, "127.0.0.1", 0) as url:
+        async with aiohttp.ClientSession() as session:
+            async with session.post(url + "api/chat", json={"message": message}) as response:
+                assert response.status == 200
+                return [(e.event, e.data) for e in SSEDecoder().feed(await response.read())]
+
+
+@pytest.mark.asyncio
+async def test_a_real_server_run_relays_the_tool_loop_and_its_outputs() -> None:
+    key = "sk-real-server-key-0123456789"
+    async with FakeAssistantsServer(scenario=scenarios.function_call(), api_keys=[key]) as server:
+        async with AsyncClient(api_key=key, base_url=server.base_url) as client:
+            app = make_app(client, assistant_id="asst_1", functions=LOOP_FUNCTIONS)
+            events = await _relay_names(app, "weather in Paris?")
+    names = [name for name, _ in events]
+    # One relayed stream: requires_action, the output the loop computed, the continuation.
+    at = names.index("streamrun.tool_output")
+    assert names.index("thread.run.requires_action") < at < names.index("thread.run.completed")
+    assert names[-1] == "done" and names.count("thread.run.completed") == 1
+    relayed = json.loads(events[at][1])
+    (submitted,) = server.requests_to("submit_tool_outputs")
+    (sent,) = submitted.body["tool_outputs"]
+    assert relayed["output"] == sent["output"] == current_weather("Paris, France", "celsius")
+    assert relayed["tool_call"]["id"] == sent["tool_call_id"]
+    assert relayed["tool_call"]["function"]["name"] == "get_current_weather"
+    assert relayed["tool_call"]["function"]["output"] == sent["output"]
+    assert key not in json.dumps(events)
+
+
+@pytest.mark.asyncio
+async def test_without_functions_a_real_server_run_waits_for_tool_outputs() -> None:
+    async with FakeAssistantsServer(scenario=scenarios.function_call()) as server:
+        async with AsyncClient(api_key="sk-x", base_url=server.base_url) as client:
+            app = make_app(client, assistant_id="asst_1")
+            names = [name for name, _ in await _relay_names(app, "weather in Paris?")]
+    assert "thread.run.requires_action" in names and "streamrun.tool_output" not in names
+    assert server.requests_to("submit_tool_outputs") == []
+
+
+def test_no_tools_passes_no_function(monkeypatch: pytest.MonkeyPatch) -> None:
+    import streamrun._web as web_module
+
+    seen: list[Any] = []
+
+    async def fake_main(*args: Any) -> None:
+        seen.append(args[-2:])  # tools, functions
+
+    monkeypatch.setattr(web_module, "_main", fake_main)
+    assert main(["web", "--fake", "--no-tools", "--port", "0"]) == 0
+    assert main(["web", "--fake", "--port", "0"]) == 0
+    assert seen == [(None, None), (LOCAL_TOOLS, LOOP_FUNCTIONS)]

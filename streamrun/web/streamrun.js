@@ -15,6 +15,7 @@
 //     onToolCallCreated(toolCall) {...},
 //     onToolCallDelta(delta, snapshot) {...},
 //     onToolCallDone(toolCall) {...},             // with its output, when known
+//     onToolOutput(toolCall, output) {...},       // the server's tool loop computed it
 //     onRunStatus(status, run) {...},
 //     onError(error) {...},                        // {message, type, code, param}
 //     onEnd() {...},                               // once, in every case
@@ -172,6 +173,8 @@ export class RunAccumulator {
     if (name === "error") {
       this.failed = true;
       this._call("onError", errorObject(data));
+    } else if (name === "streamrun.tool_output") {
+      this._toolOutput(data);
     } else if (name.startsWith("thread.run.step.")) {
       this._step(name, data);
     } else if (name.startsWith("thread.run.")) {
@@ -190,6 +193,17 @@ export class RunAccumulator {
     } else if (name === "thread.message.completed") {
       this._call("onMessageDone", data);
     }
+  }
+
+  // A relaying server's tool loop (Python: functions=, on_tool_output) computed an
+  // output: {tool_call, output}. The call's snapshot gets it, then onToolOutput.
+  _toolOutput(data) {
+    const call = (data && data.tool_call) || {};
+    let snap = null;
+    for (const known of this.toolCalls.values()) if (known.id === call.id) snap = known;
+    const done = snap || Object.assign({}, call);
+    if (done.function) done.function.output = data.output;
+    this._call("onToolOutput", done, data.output);
   }
 
   _step(name, step) {
