@@ -11,7 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from streamrun._cli import DEMO_FOLLOW_UP, DEMO_QUESTION, DEMO_TIP, build_parser, main, usage_problem
+from streamrun._cli import (
+    DEMO_FOLLOW_UP,
+    DEMO_QUESTION,
+    DEMO_TIP,
+    build_parser,
+    main,
+    usage_problem,
+)
 from streamrun._cli_responses import DEMO_MODEL
 from streamrun._recording import (
     RESPONSES_VERSION,
@@ -107,7 +114,9 @@ def test_demo_json_prints_the_responses_events(capsys: pytest.CaptureFixture[str
     # Each wire event once, in order: sequence numbers restart with every response.
     assert names.count("response.created") == 3
     assert names.count("response.completed") == 3
-    texts = "".join(e["data"]["delta"] for e in events if e["event"] == "response.output_text.delta")
+    texts = "".join(
+        e["data"]["delta"] for e in events if e["event"] == "response.output_text.delta"
+    )
     assert texts == PARIS_ANSWER + DEMO_TIP
     assert DEMO_QUESTION in err  # the human lines go to stderr
 
@@ -364,7 +373,7 @@ async def test_chat_asks_for_a_tool_output_continues_records_and_replays(tmp_pat
 async def test_chat_in_a_conversation_sends_it_every_turn() -> None:
     async with FakeAssistantsServer(scenario="plain_text") as server:
         conversation = server.create_conversation()
-        code, out, err = await acli(
+        code, _out, err = await acli(
             "chat", "--responses", "--base-url", server.base_url, "--api-key", "k",
             "--model", "m", "--conversation", conversation, stdin="one\ntwo\n",
         )  # fmt: skip
@@ -379,7 +388,7 @@ async def test_chat_in_a_conversation_sends_it_every_turn() -> None:
 @pytest.mark.asyncio
 async def test_chat_input_ending_while_a_response_waits_says_so() -> None:
     async with FakeAssistantsServer(scenario="function_call") as server:
-        code, out, err = await acli(
+        code, _out, err = await acli(
             "chat", "--responses", "--base-url", server.base_url, "--api-key", "k",
             "--model", "m", stdin="weather?\n",
         )  # fmt: skip
@@ -420,7 +429,7 @@ def test_replay_of_a_responses_error_transcript_exits_1(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     path = RESPONSES_FIXTURES / "20_error_insufficient_quota_gpt-5.sse"
-    code, out, err = run_main(capsys, "replay", str(path), "--speed", "0")
+    code, _out, err = run_main(capsys, "replay", str(path), "--speed", "0")
     assert code == 1
     assert err.startswith("error: error event from the server: You exceeded your current quota")
     assert len(err.splitlines()) == 1
