@@ -72,6 +72,7 @@ class RunStreamProtocol:
         "_owners",
         "_queue",
         "_redact",
+        "_requested_thread",
         "ended",
         "position",
         "run_id",
@@ -93,6 +94,9 @@ class RunStreamProtocol:
         # "run"/"thread" -> the stream's id: a continuation's (the request named its
         # run and thread), else the first one the events name.
         self._owners: dict[str, str] = {}
+        # The thread the request named stays the stream's thread (the cancel and
+        # continuation target) whatever the events say.
+        self._requested_thread = thread_id
         if run_id:
             self._owners["run"] = run_id
             if thread_id:
@@ -151,7 +155,7 @@ class RunStreamProtocol:
             self._check_owner("run", event.data.id, name, position)
             self._check_owner("thread", event.data.thread_id, name, position)
             self.run_id = event.data.id or self.run_id
-            self.thread_id = event.data.thread_id or self.thread_id
+            self.thread_id = self._requested_thread or event.data.thread_id or self.thread_id
             if name in TERMINAL_RUN_EVENTS:
                 self.settled = True
         elif isinstance(event.data, (RunStep, Message)):  # thread.run.step.* / thread.message.*
@@ -159,7 +163,7 @@ class RunStreamProtocol:
             self._check_owner("thread", event.data.thread_id, name, position)
         elif isinstance(event, ThreadCreated):
             self._check_owner("thread", event.data.id, name, position)
-            self.thread_id = event.data.id or self.thread_id
+            self.thread_id = self._requested_thread or event.data.id or self.thread_id
         return event
 
     def _check_owner(self, kind: str, got: str | None, name: str, position: int) -> None:

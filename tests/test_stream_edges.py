@@ -452,7 +452,8 @@ async def test_repr_shows_run_id_and_state(replay_server: ReplayServer) -> None:
             await stream.until_done()
             text = repr(stream)
         assert PLAIN_RUN_ID in text
-        assert PLAIN_THREAD_ID in text
+        assert "thread_id='thread_1'" in text  # the requested thread, not the events'
+        assert PLAIN_THREAD_ID not in text
         assert text.endswith(" ended>")
         async with client.runs.stream("thread_1", assistant_id="asst_1") as failing:
             with pytest.raises(streamrun.StreamError):
