@@ -26,6 +26,8 @@ from typing import Any, Protocol
 import attrs
 
 from . import _json
+from ._converter import converter
+from ._events import UnknownEvent
 from ._exceptions import APIStatusError, StreamConsumedError, StreamError, StreamrunError
 
 __all__ = ["Redact", "error_data", "sse_block", "to_ndjson", "to_sse", "wire_json"]
@@ -84,17 +86,24 @@ def _encode(text: str) -> bytes:
 
 
 def wire_json(event: Any) -> Any:
-    """The JSON ``event`` came from: the decoded data a relay sends for it.
+    """The JSON a relay sends for ``event``: the data a consumer parses under its name.
 
-    That is ``event.raw`` — except for an event mapped from the Responses API
-    (:class:`~streamrun._responses_map.ResponsesMapper`), whose ``raw`` is the
-    typed Responses event: then that event's own ``raw`` JSON (or, for one
-    built without it, its fields).
+    That is ``event.raw``, the JSON the event came from — except for an event
+    mapped from the Responses API (:class:`~streamrun._responses_map.ResponsesMapper`),
+    whose ``raw`` is the typed Responses event. A mapped run, step or message
+    event relays its own data, in the run-stream shape its name promises
+    (``thread.message.delta`` → a ``MessageDelta`` object), so a relayed
+    ``ResponseStream`` reads like any run stream in ``streamrun.js`` and
+    :func:`~streamrun.relay.from_sse`. A Responses event with no counterpart
+    (an :class:`~streamrun.UnknownEvent` under its Responses name) relays its
+    Responses JSON (or, for one built without it, its fields).
     """
     raw = event.raw
     if attrs.has(type(raw)):
-        source = getattr(raw, "raw", None)
-        return source if source is not None else attrs.asdict(raw)
+        if isinstance(event, UnknownEvent):
+            source = getattr(raw, "raw", None)
+            return source if source is not None else attrs.asdict(raw)
+        return converter.unstructure(event.data)
     return raw
 
 

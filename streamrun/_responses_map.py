@@ -642,7 +642,11 @@ class ResponsesMapper:
                 index=0, id=call_id, code_interpreter=CodeInterpreterDelta(input=item.code or "")
             )
         else:
-            first = UnknownToolCallDelta(index=0, id=call_id, type=item.type, raw=dict(raw))
+            # Its JSON is a run-stream tool-call delta (relayed as it is): the
+            # item's fields, with the delta's index and the call's id.
+            first = UnknownToolCallDelta(
+                index=0, id=call_id, type=item.type, raw={**raw, "index": 0, "id": call_id}
+            )
         return [created, self._step_delta(state, first, event)]
 
     def _on_item_done(self, event: ResponseOutputItemDoneEvent) -> list[Event]:
@@ -688,7 +692,7 @@ class ResponsesMapper:
                 code_interpreter=CodeInterpreter(input=code, outputs=_ci_outputs(item.outputs)),
             )
         else:
-            call = UnknownToolCall(id=call_id, type=item.type, raw=dict(raw))
+            call = UnknownToolCall(id=call_id, type=item.type, raw={**raw, "id": call_id})
         if item.type in CLIENT_CALL_TYPES and _step_status(item) == "completed":
             # The call waits for the client: its step stays in progress, as an
             # Assistants step does until the outputs are submitted.

@@ -781,26 +781,71 @@ def test_a_relay_redacts_with_the_function_given() -> None:
 # -- events mapped from the Responses API (review B9) ---------------------------------
 
 
-def test_events_mapped_from_the_responses_api_relay_their_responses_json() -> None:
+def test_events_mapped_from_the_responses_api_relay_data_of_the_shape_their_name_promises() -> None:
     from streamrun._responses_events import parse_responses_event
     from streamrun._responses_map import ResponsesMapper
 
     raw = (FIXTURES / "responses" / "15_hello_world_gpt-4o-mini.sse").read_bytes()
     mapper = ResponsesMapper()
-    sources: list[Any] = []
     events: list[Any] = []
     for sse in decode(raw):
-        typed = parse_responses_event(sse.event, sse.data)
-        for event in mapper.feed(typed):
-            events.append(event)
-            sources.append(json.loads(sse.data))
-    assert events and all(wire_json(e) == s for e, s in zip(events, sources, strict=True))
+        events.extend(mapper.feed(parse_responses_event(sse.event, sse.data)))
+    known = [e for e in events if not isinstance(e, UnknownEvent)]
+    unknown = [e for e in events if isinstance(e, UnknownEvent)]
+    assert known and unknown
+    # A mapped run/step/message event relays run-stream JSON that parses back to
+    # its own data; an event with no counterpart relays its Responses JSON.
+    for event in known:
+        assert parse_event(event.event, json.dumps(wire_json(event))).data == event.data
+    for event in unknown:
+        assert wire_json(event) == event.raw.raw
+        assert wire_json(event)["type"] == event.event
     data = asyncio.run(collect(to_sse(ListStream(events))))
     relayed = decode(data)
     assert [e.event for e in relayed] == [e.event for e in events] + ["done"]
-    assert [json.loads(e.data) for e in relayed[:-1]] == sources
+    assert [json.loads(e.data) for e in relayed[:-1]] == [wire_json(e) for e in events]
     lines = asyncio.run(collect(to_ndjson(ListStream(events))))
-    assert [json.loads(line)["data"] for line in lines.splitlines()[:-1]] == sources
+    assert [json.loads(line)["data"] for line in lines.splitlines()[:-1]] == [
+        wire_json(e) for e in events
+    ]
+
+
+RESPONSES_FIXTURES = sorted(
+    p for p in (FIXTURES / "responses").glob("*.sse") if "error" not in p.name
+)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("path", RESPONSES_FIXTURES, ids=lambda p: p.name)
+@pytest.mark.parametrize("form", ["sse", "ndjson"])
+async def test_a_relayed_response_stream_rehydrates_to_the_same_events(
+    path: Path, form: str
+) -> None:
+    from streamrun import ResponseStream
+
+    raw = fixture_bytes(path.relative_to(FIXTURES).as_posix())
+    async with ResponseStream.from_bytes([raw]) as original:
+        events = [event async for event in original]
+        messages = await original.final_messages()
+        steps = await original.final_run_steps()
+        run = await original.final_run()
+    async with ResponseStream.from_bytes([raw]) as stream:
+        body = await collect(stream.to_sse() if form == "sse" else stream.to_ndjson())
+
+    async def source() -> AsyncIterator[bytes]:
+        yield body
+
+    rehydrate = streamrun.relay.from_sse if form == "sse" else streamrun.relay.from_ndjson
+    async with rehydrate(source()) as back:
+        again = [event async for event in back]
+        assert [e.event for e in again] == [e.event for e in events]
+        for mine, theirs in zip(events, again, strict=True):
+            if not isinstance(mine, UnknownEvent):
+                assert theirs.data == mine.data, mine.event
+        assert await back.final_messages() == messages
+        assert await back.final_run_steps() == steps
+        assert await back.final_run() == run
+        assert run.status in ("completed", "requires_action", "incomplete")
 
 
 def test_wire_json_of_a_typed_event_without_its_source_is_its_fields() -> None:

@@ -9,6 +9,7 @@ on every fixture transcript against the library's own accumulation.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
@@ -128,6 +129,7 @@ def _run_expectations(raw: bytes) -> dict[str, Any]:
     acc = Accumulator()
     statuses: list[str] = []
     tool_calls: list[str] = []
+    tool_calls_done: list[str | None] = []
     errors: list[str] = []
     texts: dict[tuple[str, int], str] = {}
     decoder = SSEDecoder()
@@ -149,9 +151,12 @@ def _run_expectations(raw: bytes) -> dict[str, Any]:
             if name == "on_tool_call_created":
                 function = getattr(args[0], "function", None)
                 tool_calls.append(function.name if function is not None else args[0].type)
+            elif name == "on_tool_call_done":
+                tool_calls_done.append(args[0].id)
     return {
         "texts": list(texts.values()),
         "tool_calls": tool_calls,
+        "tool_calls_done": tool_calls_done,
         "statuses": statuses,
         "errors": errors,
     }
@@ -194,7 +199,36 @@ def _cases() -> dict[str, Any]:
         | _run_expectations((FIXTURES / name).read_bytes())
         for name in fixtures
     ]
+    runs.extend(_relayed_response_runs())
     return {"decoder": decoder, "runs": runs}
+
+
+RESPONSES_FIXTURES = sorted(
+    p for p in (FIXTURES / "responses").glob("*.sse") if "error" not in p.name
+)
+
+
+def _relayed_response_runs() -> list[dict[str, Any]]:
+    """A ``ResponseStream`` relayed with ``to_sse``: streamrun.js must read it as a
+    run stream, with the texts the Python stream accumulated."""
+    from streamrun import ResponseStream
+
+    async def relay(raw: bytes) -> tuple[bytes, list[str]]:
+        async with ResponseStream.from_bytes([raw]) as stream:
+            body = b"".join([chunk async for chunk in stream.to_sse()])
+        async with ResponseStream.from_bytes([raw]) as stream:
+            await stream.until_done()
+            texts = [m.text for m in await stream.final_messages() if m.text]
+        return body, texts
+
+    cases = []
+    for path in RESPONSES_FIXTURES:
+        body, texts = asyncio.run(relay(path.read_bytes()))
+        expected = _run_expectations(body)
+        assert expected["texts"] == texts, path.name
+        cases.append({"name": f"relayed {path.name}", "input": _b64(body)} | expected)
+    assert any(case["texts"] for case in cases) and any(case["tool_calls"] for case in cases)
+    return cases
 
 
 def test_js_parser_and_accumulator_under_node(tmp_path: Path) -> None:
@@ -213,7 +247,14 @@ def test_js_parser_and_accumulator_under_node(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     summary = result.stdout
     assert "# fail 0" in summary
-    expected = len(DECODER_CASES) + len(GIVEN_CHUNKS) + 3 * len(manifest()) + 300 + len(manifest())
+    expected = (
+        len(DECODER_CASES)
+        + len(GIVEN_CHUNKS)
+        + 3 * len(manifest())
+        + 300
+        + len(manifest())
+        + len(RESPONSES_FIXTURES)
+    )
     assert f"# pass {expected}" in summary, summary[-500:]
 
 

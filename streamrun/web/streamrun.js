@@ -150,6 +150,7 @@ export class RunAccumulator {
     this.cb = callbacks;
     this.texts = new Map();      // "messageId:index" -> text so far
     this.toolCalls = new Map();  // "stepId:index" -> tool call snapshot
+    this.done = new Set();       // keys of the calls already done
     this.run = null;
     this.ended = false;
     this.failed = false;
@@ -179,6 +180,7 @@ export class RunAccumulator {
       this._step(name, data);
     } else if (name.startsWith("thread.run.")) {
       this.run = data;
+      if (name === "thread.run.requires_action") this._required(data);
       this._call("onRunStatus", data.status, data);
     } else if (name === "thread.message.created") {
       this._call("onMessageCreated", data);
@@ -192,6 +194,28 @@ export class RunAccumulator {
       }
     } else if (name === "thread.message.completed") {
       this._call("onMessageDone", data);
+    }
+  }
+
+  // requires_action lists the calls the run waits for: each not done yet is done
+  // now, in the listed order; one never streamed (no call of its id) is created
+  // from the listing first (as the Python accumulator does).
+  _required(run) {
+    const action = run.required_action;
+    const listed = (action && action.submit_tool_outputs && action.submit_tool_outputs.tool_calls) || [];
+    for (const call of listed) {
+      let key = null;
+      for (const [k, known] of this.toolCalls) if (known.id === call.id) key = k;
+      if (key !== null && this.done.has(key)) continue;
+      let snap = key === null ? null : this.toolCalls.get(key);
+      if (snap === null) {
+        key = `required:${call.id}`;
+        snap = Object.assign({}, call);
+        this.toolCalls.set(key, snap);
+        this._call("onToolCallCreated", snap);
+      }
+      this.done.add(key);
+      this._call("onToolCallDone", snap);
     }
   }
 
@@ -239,10 +263,13 @@ export class RunAccumulator {
       (details.tool_calls || []).forEach((call, i) => {
         const index = call.index ?? i;
         const snap = this.toolCalls.get(`${step.id}:${index}`);
+        const key = `${step.id}:${index}`;
+        if (this.done.has(key)) return;
         const done = Object.assign({}, snap || {}, call, { stepId: step.id, index });
-        this.toolCalls.set(`${step.id}:${index}`, done);
+        this.toolCalls.set(key, done);
         // A call never streamed (file_search results) is created here, as in Python.
         if (!snap) this._call("onToolCallCreated", done);
+        this.done.add(key);
         this._call("onToolCallDone", done);
       });
     }

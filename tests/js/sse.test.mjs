@@ -65,11 +65,13 @@ for (const c of cases.runs || []) {
   test(`accumulate: ${c.name}`, () => {
     const texts = [];
     const created = [];
+    const done = [];
     const statuses = [];
     const errors = [];
     const acc = new RunAccumulator({
       onTextDelta: (delta, snapshot) => texts.push([delta, snapshot]),
       onToolCallCreated: (call) => created.push(call.function ? call.function.name : call.type),
+      onToolCallDone: (call) => done.push(call.id),
       onRunStatus: (status) => statuses.push(status),
       onError: (error) => errors.push(error.message),
     });
@@ -81,6 +83,7 @@ for (const c of cases.runs || []) {
     assert.equal(joined, c.texts.join(""));
     for (const [delta, snapshot] of texts) assert.ok(snapshot.endsWith(delta));
     assert.deepEqual(created, c.tool_calls);
+    assert.deepEqual(done, c.tool_calls_done);
     assert.deepEqual(statuses, c.statuses);
     assert.deepEqual(errors, c.errors);
   });
