@@ -10,7 +10,8 @@ snapshots, the relay), the same errors, over ``POST /responses`` with
   (there is no ``data: [DONE]``); one cut before it raises
   :class:`~streamrun.StreamInterrupted` (then :meth:`ResponseStream.recover`).
 * **Background responses** (``background=True``) are resumed instead: after a
-  drop (or a body that ends before the terminal event) the stream continues
+  drop, a body that ends before the terminal event, or a stall longer than the
+  idle timeout, the stream continues
   with ``GET /responses/{id}?stream=true&starting_after=<last sequence_number>``
   — the events already read are skipped, none is missed — up to the client's
   ``max_retries`` consecutive attempts that bring no new event.
@@ -35,13 +36,14 @@ import weakref
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from typing import Any, ClassVar
 
+import aiohttp
 import attrs
 
-from ._exceptions import StreamFailure, StreamrunError
+from ._exceptions import StreamFailure, StreamrunError, StreamTimeout
 from ._handler import AsyncEventHandler
 from ._models import Run
 from ._options import StreamSettings
-from ._pipeline import Follow, Segment, State
+from ._pipeline import ConnectionLost, Follow, ProtocolAdapter, Segment, State
 from ._protocol_responses import ResponsesProtocol
 from ._recover import RecoveredRun
 from ._responses_events import ResponseEvent
@@ -76,6 +78,23 @@ class RecoveredResponse(RecoveredRun):
     /responses/{id}`` returns it), and the ``run`` and ``messages`` it maps to."""
 
     response: ResponseObject
+
+
+class _ResumableBytes(_ResponseBytes):
+    """A background response's body: a stall (the idle timeout) once the stream can
+    be resumed is a cut like a dropped connection — the stream resumes after the last
+    sequence number — instead of a :class:`~streamrun.StreamTimeout`."""
+
+    __slots__ = ()
+
+    async def __anext__(self) -> bytes:
+        try:
+            return await super().__anext__()
+        except StreamTimeout as exc:
+            adapter = self._adapter
+            if exc.kind == "idle" and isinstance(adapter, ResponsesProtocol) and adapter.can_resume:
+                raise ConnectionLost(str(exc)) from exc
+            raise
 
 
 class ResponseStream(RunStream):
@@ -235,7 +254,7 @@ class ResponseStream(RunStream):
             owner=run_id,
         )
         new.resumable = True
-        source = _ResponseBytes(response, new, settings.timeouts, settings.tap)
+        source = self._bytes_of(response, new)
         self._response = source
         return new, source, source.close
 
@@ -258,9 +277,15 @@ class ResponseStream(RunStream):
             mapper=mapper,
         )
         new.resumable = True
-        source = _ResponseBytes(response, new, settings.timeouts, settings.tap)
+        source = self._bytes_of(response, new)
         self._response = source
         return new, source, source.close
+
+    def _bytes_of(
+        self, response: aiohttp.ClientResponse, adapter: ProtocolAdapter
+    ) -> _ResponseBytes:
+        settings = self._settings
+        return _ResumableBytes(response, adapter, settings.timeouts, settings.tap)
 
     def _is_background(self) -> bool:
         response = self._mapper.response

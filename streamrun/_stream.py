@@ -226,10 +226,17 @@ class RunStream(OpenAIStreamAliases):
         except BaseException:
             await pipeline.close()
             raise
-        settings = self._settings
-        self._response = _ResponseBytes(response, pipeline.adapter, settings.timeouts, settings.tap)
+        self._response = self._bytes_of(response, pipeline.adapter)
         pipeline.open(self._response, self._response.close)
         return self
+
+    def _bytes_of(
+        self, response: aiohttp.ClientResponse, adapter: ProtocolAdapter
+    ) -> _ResponseBytes:
+        """The pipeline's byte source over a response body (a seam: a Responses
+        stream turns a stall it can resume into a cut)."""
+        settings = self._settings
+        return _ResponseBytes(response, adapter, settings.timeouts, settings.tap)
 
     def _make_follow(self) -> Follow | None:
         """The pipeline's ``follow`` (a seam): the tool loop's, when there is one."""
@@ -250,7 +257,7 @@ class RunStream(OpenAIStreamAliases):
             run_id=run_id,
             redact=self._redact,
         )
-        source = _ResponseBytes(response, adapter, settings.timeouts, settings.tap)
+        source = self._bytes_of(response, adapter)
         self._response = source
         return adapter, source, source.close
 
@@ -666,7 +673,7 @@ class _ResponseBytes:
         tap: Callable[[bytes], None] | None,
     ) -> None:
         self._response = response
-        self._adapter = adapter  # only to say how far the stream got
+        self._adapter = adapter  # to say how far the stream got (and if it can resume)
         self._timeouts = timeouts
         self._tap = tap
         self.at_eof = False

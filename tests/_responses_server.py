@@ -14,6 +14,7 @@ recorded. ``cut_post`` cuts the first POST's body after that many bytes
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 from collections.abc import AsyncIterator
@@ -73,6 +74,7 @@ class ResponsesServer:
     scenario: Scenario
     cut_post: int | None = None
     cut_gets: list[int] = attrs.field(factory=list)
+    stall_post: int | None = None  # like cut_post, but the connection stays open, silent
     chunk_size: int = 64
     requests: list[dict[str, Any]] = attrs.field(factory=list)
     played: dict[str, Played] = attrs.field(factory=dict)
@@ -151,7 +153,8 @@ class ResponsesServer:
                     played.events.append(item)
             return web.json_response(player.response)
         cut, self.cut_post = self.cut_post, None
-        return await self._write(request, played, None, cut, body.get("conversation"))
+        stall, self.stall_post = self.stall_post, None
+        return await self._write(request, played, None, cut, body.get("conversation"), stall=stall)
 
     async def _live(self, played: Played, key: str | None) -> AsyncIterator[ResponseEvent]:
         player = played.player
@@ -186,6 +189,8 @@ class ResponsesServer:
         events: list[ResponseEvent] | None,
         cut: int | None,
         key: str | None = None,
+        *,
+        stall: int | None = None,
     ) -> web.StreamResponse:
         response = web.StreamResponse(status=200)
         response.content_type = "text/event-stream"
@@ -194,6 +199,14 @@ class ResponsesServer:
         source: Any = self._live(played, key) if events is None else _aiter(events)
         async for event in source:
             data = frame(event)
+            if stall is not None and sent + len(data) > stall:
+                await response.write(data[: stall - sent])
+                async for _ in source:  # the response goes on on the server
+                    pass
+                # Silent, the connection open, until the client gives up (or the end).
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self.closing.wait(), timeout=30.0)
+                return response
             if cut is not None and sent + len(data) > cut:
                 await response.write(data[: cut - sent])
                 await asyncio.sleep(0.01)

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from streamrun import AsyncClient, StreamInterrupted
+from streamrun import AsyncClient, StreamInterrupted, StreamTimeout
 from streamrun._events import Event
 from streamrun._responses_events import is_terminal_responses_event
 from streamrun.testing._scenarios import FunctionCall, FunctionCalls, Scenario, TextReply
@@ -179,6 +179,46 @@ async def test_max_retries_zero_does_not_resume() -> None:
     server = ResponsesServer(SCENARIO, cut_post=ENDS[2])
     _, _, error = await read(server, max_retries=0)
     assert isinstance(error, StreamInterrupted)
+    assert [r["method"] for r in server.requests] == ["POST"]
+
+
+# -- a stall (the idle timeout) is resumed like a drop ---------------------------
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("k", [0, 2, len(ENDS) // 2, len(ENDS) - 2])
+async def test_a_stalled_background_stream_resumes_after_the_idle_timeout(
+    reference: tuple[list[tuple[str, Any]], list[Any]], k: int
+) -> None:
+    server = ResponsesServer(SCENARIO, stall_post=ENDS[k])
+    events, recorder, error = await read(server, functions=FUNCTIONS, idle_timeout=0.3)
+    assert error is None
+    assert summary(events) == reference[0]  # no duplicate, no gap
+    assert recorder.calls == reference[1]
+    assert "on_timeout" not in [c[0] for c in recorder.calls]
+    gets = [r["query"] for r in server.requests if r["method"] == "GET"]
+    assert gets == [{"stream": "true", "starting_after": str(SEQS[k])}]
+
+
+@pytest.mark.asyncio
+async def test_a_stall_before_the_response_is_known_is_a_timeout() -> None:
+    server = ResponsesServer(SCENARIO, stall_post=ENDS[0] // 2)  # no response id yet
+    with pytest.raises(StreamTimeout) as caught:
+        await read(server, idle_timeout=0.3)
+    assert caught.value.kind == "idle"
+    assert [r["method"] for r in server.requests] == ["POST"]
+
+
+@pytest.mark.asyncio
+async def test_a_stalled_foreground_stream_is_a_timeout() -> None:
+    server = ResponsesServer(SCENARIO, stall_post=ENDS[2])
+    async with running(server) as srv:
+        async with AsyncClient(api_key="sk-test", base_url=srv.base_url) as client:
+            stream = client.responses.stream(model="m", input="x", idle_timeout=0.3)
+            with pytest.raises(StreamTimeout):
+                async with stream:
+                    async for _ in stream:
+                        pass
     assert [r["method"] for r in server.requests] == ["POST"]
 
 
