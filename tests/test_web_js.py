@@ -139,6 +139,9 @@ def _run_expectations(raw: bytes) -> dict[str, Any]:
             errors.append(event.data.message)
             continue
         if event.event == "done":
+            for name, args in map(named, acc.end()):  # the end: open calls are done
+                if name == "on_tool_call_done":
+                    tool_calls_done.append(args[0].id)
             continue
         if event.event.startswith("thread.run.") and not event.event.startswith("thread.run.step."):
             statuses.append(event.data.status)  # type: ignore[union-attr]
@@ -199,6 +202,14 @@ def _cases() -> dict[str, Any]:
         | _run_expectations((FIXTURES / name).read_bytes())
         for name in fixtures
     ]
+    # A stream that ends ([DONE]) with its tool call still open: done at the end.
+    raw = (FIXTURES / "function_requires_action.sse").read_bytes()
+    blocks = [b for b in raw.split(b"\n\n") if b"event: thread.run.requires_action" not in b]
+    open_at_end = b"\n\n".join(blocks)
+    runs.append(
+        {"name": "open call at [DONE]", "input": _b64(open_at_end)} | _run_expectations(open_at_end)
+    )
+    assert runs[-1]["tool_calls_done"], "the end must close the open call"
     runs.extend(_relayed_response_runs())
     return {"decoder": decoder, "runs": runs}
 
@@ -253,6 +264,7 @@ def test_js_parser_and_accumulator_under_node(tmp_path: Path) -> None:
         + 3 * len(manifest())
         + 300
         + len(manifest())
+        + 1
         + len(RESPONSES_FIXTURES)
     )
     assert f"# pass {expected}" in summary, summary[-500:]

@@ -163,7 +163,17 @@ export class RunAccumulator {
 
   /** One relayed event: its wire name and its data (text). */
   event(name, text) {
-    if (name === "done") return;
+    if (name === "done") {
+      // The stream's normal end: every call still open is done (as in Python).
+      if (!this.failed) {
+        for (const [key, call] of this.toolCalls) {
+          if (this.done.has(key)) continue;
+          this.done.add(key);
+          this._call("onToolCallDone", call);
+        }
+      }
+      return;
+    }
     let data = text;
     try {
       data = JSON.parse(text);
