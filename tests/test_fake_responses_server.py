@@ -5,6 +5,7 @@ A real aiohttp client against the running fake server (bytes on the wire).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
@@ -592,3 +593,31 @@ async def test_chunked_and_malformed_streams(
     server.queue_faults(Faults(drop_after=2, endpoints=["get_response"]))
     head, clean = await resume(http, server, background["id"], None)
     assert not clean and len(head) == 2
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "scenario", [Scenario([TextReply("Hi there", fragment_size=8)]), scenarios.error_event()]
+)
+async def test_a_paced_stream_ends_right_after_its_terminal_event(
+    server: FakeAssistantsServer, http: aiohttp.ClientSession, scenario: Scenario
+) -> None:
+    # Faults(delay=...) paces the events (streamrun web --fake): the pause is between
+    # two events, never after the terminal one, which would hold the body open.
+    delay = 0.2
+    server.queue_scenario(scenario)
+    server.queue_faults(Faults(delay=delay))
+    loop = asyncio.get_running_loop()
+    data = bytearray()
+    terminal_at: float | None = None
+    async with http.post(
+        server.base_url + "/responses", json={"model": "m", "input": "Hi", "stream": True}
+    ) as resp:
+        async for chunk in resp.content.iter_any():
+            data += chunk
+            if terminal_at is None and re.search(rb"event: response\.(completed|failed)", data):
+                terminal_at = loop.time()
+        ended_at = loop.time()
+    assert terminal_at is not None, data
+    assert ended_at - terminal_at < delay / 2
+    assert events_of(bytes(data))[-1]["type"] in ("response.completed", "response.failed")

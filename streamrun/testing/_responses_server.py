@@ -554,6 +554,10 @@ class ResponsesAPI:
                     await self._sleep(record, item.seconds)
                 else:
                     self._publish(record, item)
+                    if record.status in TERMINAL:
+                        # The pacing is between events: nothing follows the terminal
+                        # one, so the body ends now (the channel closes in _settle).
+                        continue
                     if delay > 0:
                         await self._sleep(record, delay)
                     else:
