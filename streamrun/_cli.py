@@ -766,7 +766,8 @@ def _add_web_parser(sub: Any) -> None:
         "web",
         help="a chat page in the browser that streams runs token by token",
         description="Serve a one-page chat (127.0.0.1 by default) that relays run streams "
-        "to the browser. The API key stays in this process.",
+        "(or Responses API streams: --responses) to the browser. The API key stays in "
+        "this process.",
     )
     p.add_argument(
         "--fake",
@@ -776,6 +777,12 @@ def _add_web_parser(sub: Any) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 = any)")
     p.add_argument("--assistant", metavar="ID", help="assistant id (required without --fake)")
+    p.add_argument(
+        "--responses",
+        action="store_true",
+        help="chat over the Responses API (POST /responses) instead of Assistants runs",
+    )
+    p.add_argument("--model", help="with --responses: the model (required without --fake)")
     p.add_argument(
         "--base-url", metavar="URL", help="API root (default: $OPENAI_BASE_URL or OpenAI's)"
     )
@@ -1333,8 +1340,17 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command == "web":
         from ._web import run_command
 
+        default_model: str | None = None
+        if args.responses:  # the model of the other --responses commands' --fake
+            from ._cli_responses import DEMO_MODEL
+
+            default_model = DEMO_MODEL
         return run_command(
-            args, scenario_for=fake_reply, tools=LOCAL_TOOLS, functions=LOOP_FUNCTIONS
+            args,
+            scenario_for=fake_reply,
+            tools=LOCAL_TOOLS,
+            functions=LOOP_FUNCTIONS,
+            default_model=default_model,
         )
     problem = usage_problem(args)
     if problem:

@@ -35,7 +35,7 @@ from ._cli import (
     demo_scenarios,
     run_problem,
 )
-from ._function_tool import function_spec
+from ._function_tool import responses_tool
 
 if TYPE_CHECKING:
     import argparse
@@ -71,13 +71,6 @@ def response_problem(run: Run) -> str | None:
     if problem is not None and problem.startswith(prefix):
         return f"response {run.id}" + problem[len(prefix) :]
     return problem
-
-
-def responses_tool(name: str, function: Any) -> dict[str, Any]:
-    """The Responses API definition of a local function tool (``{"type": "function",
-    "name", "description", "parameters"}``: no nested ``function`` object)."""
-    definition = function_spec(function, name=name).tool.to_json()["function"]
-    return {"type": "function", **definition}
 
 
 class ResponsesSession(Session):

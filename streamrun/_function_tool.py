@@ -57,7 +57,14 @@ from ._converter import converter
 from ._exceptions import StreamrunError
 from ._requests import FunctionToolParam
 
-__all__ = ["ArgumentsError", "FunctionSpec", "decode_arguments", "function_tool", "function_spec"]
+__all__ = [
+    "ArgumentsError",
+    "FunctionSpec",
+    "decode_arguments",
+    "function_spec",
+    "function_tool",
+    "responses_tool",
+]
 
 _NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _MAX_DEPTH = 32
@@ -181,6 +188,13 @@ def function_spec(
         definition["strict"] = True
     tool = FunctionToolParam(function=definition)  # converted and validated
     return FunctionSpec(name=tool_name, function=fn, tool=tool, params=tuple(params), strict=strict)
+
+
+def responses_tool(name: str, function: Callable[..., Any]) -> dict[str, Any]:
+    """The Responses API definition of a local function tool (``{"type": "function",
+    "name", "description", "parameters"}``: no nested ``function`` object)."""
+    definition = function_spec(function, name=name).tool.to_json()["function"]
+    return {"type": "function", **definition}
 
 
 def decode_arguments(

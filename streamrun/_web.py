@@ -26,6 +26,11 @@ function the loop does not have still ends in ``requires_action``.
 this process (no key, no network); the command passes
 ``streamrun._cli.fake_reply`` to script its answers (this module does not
 import the command's modules). The page binds 127.0.0.1 by default.
+
+``--responses`` (``make_app(..., model=...)`` instead of ``assistant_id=``):
+the same page and routes over the Responses API, in
+:mod:`streamrun._web_responses`. ``GET /api/info`` names the ``protocol``
+(``"runs"`` or ``"responses"``).
 """
 
 from __future__ import annotations
@@ -97,6 +102,7 @@ class _Chat:
     async def info(self, request: web.Request) -> web.Response:
         return web.json_response(
             {
+                "protocol": "runs",
                 "fake": self.fake is not None,
                 "assistant_id": self.assistant_id,
                 "functions": sorted(self.functions),
@@ -113,7 +119,9 @@ class _Chat:
             raise _bad_request("the body must be a JSON object")
         return body
 
-    async def chat(self, request: web.Request) -> web.StreamResponse:
+    async def _message(self, request: web.Request) -> tuple[str, str | None]:
+        """The ``message`` and ``thread_id`` of a chat request (else 400); with the fake
+        server, its answer to the message is queued."""
         body = await self._body(request)
         message = body.get("message")
         thread_id = body.get("thread_id")
@@ -123,6 +131,10 @@ class _Chat:
             raise _bad_request("'thread_id' must be a string or null")
         if self.fake is not None and self.scenario_for is not None:
             self.fake.queue_scenario(self.scenario_for(message))
+        return message, thread_id
+
+    async def chat(self, request: web.Request) -> web.StreamResponse:
+        message, thread_id = await self._message(request)
         user = {"role": "user", "content": message}
         if thread_id:
             return await self._relay(
@@ -152,10 +164,15 @@ class _Chat:
             stream = open_stream(*args, handler=outputs, **kw)
         except StreamrunError as exc:
             return _error_reply(exc)
-        relayed = _WithToolOutputs(stream, outputs.events)
+        return await self._send(request, stream, _WithToolOutputs(stream, outputs.events))
+
+    async def _send(
+        self, request: web.Request, stream: RunStream, relayed: Any
+    ) -> web.StreamResponse:
+        """The SSE reply relaying ``relayed`` (``stream`` with extra events)."""
         return await sse_response(
             request,
-            relayed,  # type: ignore[arg-type]  # a RunStream relayed with extra events
+            relayed,
             keepalive=self.keepalive,
             redact=_stream_redact(stream),
         )
@@ -305,14 +322,21 @@ def _bad_request(message: str) -> web.HTTPBadRequest:
 def make_app(
     client: AsyncClient,
     *,
-    assistant_id: str,
+    assistant_id: str | None = None,
+    model: str | None = None,
     fake: FakeAssistantsServer | None = None,
     scenario_for: Callable[[str], Scenario] | None = None,
     tools: Mapping[str, Callable[[str], str]] | None = None,
     functions: Mapping[str, Callable[..., Any]] | None = None,
     keepalive: float = 15.0,
+    max_threads: int | None = None,
 ) -> web.Application:
     """The page's aiohttp application, talking to the API through ``client``.
+
+    Give exactly one of ``assistant_id`` (the page chats over runs of that
+    assistant) and ``model`` (over the Responses API with that model, see
+    :mod:`streamrun._web_responses`: ``max_threads`` bounds the page threads it
+    remembers, ``tools`` is not used); else :class:`~streamrun.ValidationError`.
 
     ``functions`` (name → function, as ``functions=`` of ``runs.stream``) run in
     the stream's tool loop, with any server; their outputs are relayed as
@@ -321,15 +345,37 @@ def make_app(
     given) and the outputs of a run left in ``requires_action`` are computed by
     ``tools`` (name → function of the JSON arguments, returning the output text).
     """
-    chat = _Chat(
-        client,
-        assistant_id=assistant_id,
-        fake=fake,
-        scenario_for=scenario_for,
-        tools=tools or {},
-        functions=functions or {},
-        keepalive=keepalive,
-    )
+    chat: _Chat
+    if model:
+        if assistant_id:
+            raise ValidationError(
+                "model", "cannot be given with assistant_id: the page chats over runs or responses"
+            )
+        from ._web_responses import ResponsesChat
+
+        chat = ResponsesChat(
+            client,
+            model=model,
+            fake=fake,
+            scenario_for=scenario_for,
+            functions=functions or {},
+            keepalive=keepalive,
+            max_threads=max_threads,
+        )
+    elif not assistant_id:
+        raise ValidationError("assistant_id", "is required (or model=, to chat over responses)")
+    elif max_threads is not None:
+        raise ValidationError("max_threads", "is for the Responses API page (model=) only")
+    else:
+        chat = _Chat(
+            client,
+            assistant_id=assistant_id,
+            fake=fake,
+            scenario_for=scenario_for,
+            tools=tools or {},
+            functions=functions or {},
+            keepalive=keepalive,
+        )
     app = web.Application()
     app.router.add_get("/", chat.page)
     app.router.add_get("/streamrun.js", chat.module)
@@ -377,9 +423,11 @@ async def _main(
         else:
             client = AsyncClient(api_key=args.api_key, base_url=args.base_url)
         await stack.enter_async_context(client)
+        responses = getattr(args, "responses", False)
         app = make_app(
             client,
-            assistant_id=args.assistant or "asst_fake",
+            assistant_id=None if responses else args.assistant or "asst_fake",
+            model=args.model if responses else None,
             fake=fake,
             scenario_for=scenario_for,
             tools=tools,
@@ -391,6 +439,33 @@ async def _main(
         await asyncio.Event().wait()
 
 
+def _usage_problem(args: argparse.Namespace) -> str | None:
+    """What is missing from (or clashes in) the options, or ``None``."""
+    responses = bool(getattr(args, "responses", False))
+    if responses:
+        from ._web_responses import usage_problem
+
+        problem = usage_problem(args)
+        if problem:
+            return problem
+    elif getattr(args, "model", None):
+        return "--model is the Responses API model: it needs --responses"
+    if args.fake:
+        return None
+    if not responses and not args.assistant:
+        return "the following arguments are required: --assistant (or use --fake)"
+    if not (args.api_key or os.environ.get("OPENAI_API_KEY")):
+        return "no API key: set OPENAI_API_KEY or pass --api-key (or use --fake)"
+    # The client's own rules (a usable base URL for the API the page uses, a key on
+    # OpenAI's host), before serving a page whose every message would fail.
+    try:
+        client = AsyncClient(api_key=args.api_key, base_url=args.base_url)
+        client._responses() if responses else client._assistants()
+    except ValidationError as exc:
+        return str(exc)
+    return None
+
+
 def run_command(
     args: argparse.Namespace,
     *,
@@ -398,32 +473,25 @@ def run_command(
     tools: Mapping[str, Callable[[str], str]] | None = None,
     functions: Mapping[str, Callable[..., Any]] | None = None,
     out: TextIO | None = None,
+    default_model: str | None = None,
 ) -> int:
     """Run ``streamrun web`` until interrupted; the exit status.
 
     ``scenario_for`` scripts the fake server's answer to a message and
     ``tools`` are the functions run for it (``--fake`` only); ``functions`` run
     in the tool loop of every run, with any server. ``--no-tools`` drops both.
+    With ``--responses``, ``default_model`` is the model of ``--fake`` without
+    ``--model``.
     """
     out = out or sys.stdout
     if getattr(args, "no_tools", False):
         tools, functions = None, None
-    if not args.fake:
-        problem = None
-        if not args.assistant:
-            problem = "the following arguments are required: --assistant (or use --fake)"
-        elif not (args.api_key or os.environ.get("OPENAI_API_KEY")):
-            problem = "no API key: set OPENAI_API_KEY or pass --api-key (or use --fake)"
-        if problem is None:
-            # The client's own rules (a usable base URL for the Assistants API, a key
-            # on OpenAI's host), before serving a page whose every message would fail.
-            try:
-                AsyncClient(api_key=args.api_key, base_url=args.base_url)._assistants()
-            except ValidationError as exc:
-                problem = str(exc)
-        if problem:
-            sys.stderr.write(f"streamrun web: error: {problem}\n")
-            return 2
+    problem = _usage_problem(args)
+    if problem:
+        sys.stderr.write(f"streamrun web: error: {problem}\n")
+        return 2
+    if getattr(args, "responses", False) and not args.model:
+        args = argparse.Namespace(**{**vars(args), "model": default_model})
     try:
         asyncio.run(_main(args, out, scenario_for, tools, functions))
     except KeyboardInterrupt:

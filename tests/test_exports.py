@@ -144,7 +144,17 @@ LAYERS = [
     # The fake server (a package) sits under the commands that serve it (--fake):
     # it imports only _exceptions of the library.
     {"testing"},
-    {"_recording", "_display", "_cli", "_cli_responses", "__main__", "_rehydrate", "relay", "_web"},
+    {
+        "_recording",
+        "_display",
+        "_cli",
+        "_cli_responses",
+        "__main__",
+        "_rehydrate",
+        "relay",
+        "_web",
+        "_web_responses",
+    },
 ]
 
 
