@@ -316,3 +316,96 @@ async def test_a_real_server_page_runs_the_tool_loop_and_shows_the_output() -> N
     (output,) = submitted.body["tool_outputs"]
     assert json.loads(output["output"]) == json.loads(expected)
     assert submitted.body["stream"] is True
+
+
+# -- over the Responses API (streamrun web --responses) -----------------------------------
+
+
+@pytest_asyncio.fixture
+async def responses_harness() -> AsyncIterator[Harness]:
+    replies: list[Scenario] = []
+    async with FakeAssistantsServer(faults=Faults(delay=0.03)) as server:
+        async with AsyncClient(api_key="sk-test", base_url=server.base_url) as client:
+            app = make_app(
+                client,
+                model="gpt-web",
+                fake=server,
+                scenario_for=_scripted(replies),
+                functions=LOOP_FUNCTIONS,
+            )
+            async with _browse(server, app) as h:
+                h.replies = replies
+                await h.until(lambda: _mode_shown(h))
+                yield h
+
+
+async def _mode_shown(harness: Harness) -> bool:
+    return "model gpt-web · Responses API" in str(await harness.page.text_content("#mode"))
+
+
+@pytest.mark.asyncio
+async def test_responses_text_streams_token_by_token_and_ends_equal(
+    responses_harness: Harness,
+) -> None:
+    harness = responses_harness
+    harness.replies.append(Scenario([TextReply(LONG_TEXT, fragment_size=4)]))
+    await harness.send("Tell me how streaming works")
+    samples: list[str] = []
+    while await harness.status() not in ("completed", "error"):
+        text = await harness.assistant_text()
+        if text and (not samples or text != samples[-1]):
+            samples.append(text)
+        await asyncio.sleep(0.03)
+    assert await harness.status() == "completed"
+    final = await harness.assistant_text()
+    assert final == LONG_TEXT
+    partial = [s for s in samples if s != final]
+    assert len(partial) >= 3, samples
+    for before, after in itertools.pairwise(samples):
+        assert after.startswith(before) and len(after) > len(before)
+    assert str(await harness.page.text_content("#status")).startswith("response resp_")
+    (created,) = harness.server.requests_to("create_response")
+    response = harness.server.get_response(harness.server.response_ids()[-1])
+    assert response is not None
+    assert response["output"][0]["content"][0]["text"] == LONG_TEXT
+    assert created.body["model"] == "gpt-web"
+    await harness.until(lambda: _no_relay_running(harness))
+
+
+@pytest.mark.asyncio
+async def test_responses_tool_call_appears_with_its_output(responses_harness: Harness) -> None:
+    harness = responses_harness
+    await harness.send("What's the weather in Paris?")
+    await harness.until(lambda: _is(harness, "completed"))
+    tool = await harness.page.text_content(".tool")
+    assert tool is not None
+    assert 'get_current_weather({"location": "Paris, France", "unit": "celsius"})' in tool
+    assert f"output {current_weather('Paris, France', 'celsius')}" in tool
+    assert "It's 18 °C in Paris right now with light rain" in await harness.assistant_text()
+    first, continuation = harness.server.requests_to("create_response")
+    assert [t["name"] for t in first.body["tools"]] == ["get_current_weather"]
+    assert continuation.body["input"][0]["type"] == "function_call_output"
+    # The next message continues the newest response (previous_response_id).
+    newest = harness.server.response_ids()[-1]
+    await harness.send("Thanks!")
+    await harness.until(lambda: _messages(harness, 2))
+    await harness.until(lambda: _is(harness, "completed"))
+    assert harness.server.requests_to("create_response")[-1].body["previous_response_id"] == newest
+    assert "fake assistant built into streamrun" in await harness.assistant_text()
+
+
+@pytest.mark.asyncio
+async def test_responses_stop_closes_the_stream(responses_harness: Harness) -> None:
+    harness = responses_harness
+    harness.replies.append(Scenario([TextReply(LONG_TEXT * 4, fragment_size=3)]))
+    await harness.send("Say something long")
+    await harness.until(lambda: _some_text(harness))
+    await harness.page.click("#stop")
+    await harness.until(lambda: _is(harness, "stopped"))
+    text = await harness.assistant_text()
+    assert 10 < len(text) < len(LONG_TEXT * 4)
+    # A foreground response is not cancelled through the API: its stream was closed.
+    assert harness.server.requests_to("cancel_response") == []
+    assert await harness.page.is_enabled("#send")
+    assert await harness.page.query_selector(".error") is None
+    await harness.until(lambda: _no_relay_running(harness))
