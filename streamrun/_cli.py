@@ -791,7 +791,8 @@ def _add_web_parser(sub: Any) -> None:
         "--no-tools",
         action="store_true",
         help="run no local function (by default the tool loop answers calls of "
-        f"{', '.join(sorted(LOOP_FUNCTIONS))}); a run that calls one waits for tool outputs",
+        f"{', '.join(sorted(LOOP_FUNCTIONS))}); a run (or response) that calls one stops in "
+        "requires_action",
     )
     p.add_argument(
         "--pace",

@@ -246,6 +246,8 @@ async def test_without_tools_a_call_ends_in_requires_action(replies: list[Scenar
 
 @pytest.mark.asyncio
 async def test_info_names_the_protocol(page: Page) -> None:
+    assert b'import { streamRun } from "./streamrun.js"' in await page.get("")
+    assert b"export function streamRun" in await page.get("streamrun.js")
     info = json.loads(await page.get("api/info"))
     assert info == {
         "protocol": "responses",
