@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import re
@@ -509,6 +510,39 @@ async def test_cancel_mid_stream(server: FakeAssistantsServer, http: aiohttp.Cli
         assert resp.status == 400
         assert_official_error(await resp.json(), "Cannot cancel run with status 'cancelled'.")
     assert len(server.cancel_requests) == 2
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("scenario", "last"),
+    [
+        (Scenario([TextReply("Hi there", fragment_size=8)]), "completed"),
+        (scenarios.failed_run(), "failed"),
+        (Scenario([FunctionCalls([FunctionCall("f", "{}")])]), "requires_action"),
+    ],
+)
+async def test_a_paced_run_ends_right_after_its_last_run_event(
+    server: FakeAssistantsServer, http: aiohttp.ClientSession, scenario: Scenario, last: str
+) -> None:
+    # Faults(delay=...) paces the events (streamrun web --fake): the pause is between
+    # two events, never between the run's last event and [DONE], which would hold
+    # the reader's end back.
+    delay = 0.25
+    server.queue_scenario(scenario)
+    server.queue_faults(Faults(delay=delay))
+    loop = asyncio.get_running_loop()
+    data = bytearray()
+    last_at: float | None = None
+    body = {"assistant_id": "asst_test", "stream": True}
+    async with http.post(f"{server.base_url}/threads/thread_t/runs", json=body) as resp:
+        async for chunk in resp.content.iter_any():
+            data += chunk
+            if last_at is None and f"event: thread.run.{last}\n".encode() in data:
+                last_at = loop.time()
+        ended_at = loop.time()
+    assert last_at is not None, bytes(data)
+    assert ended_at - last_at < delay / 2
+    assert names(parse_sse(bytes(data))).endswith(f"thread.run.{last} done")
 
 
 @pytest.mark.asyncio

@@ -28,7 +28,7 @@ from ._scenarios import (
     Usage,
     split_fragments,
 )
-from ._state import ACTIVE_STATUSES, JSON, RunRecord, Store
+from ._state import ACTIVE_STATUSES, JSON, TERMINAL_STATUSES, RunRecord, Store
 from ._wire import DONE_EVENT, WireEvent, dumps
 
 __all__ = ["Channel", "Player", "play_recording"]
@@ -124,6 +124,12 @@ def without_result_content(step: JSON) -> JSON:
     return view
 
 
+# The pacing is between events: after these only [DONE] follows, at once.
+_LAST_RUN_EVENTS = frozenset(
+    f"thread.run.{status}" for status in (*TERMINAL_STATUSES, "requires_action")
+)
+
+
 class Player:
     """Plays one segment of a run (creation or continuation) into a channel."""
 
@@ -178,7 +184,7 @@ class Player:
         self._send(WireEvent.build(name, dumps(obj)))
         if self._cancelling:
             return
-        if self._delay > 0:
+        if self._delay > 0 and name not in _LAST_RUN_EVENTS:
             await self._sleep(self._delay)
         else:
             await asyncio.sleep(0)
