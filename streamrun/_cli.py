@@ -650,7 +650,8 @@ def _add_connection_options(p: argparse.ArgumentParser) -> None:
     f.add_argument(
         "--fake",
         action="store_true",
-        help="talk to the fake Assistants server, started in this process (no key, no network)",
+        help="talk to the built-in fake server (runs and responses), started in this process "
+        "(no key, no network)",
     )
     f.add_argument(
         "--fake-scenario",
@@ -772,7 +773,8 @@ def _add_web_parser(sub: Any) -> None:
     p.add_argument(
         "--fake",
         action="store_true",
-        help="use the fake Assistants server, started in this process (no key, no network)",
+        help="use the built-in fake server (runs and responses), started in this process "
+        "(no key, no network)",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 = any)")
