@@ -14,7 +14,12 @@ dispatches nothing, but every relayed data is non-empty (JSON, or text an
 event was dispatched with).
 
 Every frame is redacted (the stream transport's ``redact``: the API key a
-server echoed, plainly or JSON-escaped) as text, before it is encoded.
+server echoed, plainly or JSON-escaped) as text, before it is encoded. A key
+cut across the fragments of a growing text (two text deltas) is masked first
+by a :class:`~streamrun._redact_fragments.FragmentRedactor`: a delta ending
+with what could be the start of the key is relayed without it, the held text
+following with the next delta (or, when the text ends, in a delta of its own
+relayed before the event that ends it).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from . import _json
 from ._converter import converter
 from ._events import UnknownEvent
 from ._exceptions import APIStatusError, StreamConsumedError, StreamError, StreamrunError
+from ._redact_fragments import FragmentRedactor
 
 __all__ = ["Redact", "error_data", "sse_block", "to_ndjson", "to_sse", "wire_json"]
 
@@ -141,6 +147,7 @@ async def _relay(
 ) -> AsyncIterator[bytes]:
     if redact is None:
         redact = _stream_redact(stream)
+    fragments = FragmentRedactor(_stream_secrets(stream))
     owned = False
     try:
         try:
@@ -150,8 +157,13 @@ async def _relay(
             pass  # already entered by the caller, who closes it
         event: _Event
         async for event in stream:
-            yield _encode(redact(frame(event.event, wire_json(event))))
+            for name, data in fragments.feed(event.event, wire_json(event)):
+                yield _encode(redact(frame(name, data)))
+        for name, data in fragments.flush():
+            yield _encode(redact(frame(name, data)))
     except StreamrunError as exc:
+        for name, data in fragments.flush():  # what was held goes before the failure
+            yield _encode(redact(frame(name, data)))
         yield _encode(redact(frame("error", error_data(exc))))
     finally:
         if owned:
@@ -165,6 +177,12 @@ def _stream_redact(stream: Relayable) -> Redact:
     """The redaction of a stream's transport (a ``RunStream``'s), else none."""
     redact = getattr(getattr(stream, "_transport", None), "redact", None)
     return redact if callable(redact) else _unchanged
+
+
+def _stream_secrets(stream: Relayable) -> tuple[str, ...]:
+    """The secrets of a stream's transport (a ``RunStream``'s API key), else none."""
+    secrets = getattr(getattr(stream, "_transport", None), "secrets", None)
+    return tuple(secrets()) if callable(secrets) else ()
 
 
 def _unchanged(text: str) -> str:

@@ -234,6 +234,11 @@ class Transport:
         """Whether an API key is configured (the key itself is never exposed)."""
         return bool(self._api_key)
 
+    def secrets(self) -> tuple[str, ...]:
+        """The secrets :meth:`redact` masks (the API key), for redactors that need them
+        (a key cut across stream fragments: :mod:`streamrun._redact_fragments`)."""
+        return (self._api_key,) if self._api_key else ()
+
     def redact(self, text: str, *, limit: int | None = None) -> str:
         """``text`` with the API key replaced by ``***`` (see :func:`redact_secret`)."""
         return redact_secret(text, self._api_key, limit=limit)

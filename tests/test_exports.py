@@ -124,7 +124,7 @@ def _local(dotted: str) -> str:
 
 # Each layer may import only the layers below it.
 LAYERS = [
-    {"_version", "_exceptions", "_json", "_redact"},
+    {"_version", "_exceptions", "_json", "_redact", "_redact_fragments"},
     {"sse"},
     {"_models", "_responses_models", "_converter", "_events", "_requests", "_function_tool"},
     {"_responses_events", "_responses_requests"},
