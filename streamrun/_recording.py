@@ -28,7 +28,15 @@ stream, read back with :meth:`ResponseStream.from_bytes
 written as version 1, as before, so older readers keep reading it; one with
 Responses streams is version 2, which they refuse rather than misread.
 Keys the command sent are masked everywhere in the file, which is created
-with mode 0600.
+with mode 0600. A key the server wrote whole is masked in the bytes by as
+many ``*`` (the chunks keep their lengths). A key cut across the fragments
+of a growing text (two text deltas, :mod:`streamrun._redact_fragments`) is
+not in the bytes to mask: a stream where one was found is stored re-encoded
+instead, event by event (each event in the chunk where it ended, the deltas
+rewritten so the key reads ``***``; unchanged events keep their data text,
+and the file keeps its format and version), so neither a reader of the file
+nor a replay can put the key together again. Streams without such a key are
+stored exactly as received.
 
 :func:`read_recording` also accepts a plain ``.sse`` transcript (one
 stream, no timing): a Responses stream when its first event is named
@@ -60,6 +68,8 @@ import attrs
 from ._exceptions import StreamrunError
 from ._handler import AsyncEventHandler
 from ._redact import MIN_SECRET, redact_secrets, secret_pattern
+from ._redact_fragments import FragmentRedactor
+from ._relaying import sse_block
 from ._response_stream import ResponseStream
 from ._stream import RunStream
 from ._version import __version__
@@ -291,6 +301,59 @@ def _redact_chunks(
     return out
 
 
+def _mask_split_secrets(
+    chunks: list[tuple[float, bytes]], secrets: Iterable[str]
+) -> list[tuple[float, bytes]] | None:
+    """The chunks re-encoded with every secret cut across text fragments masked, or
+    ``None`` when there is none (then the bytes are kept as they are).
+
+    Each chunk becomes the SSE blocks of the events that ended in it (and the
+    synthetic deltas releasing held text): unchanged events keep their name
+    and data text, rewritten ones are compact JSON. An unterminated last event
+    (a stream cut short), which a replay discards too, is dropped.
+    """
+    redactor = FragmentRedactor(secrets)
+    if not redactor.secrets or not chunks:
+        return None
+    decoder = SSEDecoder(max_event_size=None)
+    out: list[tuple[float, bytes]] = []
+    try:
+        for at, chunk in chunks:
+            blocks = [_reencode(redactor, event) for event in decoder.feed(chunk)]
+            out.append((at, b"".join(blocks)))
+        tail = [_reencode(redactor, event) for event in decoder.close()]
+    except StreamrunError:
+        return None  # bytes the decoder refuses: a replay reads no text from them either
+    tail += [_block(name, data) for name, data in redactor.flush()]
+    if not redactor.masked_split:
+        return None
+    at, last = out[-1]
+    out[-1] = (at, last + b"".join(tail))
+    return [(at, data) for at, data in out if data]
+
+
+def _reencode(redactor: FragmentRedactor, event: Any) -> bytes:
+    """The SSE blocks to store for one decoded event."""
+    try:
+        data: Any = json.loads(event.data)
+    except (ValueError, RecursionError):
+        data = event.data
+    name = event.event
+    if name == "message" and isinstance(data, dict) and isinstance(data.get("type"), str):
+        name = data["type"]  # a Responses event with no event: line
+    blocks = []
+    for out_name, out_data in redactor.feed(name, data):
+        if out_data is data:
+            blocks.append(sse_block(event.event, event.data))
+        else:
+            blocks.append(_block(out_name, out_data))
+    return b"".join(blocks)
+
+
+def _block(name: str, data: Any) -> bytes:
+    return sse_block(name, json.dumps(data, separators=(",", ":"), ensure_ascii=False))
+
+
 class StreamCapture:
     """Collects one stream's chunks as they arrive (its :meth:`tap` is the stream's ``tap``)."""
 
@@ -341,9 +404,11 @@ class Recorder:
     keeps every stream that ended before. The file is created with mode
     0600 (:data:`FILE_MODE`). Every one of ``secrets`` (the keys the command
     sends) is masked wherever it would be written: in the bytes received,
-    plain or JSON-escaped, and in the ``error`` text. ``protocol="responses"``
-    writes a version 2 recording, whose streams may be Responses API streams
-    (:meth:`begin` ``protocol=``); the default writes version 1.
+    plain or JSON-escaped, and in the ``error`` text; a stream where one was
+    cut across text deltas is stored re-encoded with it masked (see the
+    module). ``protocol="responses"`` writes a version 2 recording, whose
+    streams may be Responses API streams (:meth:`begin` ``protocol=``); the
+    default writes version 1.
     """
 
     def __init__(
@@ -422,7 +487,9 @@ class Recorder:
             outcome, None if error is None else redact_secrets(error, self.secrets)
         )
         if self.secrets:
-            stream = attrs.evolve(stream, chunks=_redact_chunks(stream.chunks, self.secrets))
+            chunks = list(stream.chunks)
+            chunks = _mask_split_secrets(chunks, self.secrets) or chunks
+            stream = attrs.evolve(stream, chunks=_redact_chunks(chunks, self.secrets))
         self._write(stream.to_json(self._count))
         self._count += 1
         return stream
