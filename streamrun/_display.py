@@ -68,6 +68,7 @@ from ._models import (
     ToolCallDelta,
 )
 from ._redact import MIN_SECRET, redact_secrets
+from ._redact_fragments import FragmentRedactor
 
 __all__ = ["GUTTER", "Display", "Mode", "choose_color", "choose_mode", "clean"]
 
@@ -328,6 +329,9 @@ class Display:
         self.wrap = wrap
         self._shown: list[tuple[str, str]] = []
         self._last_wire: object = None  # the Responses event printed last (json mode)
+        # json mode: a key cut across two deltas is masked once whole (the lines
+        # of deltas hold back what could be its start).
+        self._fragments = FragmentRedactor(self.secrets)
 
     @property
     def _col0(self) -> bool:
@@ -673,12 +677,12 @@ class Display:
         if self.mode == "json":
             raw = event.raw
             if isinstance(raw, (dict, list)) or raw is None:
-                self._json_line(event.event, raw)
+                self._json_lines(event.event, raw)
             elif raw is not self._last_wire:
                 # A Responses stream: print each wire event once (several mapped
                 # events may come from it), by its own name and JSON.
                 self._last_wire = raw
-                self._json_line(str(getattr(raw, "type", event.event)), getattr(raw, "raw", None))
+                self._json_lines(str(getattr(raw, "type", event.event)), getattr(raw, "raw", None))
             return
         name = event.event
         if isinstance(event, ThreadCreated):
@@ -690,6 +694,16 @@ class Display:
             data = event.data
             if isinstance(data, Run):
                 self._run_event(name, data)
+
+    def _json_lines(self, name: str, data: object) -> None:
+        """The lines of an event (json mode), after the held text it releases."""
+        for out_name, out_data in self._fragments.feed(name, data):
+            self._json_line(out_name, out_data)
+
+    def _json_flush(self) -> None:
+        """Print the held text (json mode): the stream ended."""
+        for name, data in self._fragments.flush():
+            self._json_line(name, data)
 
     def _json_line(self, name: str, data: object) -> None:
         text = json.dumps({"event": name, "data": data}, ensure_ascii=False)
@@ -947,6 +961,8 @@ class Display:
         self._stop_waiting()
 
     def _stream_failed(self, exc: Exception) -> None:
+        if self.mode == "json":
+            self._json_flush()
         if self.mode == "json" and isinstance(exc, StreamError):
             data = {"message": exc.message, "type": exc.type, "param": exc.param, "code": exc.code}
             self._json_line("error", data)
@@ -1027,6 +1043,8 @@ class _View(AsyncEventHandler):
     async def on_end(self) -> None:
         if self._d.mode != "json":
             self._d._stream_ended()
+        else:
+            self._d._json_flush()
 
     async def on_exception(self, exception: Exception) -> None:
         self._d._stream_failed(exception)
@@ -1034,3 +1052,5 @@ class _View(AsyncEventHandler):
     async def on_timeout(self) -> None:
         if self._d.mode != "json":
             self._d._stream_ended()
+        else:
+            self._d._json_flush()
