@@ -16,7 +16,11 @@ reply), is relayed as one ``event: error`` block (``{"message", "type",
 one ``{"event": ..., "data": ...}`` JSON object per line. The key stays in
 the process: every block is redacted (a ``RunStream``'s transport redaction:
 a key the server echoed, in an error message or a text delta) before it is
-written.
+written, and a key cut across two deltas of a growing text (message text or
+refusal, tool-call arguments) is masked too: a delta ending with what could
+be the start of the key is relayed without that tail, which follows with the
+next delta of the text or, when the text ends, in a delta of its own just
+before the event that ends it (``streamrun._redact_fragments``).
 
 Relaying consumes the stream (as ``async for`` would); a handler attached to
 it still hears every event. Both may be given a stream that has not been
