@@ -250,6 +250,11 @@ class _WithToolOutputs:
         self._held: Any = None  # an event read while outputs were waiting
         self._failure: BaseException | None = None
 
+    @property
+    def _transport(self) -> Any:
+        """The stream's transport: the relay masks its key even cut across deltas."""
+        return self._stream._transport
+
     async def __aenter__(self) -> Any:
         return await self._stream.__aenter__()
 

@@ -144,6 +144,11 @@ class _Turn:
         """End the relay: the stream is closed (which stops a foreground response)."""
         self._stop.set()
 
+    @property
+    def _transport(self) -> Any:
+        """The stream's transport: the relay masks its key even cut across deltas."""
+        return self._events._transport
+
     async def __aenter__(self) -> Any:
         return await self._events.__aenter__()
 

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -561,3 +562,22 @@ async def test_the_relay_of_a_real_stream_masks_a_split_key(kind: str) -> None:
         relayed = await _relay(body, chunks, kind, ndjson)
         _no_key(relayed.decode())
         assert (ndjson_deltas if ndjson else sse_deltas)(relayed) == "your key is ***. bye"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("kind", ["text", "arguments", "responses_text"])
+async def test_the_web_page_relay_masks_a_split_key(kind: str) -> None:
+    """``streamrun web`` relays through its own wrappers (tool outputs, turns)."""
+    from streamrun._web import make_app, serve as serve_app
+
+    async with serve(_server(kind)) as origin:
+        async with AsyncClient(api_key=KEY, base_url=origin + "/v1", max_retries=0) as client:
+            if kind.startswith("responses"):
+                app = make_app(client, model="m")
+            else:
+                app = make_app(client, assistant_id="a")
+            async with serve_app(app, "127.0.0.1", 0) as url, aiohttp.ClientSession() as session:
+                async with session.post(url + "api/chat", json={"message": "hi"}) as response:
+                    relayed = await response.read()
+    _no_key(relayed.decode())
+    assert sse_deltas(relayed) == "your key is ***. bye"
