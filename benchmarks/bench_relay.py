@@ -63,7 +63,10 @@ async def relayed(session: aiohttp.ClientSession, url: str) -> list[int]:
 
 async def bench(args: argparse.Namespace, port: int) -> dict[str, Any]:
     base = f"http://127.0.0.1:{port}/v1"
-    async with streamrun.AsyncClient(api_key="bench", base_url=base, max_retries=0) as client:
+    # A key of a real key's length: the relay follows it across deltas (a key
+    # shorter than 8 characters is not looked for, which would measure nothing).
+    key = "sk-proj-bench-0123456789abcdefghijklmnop"
+    async with streamrun.AsyncClient(api_key=key, base_url=base, max_retries=0) as client:
 
         async def handle(request: web.Request) -> web.StreamResponse:
             await request.read()
