@@ -478,8 +478,8 @@ SCALING: dict[str, tuple[Callable[[int], list[tuple[str, str]]], int]] = {
     "argument deltas": (_argument_deltas, 2_000),
     "code deltas": (_code_deltas, 2_000),
     "unannounced items": (_unannounced_items, 1_000),
-    "unknown events": (_unknown_events, 2_000),
-    "progress events": (_progress_events, 1_500),
+    "unknown events": (_unknown_events, 3_000),
+    "progress events": (_progress_events, 3_000),
 }
 
 
