@@ -23,8 +23,10 @@ Tool progress events (``response.web_search_call.searching`` …) share one
 class, :class:`ResponseToolCallProgressEvent`. Event names of the spec that
 carry nothing the mapping uses (audio, MCP arguments, custom tool input,
 image partials, shell output …) are :class:`UnknownResponseEvent` too.
-JSON of the wrong shape in a known event raises
-:class:`~streamrun.ProtocolError`, as :func:`streamrun.parse_event` does.
+JSON of the wrong shape in a known event, and JSON nested deeper than 128
+levels in any event (known or not), raise :class:`~streamrun.ProtocolError`,
+as :func:`streamrun.parse_event` does; an unknown event whose data is not
+JSON is kept with the text as its ``data``, as run streams keep it.
 """
 
 from __future__ import annotations
@@ -691,14 +693,21 @@ def parse_responses_event(
     sends no ``event:`` line: the JSON's ``type`` names the event then) and
     ``data`` its data; ``position`` (the event's 0-based index in the stream)
     only enriches error messages. Known names become their class, others an
-    :class:`UnknownResponseEvent`; ``data: [DONE]`` (some compatible servers
-    send it) a :class:`~streamrun.DoneEvent`. Malformed JSON, or JSON of the
-    wrong shape, in a known event raises :class:`~streamrun.ProtocolError`
-    naming the event, its position and an excerpt of the data (``redact``
-    runs on the data before that excerpt is cut).
+    :class:`UnknownResponseEvent` (its ``data`` the raw string when it is not
+    JSON, as run streams' :class:`~streamrun.UnknownEvent`); ``data: [DONE]``
+    (some compatible servers send it) a :class:`~streamrun.DoneEvent`.
+    Malformed JSON, or JSON of the wrong shape, in a known event, and JSON
+    nested deeper than 128 levels (:data:`streamrun._json.MAX_DEPTH`) in any
+    event, raise :class:`~streamrun.ProtocolError` naming the event (as the
+    ``event:`` line names it), its position and an excerpt of the data
+    (``redact`` runs on the data before that excerpt is cut).
     """
     try:
         raw = _json.loads(data)
+    except _json.NestingError as exc:
+        # Any event, known or not, as run streams: an unknown one is not kept as
+        # text (relayed, it would fail every reader at the same limit).
+        raise protocol_error(event, data, position, str(exc), redact) from None
     except _json.JSONDecodeError:
         if data.startswith("[DONE]"):
             return DoneEvent(data=data, raw=data)

@@ -373,7 +373,10 @@ class ResponsesMapper:
         self._thread_id = thread_id
         self._run: Run | None = None
         self._items: dict[str, _Item] = {}
-        self._pending: list[_Item] = []  # client-side calls whose step waits
+        # Client-side calls whose step waits, in the order they were done (a dict
+        # by identity, not a list: telling whether an item is already there must
+        # not compare it with every earlier one).
+        self._pending: dict[_Item, None] = {}
         self._outputs: dict[str, str] = {}
         self.response: ResponseObject | None = None
         """The response of the last ``response.*`` status event (the newest round)."""
@@ -547,7 +550,7 @@ class ResponsesMapper:
                 call.function.output = self._outputs[call.id]
             step = self._step(item, status, ToolCallsStepDetails(tool_calls=[call]))
             out.append(cls(data=step, raw=event))
-        self._pending = []
+        self._pending = {}
         self._outputs = {}
 
     def _run_from(
@@ -697,8 +700,7 @@ class ResponsesMapper:
             # The call waits for the client: its step stays in progress, as an
             # Assistants step does until the outputs are submitted.
             state.final = call
-            if state not in self._pending:
-                self._pending.append(state)
+            self._pending[state] = None  # once, where it was first done
             return out or [self._unknown(event)]
         step = self._step(state, _step_status(item), ToolCallsStepDetails(tool_calls=[call]))
         out.append(ThreadRunStepCompleted(data=step, raw=event))
