@@ -301,7 +301,8 @@ async def test_a_deeply_nested_fault_header_is_a_400(
 def test_the_fake_assistant_reads_a_deep_tool_output_as_text() -> None:
     scenario = fake_reply("what's the weather in Oslo?")
     calls = scenario.steps[-1]
-    assert isinstance(calls, FunctionCalls) and calls.then is not None
+    assert isinstance(calls, FunctionCalls)
+    assert calls.then is not None and not isinstance(calls.then, Scenario)
     deep = "[" * 100_000 + "]" * 100_000
     answer = calls.then([ToolOutput("call_1", deep)])
     assert isinstance(answer, Scenario)
