@@ -752,6 +752,54 @@ def test_a_string_field_of_any_other_json_type_is_a_protocol_error(
     assert info.value.excerpt
 
 
+@pytest.mark.asyncio
+async def test_arguments_sent_as_an_object_never_reach_the_tool_loop(
+    replay_server: ReplayServer,
+) -> None:
+    """The audit's case: ``function.arguments`` as a JSON object is a ProtocolError
+    on the stream, not the Python text "{'a': 1}" handed to the function."""
+    called: list[Any] = []
+
+    def f(a: int) -> str:
+        called.append(a)
+        return "ok"
+
+    action = {
+        **RUN,
+        "status": "requires_action",
+        "required_action": {
+            "type": "submit_tool_outputs",
+            "submit_tool_outputs": {
+                "tool_calls": [
+                    {
+                        "id": "c1",
+                        "type": "function",
+                        "function": {"name": "f", "arguments": {"a": 1}},
+                    }
+                ]
+            },
+        },
+    }
+    body = sse(
+        ("thread.run.created", {**RUN, "status": "queued"}),
+        ("thread.run.requires_action", action),
+        ("done", "[DONE]"),
+    )
+    again = Reply(body=body, chunk_size=4096)
+    await stream_fails(replay_server, body)
+    replay_server.replies.append(again)
+    async with client_for(replay_server) as client:
+        with pytest.raises(ProtocolError, match="expected a string, got dict") as info:
+            async with client.runs.stream(
+                "thread_1", assistant_id="asst_1", functions=[f], max_tool_rounds=2
+            ) as s:
+                await s.until_done()
+    assert info.value.event == "thread.run.requires_action"
+    assert info.value.position == 1
+    assert called == []
+    assert not [r for r in replay_server.requests if r["path"].endswith("/submit_tool_outputs")]
+
+
 @pytest.mark.parametrize(
     ("name", "data"),
     [
