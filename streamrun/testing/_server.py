@@ -102,6 +102,11 @@ class ServerLimits:
     ``header_timeout``: seconds a connection may take from its first byte
     (or from connecting) to a complete request head; then it is closed.
     ``body_timeout``: seconds to receive a request body; then 408 and close.
+
+    Not configurable: a request body (or the ``x-fake-faults`` header) nesting
+    JSON arrays and objects deeper than streamrun's ``MAX_DEPTH`` (128) levels,
+    and a body whose ``Content-Encoding`` does not decode, are answered 400 in
+    the official error shape (the latter closing the connection).
     """
 
     max_body_bytes: int = attrs.field(default=8 * 1024 * 1024, validator=attrs.validators.ge(1))
