@@ -103,11 +103,11 @@ def _unknown(
     cls: Callable[..., T], *, index: bool = False, id: bool = False
 ) -> Callable[[dict[str, Any]], T]:
     def build(data: dict[str, Any]) -> T:
-        kwargs: dict[str, Any] = {"type": str(data.get("type") or ""), "raw": data}
+        kwargs: dict[str, Any] = {"type": _text_or_none(data.get("type")) or "", "raw": data}
         if index:
             kwargs["index"] = int(data.get("index") or 0)
         if id:
-            kwargs["id"] = data.get("id")
+            kwargs["id"] = _text_or_none(data.get("id"))
         return cls(**kwargs)
 
     return build
@@ -123,26 +123,38 @@ def _optional(convert: Callable[[Any], Any]) -> Callable[[Any, Any], Any]:
 # ``X | None`` of a scalar: one direct hook instead of cattrs' generic optional
 # hook, which dispatches on the inner type on every call (the hot path of Run
 # and RunStep objects, which have a dozen such fields).
-def _text(value: Any) -> str:
-    """A string: a number is taken as its text, an object or array is the wrong shape."""
+def _not_text(value: Any) -> TypeError:
+    return TypeError(f"expected a string, got {type(value).__name__}")
+
+
+# Every ``str`` field, required or optional, in every model and event (run
+# streams and the Responses API) goes through one of these two hooks. Each is
+# one Python call whose common case is one ``type() is`` test: as fast as the
+# ``str()`` call cattrs makes by default, which turned ``{"a": 1}`` into the
+# text ``"{'a': 1}"`` and ``5`` into ``"5"`` (PROTOCOL.md documents no server
+# sending numbers for strings).
+def _structure_text(value: Any, _: Any) -> str:
     if type(value) is str:
         return value
-    if isinstance(value, (dict, list)):
-        raise TypeError(f"expected a string, got {type(value).__name__}")
-    return str(value)
+    raise _not_text(value)
 
 
 def _optional_text(value: Any, _: Any) -> str | None:
-    # One call, as cheap as the generic optional hook it replaces (the fields
-    # that grow by deltas are all ``str | None``). Plain ``str`` fields keep
-    # cattrs' direct ``str()`` call, the hot path of Run and RunStep objects.
     if value is None or type(value) is str:
         return value
-    return _text(value)
+    raise _not_text(value)
+
+
+def _text_or_none(value: Any) -> str | None:
+    """``None`` or a string; for the hand-written hooks below."""
+    if value is None or type(value) is str:
+        return value
+    raise _not_text(value)
 
 
 for _scalar in (int, float, bool):
     converter.register_structure_hook(_scalar | None, _optional(_scalar))
+converter.register_structure_hook(str, _structure_text)
 converter.register_structure_hook(str | None, _optional_text)
 
 
@@ -232,7 +244,9 @@ _tagged(
 
 def _unknown_tool_call(data: dict[str, Any]) -> m.UnknownToolCall:
     return m.UnknownToolCall(
-        id=str(data.get("id") or ""), type=str(data.get("type") or ""), raw=data
+        id=_text_or_none(data.get("id")) or "",
+        type=_text_or_none(data.get("type")) or "",
+        raw=data,
     )
 
 
@@ -354,7 +368,7 @@ def _structure_message_delta_event(data: Any, cls: Any) -> m.MessageDeltaEvent:
             continue
         value = text.get("value")
         if value is not None and type(value) is not str:
-            value = _text(value)
+            raise _not_text(value)
         annotations = text.get("annotations")
         if annotations is not None:
             annotations = _annotation_deltas_hook(annotations, list[m.AnnotationDelta])
@@ -365,11 +379,10 @@ def _structure_message_delta_event(data: Any, cls: Any) -> m.MessageDeltaEvent:
                 text=m.TextDelta(value=value, annotations=annotations),
             )
         )
-    role = delta.get("role")
     return m.MessageDeltaEvent(
-        id=str(data.get("id") or ""),
-        object=str(data.get("object") or "thread.message.delta"),
-        delta=m.MessageDelta(role=None if role is None else str(role), content=parts),
+        id=_text_or_none(data.get("id")) or "",
+        object=_text_or_none(data.get("object")) or "thread.message.delta",
+        delta=m.MessageDelta(role=_text_or_none(delta.get("role")), content=parts),
     )
 
 

@@ -626,7 +626,10 @@ def _class_parser(cls: type) -> _Parser:
 
 
 def _optional_str(value: Any) -> str | None:
-    return None if value is None else str(value)
+    """``None`` or a string; anything else is the wrong shape (never converted)."""
+    if value is None or type(value) is str:
+        return value
+    raise TypeError(f"expected a string, got {type(value).__name__}")
 
 
 _sequence_hook = converter.get_structure_hook(int | None)
@@ -640,7 +643,7 @@ def _parse_error(raw: dict[str, Any], kind: str) -> ResponseErrorEvent:
         message = nested
     return ResponseErrorEvent(
         code=_optional_str(body.get("code")),
-        message="" if message is None else str(message),
+        message=_optional_str(message) or "",
         param=_optional_str(body.get("param")),
         error_type=_optional_str(body.get("type")) if body is nested else None,
         sequence_number=_sequence_hook(raw.get("sequence_number"), int | None),

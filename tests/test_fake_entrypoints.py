@@ -138,13 +138,15 @@ def test_public_surface() -> None:
 
 
 def test_layer_rule_no_client_imports() -> None:
-    """streamrun.testing imports only aiohttp, attrs, the stdlib, the exceptions and the
-    request validators of streamrun (run bodies and Responses bodies)."""
+    """streamrun.testing imports only aiohttp, attrs, the stdlib, the exceptions, the
+    request validators of streamrun (run bodies and Responses bodies) and its bounded
+    JSON decoder (``_json``, stdlib-only: request bodies keep to MAX_DEPTH)."""
     import ast
 
     package = Path(__file__).resolve().parents[1] / "streamrun" / "testing"
     allowed_streamrun = {
         "streamrun._exceptions",
+        "streamrun._json",
         "streamrun._requests",
         "streamrun._responses_requests",
     }

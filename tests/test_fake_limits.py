@@ -8,7 +8,9 @@ can create a run and then answer 504.
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,14 +18,22 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
+from streamrun._json import MAX_DEPTH
 from streamrun.testing import (
     FAULT_LIMITS,
     FakeAssistantsServer,
     FakeServerError,
     Faults,
+    FunctionCalls,
+    Scenario,
     ServerLimits,
+    TextReply,
+    ToolOutput,
+    fake_reply,
     scenarios,
 )
+
+from .test_fake_server import assert_official_error
 
 AUTH = {"Authorization": "Bearer test-key"}
 BODY = {"assistant_id": "asst_limits", "stream": True}
@@ -170,6 +180,135 @@ async def test_request_log_is_bounded_by_bytes(http: aiohttp.ClientSession) -> N
         assert server.requests_dropped == 10 - len(kept)
         # the state itself (messages) is not the log: all ten are there
         assert len(server.thread_messages(thread)) == 10
+
+
+# -- hostile bodies ----------------------------------------------------------
+
+# Every endpoint that reads a JSON body, with a path that reaches the parse.
+BODY_ENDPOINTS = [
+    "/threads/runs",
+    "/threads",
+    "/threads/thread_h/runs",
+    "/threads/thread_h/runs/run_h/submit_tool_outputs",
+    "/threads/thread_h/messages",
+    "/assistants",
+    "/responses",
+    "/conversations",
+]
+
+
+def _deep(levels: int) -> bytes:
+    return b'{"metadata":' + b"[" * levels + b"]" * levels + b"}"
+
+
+def _no_tracebacks(records: list[logging.LogRecord]) -> None:
+    bad = [r for r in records if r.levelno >= logging.ERROR or r.exc_info]
+    assert not bad, [r.getMessage() for r in bad]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("levels", [MAX_DEPTH + 1, 3000, 100_000])
+async def test_deeply_nested_bodies_are_a_400_on_every_endpoint(
+    levels: int, http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    headers = {"Content-Type": "application/json", "OpenAI-Beta": "assistants=v2"}
+    async with FakeAssistantsServer(auto_create_threads=True) as server:
+        server.create_thread("thread_h")
+        for path in BODY_ENDPOINTS:
+            url = server.base_url + path
+            async with http.post(url, data=_deep(levels), headers=headers) as resp:
+                assert resp.status == 400, path
+                body = await resp.json()
+            assert_official_error(body)
+            assert body["error"]["type"] == "invalid_request_error"
+            assert f"deeper than {MAX_DEPTH} levels" in body["error"]["message"], path
+        # The request log keeps the bytes, with no value.
+        assert server.requests[-1].body is None
+        assert len(server.requests[-1].raw_body) == len(_deep(levels))
+        assert server.runs_created == 0
+        async with http.post(f"{server.base_url}/threads/thread_h/runs", json=BODY) as resp:
+            assert resp.status == 200  # the server still serves
+            await resp.read()
+    _no_tracebacks(caplog.records)
+
+
+@pytest.mark.asyncio
+async def test_nesting_up_to_the_limit_is_parsed_then_validated(
+    http: aiohttp.ClientSession,
+) -> None:
+    async with FakeAssistantsServer(auto_create_threads=True) as server:
+        url = f"{server.base_url}/threads/thread_h/runs"
+        # {"assistant_id": ..., "metadata": [[...]]}: MAX_DEPTH levels in all.
+        inner = MAX_DEPTH - 1
+        body = b'{"assistant_id":"a","metadata":' + b"[" * inner + b"]" * inner + b"}"
+        async with http.post(url, data=body, headers={"Content-Type": "application/json"}) as r:
+            assert r.status == 400
+            error = await r.json()
+        assert_official_error(error, param="metadata")  # the validator's answer, not the parser's
+        assert server.requests[-1].body is not None
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+async def test_a_body_that_does_not_decode_is_a_400_and_the_connection_closes(
+    encoding: str, http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    async with FakeAssistantsServer(auto_create_threads=True) as server:
+        for path in BODY_ENDPOINTS:
+            headers = {"Content-Type": "application/json", "Content-Encoding": encoding}
+            url = server.base_url + path
+            async with http.post(url, data=b"garbage-not-compressed", headers=headers) as resp:
+                assert resp.status == 400, path
+                assert resp.headers.get("Connection", "").lower() == "close"
+                assert resp.headers["x-request-id"]
+                body = await resp.json()
+            assert_official_error(body)
+            assert "could not read the body of your request" in body["error"]["message"]
+            assert encoding in body["error"]["message"]
+        # A real compressed body is still read.
+        gz = gzip.compress(json.dumps(BODY).encode())
+        headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+        async with http.post(
+            f"{server.base_url}/threads/thread_h/runs", data=gz, headers=headers
+        ) as resp:
+            assert resp.status == 200
+            await resp.read()
+        assert server.runs_created == 1
+    _no_tracebacks(caplog.records)
+
+
+@pytest.mark.asyncio
+async def test_a_deeply_nested_fault_header_is_a_400(
+    http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    async with FakeAssistantsServer(auto_create_threads=True) as server:
+        url = f"{server.base_url}/threads/thread_h/runs"
+        header = "[" * 4000 + "]" * 4000  # just inside aiohttp's 8190-byte header line
+        async with http.post(url, json=BODY, headers={"x-fake-faults": header}) as resp:
+            assert resp.status == 400
+            error = await resp.json()
+        assert_official_error(error)
+        assert "x-fake-faults" in error["error"]["message"]
+        assert "nested deeper" in error["error"]["message"]
+    _no_tracebacks(caplog.records)
+    with pytest.raises(FakeServerError, match="nested deeper"):
+        Faults.from_json("[" * 100_000 + "]" * 100_000)
+
+
+def test_the_fake_assistant_reads_a_deep_tool_output_as_text() -> None:
+    scenario = fake_reply("what's the weather in Oslo?")
+    calls = scenario.steps[-1]
+    assert isinstance(calls, FunctionCalls)
+    assert calls.then is not None and not isinstance(calls.then, Scenario)
+    deep = "[" * 100_000 + "]" * 100_000
+    answer = calls.then([ToolOutput("call_1", deep)])
+    assert isinstance(answer, Scenario)
+    (reply,) = answer.steps
+    assert isinstance(reply, TextReply)
+    assert reply.text.startswith("The weather service answered: [[[")
 
 
 # -- slow clients -----------------------------------------------------------

@@ -17,6 +17,7 @@ import tracemalloc
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import attrs
 import pytest
 from aiohttp import web
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -635,15 +636,213 @@ def mutated_transcripts(draw: st.DrawFn) -> list[tuple[str, str]]:
     return [(name, json.dumps(data)) for name, data in events]
 
 
+def _json_values(value: Any) -> Iterator[Any]:
+    """``value`` and every value inside it (JSON)."""
+    yield value
+    if type(value) is dict:
+        for child in value.values():
+            yield from _json_values(child)
+    elif type(value) is list:
+        for child in value:
+            yield from _json_values(child)
+
+
+def _model_strings(value: Any) -> Iterator[str]:
+    """Every string a parsed model holds in its typed fields (a TextBuffer as its
+    text); JSON kept as is (``raw``, ``metadata``, unknown objects' data) is skipped."""
+    if type(value) is str:
+        yield value
+    elif isinstance(value, TextBuffer):
+        yield str(value)
+    elif isinstance(value, (list, tuple)):
+        for child in value:
+            yield from _model_strings(child)
+    elif attrs.has(type(value)):
+        for field in attrs.fields(type(value)):
+            if field.name not in ("raw", "data") or attrs.has(type(getattr(value, field.name))):
+                yield from _model_strings(getattr(value, field.name))
+
+
+def _never_stringified(strings: Iterator[str], raws: list[Any], *, inside: bool) -> None:
+    """No string field holds the ``str()`` of a JSON object, array, number, bool
+    or null the server sent (unless the server also sent that very text as a
+    string). ``inside``: also not as a part of a longer string (accumulated text)."""
+    sent = [v for raw in raws for v in _json_values(raw)]
+    texts = {v for v in sent if type(v) is str}
+    converted = {str(v) for v in sent if type(v) is not str} - texts
+    if inside:  # only the unmistakable ones: a non-empty object or array
+        converted = {str(v) for v in sent if type(v) in (dict, list) and v} - texts
+    for text in strings:
+        if inside:
+            bad = [c for c in converted if c in text and not any(c in t for t in texts)]
+            assert not bad, (text, bad)
+        else:
+            assert text not in converted, text
+
+
+def feed_all_checked(events: list[tuple[str, str]]) -> None:
+    """:func:`feed_all`, checking that no string field of any parsed event, or of
+    the accumulated snapshots, is a JSON value the parser converted to text."""
+    acc = Accumulator()
+    raws: list[Any] = []
+    try:
+        for position, (name, data) in enumerate(events):
+            event = parse_event(name, data, position=position)
+            if isinstance(event, DoneEvent):
+                break
+            raws.append(event.raw)
+            if not isinstance(event, UnknownEvent):
+                _never_stringified(_model_strings(event.data), [event.raw], inside=False)
+            acc.feed(event)
+        acc.end()
+    finally:
+        snapshots = [acc.run_steps(), acc.messages()]
+        _never_stringified(_model_strings(snapshots), raws, inside=True)
+
+
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated_transcripts())
 def test_random_json_in_any_field_is_only_ever_a_protocol_error(
     events: list[tuple[str, str]],
 ) -> None:
+    # ... and never a value silently converted: a string field never holds the
+    # str() of an object, array, number or bool (the arguments {"a": 1} read as
+    # the text "{'a': 1}").
     try:
-        feed_all(events)
+        feed_all_checked(events)
     except ProtocolError:
         pass
+
+
+CALL = ("required_action", "submit_tool_outputs", "tool_calls", 0)
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ((*CALL, "function", "arguments"), {"a": 1}),
+        ((*CALL, "function", "name"), ["f"]),
+        ((*CALL, "id"), 3),
+        (("assistant_id",), True),
+        (("instructions",), 1.5),
+        (("model",), {"name": "m"}),
+    ],
+)
+def test_a_string_field_of_any_other_json_type_is_a_protocol_error(
+    path: tuple[Any, ...], value: Any
+) -> None:
+    data = {
+        **RUN,
+        "status": "requires_action",
+        "required_action": {
+            "type": "submit_tool_outputs",
+            "submit_tool_outputs": {
+                "tool_calls": [
+                    {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+                ]
+            },
+        },
+    }
+    parse_event("thread.run.requires_action", json.dumps(data))  # as sent, fine
+    _set_path(data, path, value, delete=False)
+    with pytest.raises(ProtocolError, match="expected a string") as info:
+        parse_event("thread.run.requires_action", json.dumps(data), position=4)
+    assert info.value.event == "thread.run.requires_action"
+    assert info.value.position == 4
+    assert info.value.excerpt
+
+
+@pytest.mark.asyncio
+async def test_arguments_sent_as_an_object_never_reach_the_tool_loop(
+    replay_server: ReplayServer,
+) -> None:
+    """The audit's case: ``function.arguments`` as a JSON object is a ProtocolError
+    on the stream, not the Python text "{'a': 1}" handed to the function."""
+    called: list[Any] = []
+
+    def f(a: int) -> str:
+        called.append(a)
+        return "ok"
+
+    action = {
+        **RUN,
+        "status": "requires_action",
+        "required_action": {
+            "type": "submit_tool_outputs",
+            "submit_tool_outputs": {
+                "tool_calls": [
+                    {
+                        "id": "c1",
+                        "type": "function",
+                        "function": {"name": "f", "arguments": {"a": 1}},
+                    }
+                ]
+            },
+        },
+    }
+    body = sse(
+        ("thread.run.created", {**RUN, "status": "queued"}),
+        ("thread.run.requires_action", action),
+        ("done", "[DONE]"),
+    )
+    again = Reply(body=body, chunk_size=4096)
+    await stream_fails(replay_server, body)
+    replay_server.replies.append(again)
+    async with client_for(replay_server) as client:
+        with pytest.raises(ProtocolError, match="expected a string, got dict") as info:
+            async with client.runs.stream(
+                "thread_1", assistant_id="asst_1", functions=[f], max_tool_rounds=2
+            ) as s:
+                await s.until_done()
+    assert info.value.event == "thread.run.requires_action"
+    assert info.value.position == 1
+    assert called == []
+    assert not [r for r in replay_server.requests if r["path"].endswith("/submit_tool_outputs")]
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        # code_interpreter logs and an image's file_id, in deltas and in steps
+        (
+            "thread.run.step.delta",
+            step_delta(
+                {
+                    "index": 0,
+                    "type": "code_interpreter",
+                    "code_interpreter": {"outputs": [{"index": 0, "type": "logs", "logs": 5}]},
+                }
+            ),
+        ),
+        (
+            "thread.run.step.delta",
+            step_delta(
+                {
+                    "index": 0,
+                    "type": "code_interpreter",
+                    "code_interpreter": {
+                        "outputs": [{"index": 0, "type": "image", "image": {"file_id": 3}}]
+                    },
+                }
+            ),
+        ),
+        ("thread.message.delta", msg_delta({"index": 0, "type": "text", "text": {"value": 7}})),
+        ("thread.message.delta", {"id": {"a": 1}, "delta": {"content": []}}),
+        ("thread.message.delta", {"id": "m", "delta": {"role": ["assistant"]}}),
+        (
+            "thread.message.delta",
+            msg_delta({"index": 0, "type": "image_file", "image_file": {"file_id": 3}}),
+        ),
+        # an unknown tool call's id and an unknown part's type are strings too
+        ("thread.run.step.delta", step_delta({"index": 0, "type": "hologram", "id": {"x": 1}})),
+        ("thread.message.delta", msg_delta({"index": 0, "type": 9})),
+    ],
+)
+def test_numbers_and_objects_in_delta_strings_are_protocol_errors(
+    name: str, data: dict[str, Any]
+) -> None:
+    with pytest.raises(ProtocolError, match="expected a string"):
+        parse_event(name, json.dumps(data))
 
 
 async def _serve_once(body: bytes) -> None:

@@ -273,6 +273,18 @@ def test_fast_path_equals_the_generic_structuring() -> None:
         ("response.completed", '{"response": {"output": {"a": 1}}}', "unexpected JSON shape"),
         ("error", '{"sequence_number": "x"}', "unexpected JSON shape"),
         ("response.web_search_call.searching", '{"output_index": null}', "unexpected JSON"),
+        # A string field holding anything else is never converted to text.
+        (
+            "response.output_item.done",
+            '{"item": {"type": "function_call", "id": "fc", "call_id": "c", "name": "f",'
+            ' "arguments": {"a": 1}}}',
+            "expected a string, got dict",
+        ),
+        ("response.function_call_arguments.delta", '{"delta": 5}', "expected a string, got int"),
+        ("response.output_text.delta", '{"delta": ["x"]}', "expected a string, got list"),
+        ("response.created", '{"response": {"id": 7}}', "expected a string, got int"),
+        ("error", '{"error": {"code": {"x": 1}, "message": "m"}}', "expected a string"),
+        ("error", '{"message": true}', "expected a string, got bool"),
     ],
 )
 def test_known_events_of_the_wrong_shape_raise_protocol_error(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
 
 import attrs
+
+from streamrun._json import loads as _loads
 
 from ._errors import FakeServerError
 from ._wire import WireEvent
@@ -152,7 +153,7 @@ class Faults:
         Example: ``{"drop_after": 5, "chunk_size": 7}``.
         """
         try:
-            obj = json.loads(spec) if isinstance(spec, str) else spec
+            obj = _loads(spec) if isinstance(spec, str) else spec
         except ValueError as exc:
             raise FakeServerError(f"fault spec is not valid JSON: {exc}") from None
         if not isinstance(obj, Mapping):

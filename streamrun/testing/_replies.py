@@ -12,6 +12,8 @@ import json
 import re
 from collections.abc import Callable
 
+from streamrun._json import loads as _loads
+
 from ._scenarios import FunctionCall, FunctionCalls, Pause, Scenario, Step, TextReply, ToolOutput
 
 __all__ = ["ASSISTANT", "Replies", "fake_reply"]
@@ -40,7 +42,7 @@ def _weather_answer(outputs: list[ToolOutput]) -> Scenario:
     sentences = []
     for out in outputs:
         try:
-            report = json.loads(out.output)
+            report = _loads(out.output)
             city = str(report["location"]).split(",")[0]
             degrees = "°F" if report.get("unit") == "fahrenheit" else "°C"
             conditions = str(report["conditions"])

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import importlib
-import json
 import logging
 import os
 import time
@@ -18,6 +17,7 @@ import attrs
 from aiohttp import web
 
 from streamrun._exceptions import ValidationError
+from streamrun._json import MAX_DEPTH, NestingError, loads as _loads
 
 from ._engine import Channel, Player, cancel_now, play_recording, without_result_content
 from ._errors import FakeServerError, ScenarioError
@@ -102,6 +102,11 @@ class ServerLimits:
     ``header_timeout``: seconds a connection may take from its first byte
     (or from connecting) to a complete request head; then it is closed.
     ``body_timeout``: seconds to receive a request body; then 408 and close.
+
+    Not configurable: a request body (or the ``x-fake-faults`` header) nesting
+    JSON arrays and objects deeper than streamrun's ``MAX_DEPTH`` (128) levels,
+    and a body whose ``Content-Encoding`` does not decode, are answered 400 in
+    the official error shape (the latter closing the connection).
     """
 
     max_body_bytes: int = attrs.field(default=8 * 1024 * 1024, validator=attrs.validators.ge(1))
@@ -109,6 +114,39 @@ class ServerLimits:
     max_log_bytes: int = attrs.field(default=64 * 1024 * 1024, validator=attrs.validators.ge(1))
     header_timeout: float = attrs.field(default=10.0, validator=attrs.validators.gt(0))
     body_timeout: float = attrs.field(default=30.0, validator=attrs.validators.gt(0))
+
+
+_NOT_JSON = (
+    "We could not parse the JSON body of your request. (HINT: This likely means you "
+    "aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, "
+    "but what was sent was not valid JSON. If you have trouble figuring out how to "
+    "fix this, please contact us through our help center at help.openai.com.)"
+)
+_TOO_DEEP = (
+    "We could not parse the JSON body of your request: it nests arrays and objects "
+    f"deeper than {MAX_DEPTH} levels (the fake server's limit, streamrun's MAX_DEPTH)."
+)
+
+
+def _parse_body(raw: bytes) -> tuple[Any, str | None]:
+    """A request body's JSON value (``None`` when empty) and, if it has none, why.
+
+    Decoded with streamrun's bounded decoder: nesting deeper than
+    :data:`~streamrun._json.MAX_DEPTH` is refused, never a ``RecursionError``.
+    """
+    if not raw.strip():
+        return None, None
+    try:
+        return _loads(raw), None
+    except NestingError:
+        return None, _TOO_DEEP
+    except ValueError:
+        return None, _NOT_JSON
+
+
+def _one_line(exc: BaseException) -> str:
+    """``exc``'s message on one line (aiohttp's span several)."""
+    return " ".join(str(exc).split()).rstrip(".")
 
 
 def _request_size(req: RecordedRequest) -> int:
@@ -318,6 +356,9 @@ class FakeAssistantsServer:
         self._tasks: set[asyncio.Task[None]] = set()
         self._channels: set[Channel] = set()
         self._request_ids: dict[int, str] = {}
+        # Each request body's JSON value, or why it has none: parsed once, by
+        # the middleware, for the request log and for the handlers.
+        self._bodies: dict[int, tuple[Any, str | None]] = {}
         self._assistants: dict[str, JSON] = {}
         #: ids of the requests whose faults answer an error after serving them.
         self._lost_replies: set[int] = set()
@@ -680,6 +721,7 @@ class FakeAssistantsServer:
             return await self._handle(request, handler, rid)
         finally:
             del self._request_ids[id(request)]
+            self._bodies.pop(id(request), None)
             self._lost_replies.discard(id(request))
             self._watchdog.busy(request.protocol, False)
 
@@ -707,10 +749,23 @@ class FakeAssistantsServer:
             if request.transport is not None:
                 request.transport.close()
             return resp
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = None
+        except web.RequestPayloadError as exc:
+            # A body aiohttp cannot decode (Content-Encoding: gzip that is not
+            # gzip, a broken chunked framing): a 400, and the connection closes
+            # since what follows on it cannot be trusted. Closed here, so that
+            # aiohttp does not read on (and log the same error as unhandled).
+            resp = self._error(
+                400,
+                f"We could not read the body of your request: {_one_line(exc)}.",
+                headers={"x-request-id": rid, "Connection": "close"},
+            )
+            resp.force_close()
+            await resp.prepare(request)
+            await resp.write_eof()
+            request.protocol.force_close()
+            return resp
+        body, problem = _parse_body(raw)
+        self._bodies[id(request)] = (body, problem)
         route = request.path
         if self.base_path and route.startswith(self.base_path):
             route = route[len(self.base_path) :] or "/"
@@ -867,19 +922,13 @@ class FakeAssistantsServer:
         return faults, None
 
     async def _body(self, request: web.Request) -> tuple[JSON, web.Response | None]:
-        raw = await request.read()
+        raw = await request.read()  # read once already: aiohttp keeps it
         if not raw.strip():
             return {}, None
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            return {}, self._error(
-                400,
-                "We could not parse the JSON body of your request. (HINT: This likely means you "
-                "aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, "
-                "but what was sent was not valid JSON. If you have trouble figuring out how to "
-                "fix this, please contact us through our help center at help.openai.com.)",
-            )
+        parsed = self._bodies.get(id(request))
+        body, problem = parsed if parsed is not None else _parse_body(raw)
+        if problem is not None:
+            return {}, self._error(400, problem)
         if not isinstance(body, dict):
             return {}, self._error(400, "The request body must be a JSON object.")
         return body, None
