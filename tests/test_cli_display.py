@@ -83,13 +83,24 @@ def _ratio(measure: Callable[[int], float], n: int) -> float:
     return statistics.median(ratios)
 
 
+def _assert_linear(measure: Callable[[int], float], n: int) -> None:
+    """t(10n) / t(n) <= 12. On a loaded shared machine one median can still be
+    off: measure again, up to three times (quadratic code gives ~100 every time)."""
+    ratios = []
+    for _ in range(3):
+        ratios.append(_ratio(measure, n))
+        if ratios[-1] <= 12:
+            return
+    raise AssertionError(f"t(10n)/t(n) = {ratios} > 12 for n = {n}")
+
+
 def test_tool_argument_fragments_draw_in_linear_time() -> None:
     # 200k fragments took 65 s: each one copied every argument printed before.
-    assert _ratio(_draw_fragments, 5000) <= 12
+    _assert_linear(_draw_fragments, 5000)
 
 
 def test_text_fragments_draw_in_linear_time() -> None:
-    assert _ratio(_draw_text, 5000) <= 12
+    _assert_linear(_draw_text, 5000)
 
 
 # -- server text never drives the terminal ----------------------------------------
