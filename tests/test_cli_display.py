@@ -24,6 +24,8 @@ from streamrun._models import (
     TextDelta,
 )
 
+from .test_hardening_parse import assert_linear
+
 
 def _draw_fragments(n: int) -> float:
     """Seconds the display takes to draw one function call streamed in ``n`` fragments."""
@@ -83,24 +85,13 @@ def _ratio(measure: Callable[[int], float], n: int) -> float:
     return statistics.median(ratios)
 
 
-def _assert_linear(measure: Callable[[int], float], n: int) -> None:
-    """t(10n) / t(n) <= 12. On a loaded shared machine one median can still be
-    off: measure again, up to three times (quadratic code gives ~100 every time)."""
-    ratios = []
-    for _ in range(3):
-        ratios.append(_ratio(measure, n))
-        if ratios[-1] <= 12:
-            return
-    raise AssertionError(f"t(10n)/t(n) = {ratios} > 12 for n = {n}")
-
-
 def test_tool_argument_fragments_draw_in_linear_time() -> None:
     # 200k fragments took 65 s: each one copied every argument printed before.
-    _assert_linear(_draw_fragments, 5000)
+    assert_linear(_draw_fragments, 5000, _ratio)
 
 
 def test_text_fragments_draw_in_linear_time() -> None:
-    _assert_linear(_draw_text, 5000)
+    assert_linear(_draw_text, 5000, _ratio)
 
 
 # -- server text never drives the terminal ----------------------------------------
