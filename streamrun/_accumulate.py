@@ -15,9 +15,10 @@ Accumulation (PROTOCOL §7):
   by their own ``index`` (a new index is inserted; for a known one ``text`` is
   appended, offsets and file ids are set), image_file / image_url fields set.
 * Tool calls are merged by ``index`` per step: function ``name``,
-  ``arguments`` and ``output`` and code_interpreter ``input`` appended,
-  code_interpreter ``outputs`` merged by their ``index`` (``logs`` appended),
-  file_search ranking options set and results added.
+  ``arguments`` and ``output`` and code_interpreter ``input`` appended (O(1),
+  into :class:`~streamrun.TextBuffer` s, as annotation ``text`` and citation
+  ``quote``), code_interpreter ``outputs`` merged by their ``index`` (``logs``
+  appended), file_search ranking options set and results added (in place).
 * Objects of an unknown type (content part, annotation, tool call, output)
   are merged as JSON by the same rule and kept in ``raw``. A fragment that
   omits ``type`` extends the object already at its index.
@@ -181,6 +182,7 @@ from ._models import (
     CodeInterpreterOutputDelta,
     CodeInterpreterToolCall,
     CodeInterpreterToolCallDelta,
+    FileCitation,
     FileCitationAnnotation,
     FileCitationDeltaAnnotation,
     FilePathAnnotation,
@@ -212,6 +214,7 @@ from ._models import (
     RunStepDeltaEvent,
     StepDetails,
     Text,
+    TextBuffer,
     TextContentBlock,
     TextDeltaBlock,
     ToolCall,
@@ -320,11 +323,18 @@ def _shape_error(what: str, exc: BaseException) -> ProtocolError:
 # Copies (of created objects, and of snapshots frozen for a callback)
 
 
+def _snapshot_or_none(buffer: TextBuffer | None) -> TextBuffer | None:
+    return None if buffer is None else buffer.snapshot()
+
+
 def _copy_annotation(a: Annotation) -> Annotation:
+    """An independent copy; it shares the growing strings received so far (O(1) each)."""
     if isinstance(a, FileCitationAnnotation):
-        return attrs.evolve(a, file_citation=attrs.evolve(a.file_citation))
+        fc = a.file_citation
+        citation = FileCitation(file_id=fc.file_id, quote=_snapshot_or_none(fc._quote))
+        return attrs.evolve(a, text=a._text.snapshot(), file_citation=citation)
     if isinstance(a, FilePathAnnotation):
-        return attrs.evolve(a, file_path=attrs.evolve(a.file_path))
+        return attrs.evolve(a, text=a._text.snapshot(), file_path=attrs.evolve(a.file_path))
     return attrs.evolve(a, raw=_copy_json(a.raw))
 
 
@@ -395,7 +405,11 @@ def _freeze_tool_call(c: ToolCall) -> ToolCall:
         return FunctionToolCall(
             id=c.id,
             type=c.type,
-            function=FunctionCall(name=f.name, arguments=f._arguments.snapshot(), output=f.output),
+            function=FunctionCall(
+                name=f._name.snapshot(),
+                arguments=f._arguments.snapshot(),
+                output=_snapshot_or_none(f._output),
+            ),
         )
     if isinstance(c, CodeInterpreterToolCall):
         ci = c.code_interpreter
@@ -583,7 +597,7 @@ def _merge_annotation(a: Annotation, d: AnnotationDelta) -> None:
     if isinstance(d, UnknownAnnotationDelta):  # pragma: no cover - excluded by the caller
         return
     if d.text:
-        a.text += d.text
+        a._text.append(d.text)
     if d.start_index is not None:
         a.start_index = d.start_index
     if d.end_index is not None:
@@ -594,7 +608,11 @@ def _merge_annotation(a: Annotation, d: AnnotationDelta) -> None:
             if fc.file_id:
                 a.file_citation.file_id = fc.file_id
             if fc.quote:
-                a.file_citation.quote = (a.file_citation.quote or "") + fc.quote
+                citation = a.file_citation
+                if citation._quote is None:
+                    citation._quote = TextBuffer(fc.quote)
+                else:
+                    citation._quote.append(fc.quote)
     elif isinstance(a, FilePathAnnotation) and isinstance(d, FilePathDeltaAnnotation):
         fp = d.file_path
         if fp is not None and fp.file_id:
@@ -933,23 +951,24 @@ class Accumulator:
             d = _CALLS.retyped(d, call)
         if call is None or index not in state.open or type(call) is not _CALLS.of_delta[type(d)]:
             call = self._begin_call(state, index, call, d, out)
+        if d.id:
+            call.id = d.id
         if isinstance(d, FunctionToolCallDelta):
             assert isinstance(call, FunctionToolCall)
-            if d.id:
-                call.id = d.id
             f = d.function
             if f is not None:
                 fc = call.function
                 if f.name:
-                    fc.name += f.name
+                    fc._name.append(f.name)
                 if f.arguments:
                     fc._arguments.append(f.arguments)
                 if f.output is not None:
-                    fc.output = f.output if fc.output is None else fc.output + f.output
+                    if fc._output is None:
+                        fc._output = TextBuffer(f.output)
+                    else:
+                        fc._output.append(f.output)
         elif isinstance(d, CodeInterpreterToolCallDelta):
             assert isinstance(call, CodeInterpreterToolCall)
-            if d.id:
-                call.id = d.id
             ci = d.code_interpreter
             if ci is not None:
                 if ci.input:
@@ -958,8 +977,6 @@ class Accumulator:
                     self._merge_outputs(state, index, call.code_interpreter, ci.outputs)
         elif isinstance(d, FileSearchToolCallDelta):
             assert isinstance(call, FileSearchToolCall)
-            if d.id:
-                call.id = d.id
             if d.file_search:
                 try:
                     fs: FileSearch = converter.structure(d.file_search, FileSearch)
@@ -968,11 +985,13 @@ class Accumulator:
                 if fs.ranking_options is not None:
                     call.file_search.ranking_options = fs.ranking_options
                 if fs.results:
-                    call.file_search.results = [*(call.file_search.results or ()), *fs.results]
+                    results = call.file_search.results
+                    if results is None:
+                        call.file_search.results = fs.results
+                    else:
+                        results.extend(fs.results)
         else:
             assert isinstance(call, UnknownToolCall)
-            if d.id:
-                call.id = d.id
             _merge_json(call.raw, _raw_without_index(d.raw))
         out.append((OnToolCallDelta, d, _freeze_tool_call(call) if freeze else call))
 
