@@ -953,6 +953,33 @@ def test_refusal_deltas_scale_linearly() -> None:
     assert_linear(prepare, 3_000)
 
 
+def test_requires_action_events_over_many_steps_scale_linearly() -> None:
+    # Each requires_action scanned every step's calls: n steps and n events
+    # listing one call each was O(n²) (ratio ~55 at n = 300).
+    def prepare(n: int) -> Callable[[], Any]:
+        events: list[tuple[str, str]] = []
+        for i in range(n):
+            step = {**STEP, "id": f"step_{i}"}
+            call = {"index": 0, "type": "function", "id": f"c{i}", "function": {"name": "f"}}
+            listed = {"id": f"c{i}", "type": "function", "function": {"name": "f"}}
+            run = {
+                **RUN,
+                "status": "requires_action",
+                "required_action": {
+                    "type": "submit_tool_outputs",
+                    "submit_tool_outputs": {"tool_calls": [listed]},
+                },
+            }
+            events += [
+                ("thread.run.step.created", json.dumps(step)),
+                ("thread.run.step.delta", json.dumps({**step_delta(call), "id": f"step_{i}"})),
+                ("thread.run.requires_action", json.dumps(run)),
+            ]
+        return _feeder(events)
+
+    assert_linear(prepare, 300)
+
+
 def _citation(**fields: Any) -> dict[str, Any]:
     annotation = {"index": 0, "type": "file_citation", "start_index": 0, "end_index": 1, **fields}
     return msg_delta({"index": 0, "type": "text", "text": {"annotations": [annotation]}})
