@@ -44,7 +44,12 @@ Accumulation (PROTOCOL §7):
   search, a step end finds its calls by id in one pass, and
   ``requires_action`` looks each listed call up in an index by id kept up to
   date as ids arrive (not a scan of every step per event): no path is
-  quadratic in the number of indices, calls, steps or events.
+  quadratic in the number of indices, calls, steps or events. Not yet
+  bounded: objects of unknown types, merged as JSON in ``raw``, whose growing
+  strings are rebuilt per fragment and whose indexed lists are scanned per
+  entry (``_merge_json``), and the copies frozen for the callbacks of one
+  event carrying several fragments of the same object, which copy its lists
+  (annotations, outputs, results, ``raw``) per fragment.
 * Data that cannot be merged (JSON of the wrong shape, nested deeper than
   ``MAX_DEPTH`` = 128 levels) raises :class:`~streamrun.ProtocolError`.
 
