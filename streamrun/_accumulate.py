@@ -15,9 +15,10 @@ Accumulation (PROTOCOL §7):
   by their own ``index`` (a new index is inserted; for a known one ``text`` is
   appended, offsets and file ids are set), image_file / image_url fields set.
 * Tool calls are merged by ``index`` per step: function ``name``,
-  ``arguments`` and ``output`` and code_interpreter ``input`` appended,
-  code_interpreter ``outputs`` merged by their ``index`` (``logs`` appended),
-  file_search ranking options set and results added.
+  ``arguments`` and ``output`` and code_interpreter ``input`` appended (O(1),
+  into :class:`~streamrun.TextBuffer` s, as annotation ``text`` and citation
+  ``quote``), code_interpreter ``outputs`` merged by their ``index`` (``logs``
+  appended), file_search ranking options set and results added (in place).
 * Objects of an unknown type (content part, annotation, tool call, output)
   are merged as JSON by the same rule and kept in ``raw``. A fragment that
   omits ``type`` extends the object already at its index.
@@ -40,8 +41,15 @@ Accumulation (PROTOCOL §7):
   (:meth:`~streamrun.TextBuffer.snapshot`, O(1) each), so the callbacks of one
   event take memory proportional to the event, not to its square.
 * Inserting indices (parts, annotations, tool calls, outputs) is a binary
-  search, and ``requires_action`` and step ends find calls by id in one pass:
-  no path is quadratic in the number of indices or calls.
+  search, a step end finds its calls by id in one pass, and
+  ``requires_action`` looks each listed call up in an index by id kept up to
+  date as ids arrive (not a scan of every step per event): no path is
+  quadratic in the number of indices, calls, steps or events. Not yet
+  bounded: objects of unknown types, merged as JSON in ``raw``, whose growing
+  strings are rebuilt per fragment and whose indexed lists are scanned per
+  entry (``_merge_json``), and the copies frozen for the callbacks of one
+  event carrying several fragments of the same object, which copy its lists
+  (annotations, outputs, results, ``raw``) per fragment.
 * Data that cannot be merged (JSON of the wrong shape, nested deeper than
   ``MAX_DEPTH`` = 128 levels) raises :class:`~streamrun.ProtocolError`.
 
@@ -113,6 +121,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable
+from heapq import heappop, heappush
 from typing import Any, Generic, TypeVar
 
 import attrs
@@ -181,6 +190,7 @@ from ._models import (
     CodeInterpreterOutputDelta,
     CodeInterpreterToolCall,
     CodeInterpreterToolCallDelta,
+    FileCitation,
     FileCitationAnnotation,
     FileCitationDeltaAnnotation,
     FilePathAnnotation,
@@ -212,6 +222,7 @@ from ._models import (
     RunStepDeltaEvent,
     StepDetails,
     Text,
+    TextBuffer,
     TextContentBlock,
     TextDeltaBlock,
     ToolCall,
@@ -320,11 +331,18 @@ def _shape_error(what: str, exc: BaseException) -> ProtocolError:
 # Copies (of created objects, and of snapshots frozen for a callback)
 
 
+def _snapshot_or_none(buffer: TextBuffer | None) -> TextBuffer | None:
+    return None if buffer is None else buffer.snapshot()
+
+
 def _copy_annotation(a: Annotation) -> Annotation:
+    """An independent copy; it shares the growing strings received so far (O(1) each)."""
     if isinstance(a, FileCitationAnnotation):
-        return attrs.evolve(a, file_citation=attrs.evolve(a.file_citation))
+        fc = a.file_citation
+        citation = FileCitation(file_id=fc.file_id, quote=_snapshot_or_none(fc._quote))
+        return attrs.evolve(a, text=a._text.snapshot(), file_citation=citation)
     if isinstance(a, FilePathAnnotation):
-        return attrs.evolve(a, file_path=attrs.evolve(a.file_path))
+        return attrs.evolve(a, text=a._text.snapshot(), file_path=attrs.evolve(a.file_path))
     return attrs.evolve(a, raw=_copy_json(a.raw))
 
 
@@ -395,7 +413,11 @@ def _freeze_tool_call(c: ToolCall) -> ToolCall:
         return FunctionToolCall(
             id=c.id,
             type=c.type,
-            function=FunctionCall(name=f.name, arguments=f._arguments.snapshot(), output=f.output),
+            function=FunctionCall(
+                name=f._name.snapshot(),
+                arguments=f._arguments.snapshot(),
+                output=_snapshot_or_none(f._output),
+            ),
         )
     if isinstance(c, CodeInterpreterToolCall):
         ci = c.code_interpreter
@@ -583,7 +605,7 @@ def _merge_annotation(a: Annotation, d: AnnotationDelta) -> None:
     if isinstance(d, UnknownAnnotationDelta):  # pragma: no cover - excluded by the caller
         return
     if d.text:
-        a.text += d.text
+        a._text.append(d.text)
     if d.start_index is not None:
         a.start_index = d.start_index
     if d.end_index is not None:
@@ -594,7 +616,11 @@ def _merge_annotation(a: Annotation, d: AnnotationDelta) -> None:
             if fc.file_id:
                 a.file_citation.file_id = fc.file_id
             if fc.quote:
-                a.file_citation.quote = (a.file_citation.quote or "") + fc.quote
+                citation = a.file_citation
+                if citation._quote is None:
+                    citation._quote = TextBuffer(fc.quote)
+                else:
+                    citation._quote.append(fc.quote)
     elif isinstance(a, FilePathAnnotation) and isinstance(d, FilePathDeltaAnnotation):
         fp = d.file_path
         if fp is not None and fp.file_id:
@@ -658,19 +684,85 @@ class _MessageState:
 class _StepState:
     """A run step snapshot and what is needed to merge deltas into it."""
 
-    __slots__ = ("calls", "closed", "ended", "open", "outputs", "snapshot")
+    __slots__ = ("calls", "closed", "ended", "open", "outputs", "ranks", "seq", "snapshot")
 
-    def __init__(self, snapshot: RunStep) -> None:
+    def __init__(self, snapshot: RunStep, seq: int) -> None:
         self.snapshot = snapshot
+        self.seq = seq  # the step's position among the steps seen
         details = snapshot.step_details
         calls = details.tool_calls if isinstance(details, ToolCallsStepDetails) else []
         # index -> the tool call object in snapshot.step_details.tool_calls
-        self.calls: _ByIndex[ToolCall] = _ByIndex(enumerate(calls))
+        self.calls: _ByIndex[ToolCall] = _ByIndex()
+        # index -> its position in ``calls``' iteration order (order of arrival)
+        self.ranks: dict[int, int] = {}
+        self.set_calls(calls)
         # call index -> (output index -> output object)
         self.outputs: dict[int, _ByIndex[CodeInterpreterOutput]] = {}
         self.open: dict[int, ToolCall] = {}  # announced, not yet done (creation order)
         self.closed: set[int] = set()  # done
         self.ended = False
+
+    def set_calls(self, calls: list[ToolCall]) -> None:
+        """The step's calls are now ``calls``, by position."""
+        self.calls = _ByIndex(enumerate(calls))
+        self.ranks = {i: i for i in range(len(calls))}
+
+    def add_call(self, index: int, call: ToolCall) -> None:
+        """Set the call at ``index`` (a new index comes last in iteration order)."""
+        if index not in self.calls:
+            self.ranks[index] = len(self.ranks)
+        self.calls[index] = call
+
+
+class _CallIds:
+    """Where the first streamed call with each id is, kept up to date as ids
+    arrive, so that ``requires_action`` looks each listed call up in O(1)
+    amortized time instead of scanning every step's calls (O(events × calls)).
+
+    "First" is the order of a scan of the steps in order and each step's calls
+    in iteration order: the key ``(step seq, rank)``. Each id has a heap of the
+    places that got it. A place whose call has since lost the id, or whose rank
+    changed (a step end re-sorts its calls), is stale: lookups drop stale
+    entries from the top, each at most once, and every change that makes a
+    place hold an id pushes a fresh entry. The heaps hold one entry per id
+    received: memory is bounded by the stream.
+    """
+
+    __slots__ = ("_count", "_heaps")
+
+    def __init__(self) -> None:
+        self._heaps: dict[str, list[tuple[int, int, int, _StepState, int]]] = {}
+        self._count = 0
+
+    def add(self, step: _StepState, index: int, call_id: str) -> None:
+        """The call at ``index`` of ``step`` now has the id ``call_id``."""
+        self._count += 1
+        entry = (step.seq, step.ranks[index], self._count, step, index)
+        heap = self._heaps.get(call_id)
+        if heap is None:
+            self._heaps[call_id] = [entry]
+        else:
+            heappush(heap, entry)
+
+    def add_step(self, step: _StepState) -> None:
+        """Every call of ``step`` (just added, or its calls replaced)."""
+        for index, call in step.calls.items():
+            if call.id and type(call.id) is str:
+                self.add(step, index, call.id)
+
+    def find(self, call_id: str) -> tuple[_StepState, int] | None:
+        """The first place whose call has the id ``call_id``, if any."""
+        heap = self._heaps.get(call_id)
+        if heap is None:
+            return None
+        while heap:
+            _, rank, _, step, index = heap[0]
+            call = step.calls.get(index)
+            if call is not None and call.id == call_id and step.ranks.get(index) == rank:
+                return step, index
+            heappop(heap)
+        del self._heaps[call_id]
+        return None
 
 
 # ---------------------------------------------------------------------------
@@ -690,6 +782,7 @@ class Accumulator:
     """
 
     __slots__ = (
+        "_call_ids",
         "_ended",
         "_final_messages",
         "_final_steps",
@@ -718,6 +811,7 @@ class Accumulator:
         self._final_messages: dict[str, Message] = {}
         self._final_steps: dict[str, RunStep] = {}
         self._synthesized: set[str] = set()
+        self._call_ids = _CallIds()
         self._ended = False
 
     # -- public API --------------------------------------------------------
@@ -820,23 +914,16 @@ class Accumulator:
         if not listed_calls:
             return
         # The first streamed call with each id (steps in order, calls by index
-        # order of arrival): one pass, not one per listed call.
-        by_id: dict[str, tuple[_StepState, int]] = {}
-        for step in self._steps.values():
-            for index, call in step.calls.items():
-                if call.id and call.id not in by_id:
-                    by_id[call.id] = (step, index)
+        # order of arrival), from the index kept up to date as ids arrive: no
+        # scan of every step per event.
         for listed in listed_calls:
-            self._listed_call_done(listed, by_id, out)
+            self._listed_call_done(listed, out)
 
     def _listed_call_done(
-        self,
-        listed: RequiredActionFunctionToolCall,
-        by_id: dict[str, tuple[_StepState, int]],
-        out: list[Callback],
+        self, listed: RequiredActionFunctionToolCall, out: list[Callback]
     ) -> None:
         if listed.id:
-            found = by_id.get(listed.id)
+            found = self._call_ids.find(listed.id)
             if found is not None:
                 step, index = found
                 call = step.calls[index]
@@ -861,8 +948,9 @@ class Accumulator:
     # -- steps -------------------------------------------------------------
 
     def _add_step(self, snapshot: RunStep, out: list[Callback]) -> _StepState:
-        state = _StepState(snapshot)
+        state = _StepState(snapshot, len(self._steps))
         self._steps[snapshot.id] = state
+        self._call_ids.add_step(state)
         self.current_run_step_snapshot = snapshot
         out.append((OnRunStepCreated, snapshot))
         return state
@@ -904,7 +992,7 @@ class Accumulator:
             if entries:
                 if not isinstance(snapshot.step_details, ToolCallsStepDetails):
                     snapshot.step_details = ToolCallsStepDetails()
-                    state.calls = _ByIndex()
+                    state.set_calls([])
                 if len(entries) == 1:
                     self._tool_call_fragment(state, entries[0], False, out)
                 else:
@@ -933,23 +1021,27 @@ class Accumulator:
             d = _CALLS.retyped(d, call)
         if call is None or index not in state.open or type(call) is not _CALLS.of_delta[type(d)]:
             call = self._begin_call(state, index, call, d, out)
+        call_id = d.id
+        if call_id and call_id != call.id:
+            call.id = call_id
+            if type(call_id) is str:  # an unknown call's raw id may be any JSON
+                self._call_ids.add(state, index, call_id)
         if isinstance(d, FunctionToolCallDelta):
             assert isinstance(call, FunctionToolCall)
-            if d.id:
-                call.id = d.id
             f = d.function
             if f is not None:
                 fc = call.function
                 if f.name:
-                    fc.name += f.name
+                    fc._name.append(f.name)
                 if f.arguments:
                     fc._arguments.append(f.arguments)
                 if f.output is not None:
-                    fc.output = f.output if fc.output is None else fc.output + f.output
+                    if fc._output is None:
+                        fc._output = TextBuffer(f.output)
+                    else:
+                        fc._output.append(f.output)
         elif isinstance(d, CodeInterpreterToolCallDelta):
             assert isinstance(call, CodeInterpreterToolCall)
-            if d.id:
-                call.id = d.id
             ci = d.code_interpreter
             if ci is not None:
                 if ci.input:
@@ -958,8 +1050,6 @@ class Accumulator:
                     self._merge_outputs(state, index, call.code_interpreter, ci.outputs)
         elif isinstance(d, FileSearchToolCallDelta):
             assert isinstance(call, FileSearchToolCall)
-            if d.id:
-                call.id = d.id
             if d.file_search:
                 try:
                     fs: FileSearch = converter.structure(d.file_search, FileSearch)
@@ -968,11 +1058,13 @@ class Accumulator:
                 if fs.ranking_options is not None:
                     call.file_search.ranking_options = fs.ranking_options
                 if fs.results:
-                    call.file_search.results = [*(call.file_search.results or ()), *fs.results]
+                    results = call.file_search.results
+                    if results is None:
+                        call.file_search.results = fs.results
+                    else:
+                        results.extend(fs.results)
         else:
             assert isinstance(call, UnknownToolCall)
-            if d.id:
-                call.id = d.id
             _merge_json(call.raw, _raw_without_index(d.raw))
         out.append((OnToolCallDelta, d, _freeze_tool_call(call) if freeze else call))
 
@@ -1000,7 +1092,8 @@ class Accumulator:
                     out.append((OnToolCallDone, old))
                 state.closed.discard(index)
                 state.outputs.pop(index, None)
-            state.calls[index] = call = new
+            state.add_call(index, new)
+            call = new
         if index not in state.open and index not in state.closed:
             state.open[index] = call
             out.append((OnToolCallCreated, call))
@@ -1023,7 +1116,7 @@ class Accumulator:
         state = self._steps.get(data.id)
         if state is None:
             state = self._add_step(data, out)
-            state.calls = _ByIndex()
+            state.set_calls([])
         elif state.ended:
             state.snapshot = self._final_steps[data.id] = self.current_run_step_snapshot = data
             return
@@ -1058,7 +1151,8 @@ class Accumulator:
             if index not in matched:
                 out.append((OnToolCallDone, call))
         # From now on the step's calls are the completed object's, all done.
-        state.calls = _ByIndex(enumerate(final_calls))
+        state.set_calls(final_calls)
+        self._call_ids.add_step(state)
         state.closed = set(state.calls)
         state.open.clear()
         state.outputs.clear()

@@ -158,6 +158,15 @@ converter.register_structure_hook(str, _structure_text)
 converter.register_structure_hook(str | None, _optional_text)
 
 
+def _optional_buffer(value: Any, _: Any) -> m.TextBuffer | None:
+    # A ``str | None`` field that grows by deltas (a function call's output, a
+    # citation's quote): the same rule as ``str | None``, kept in a buffer.
+    return None if value is None else m.TextBuffer(_text(value))
+
+
+converter.register_structure_hook(m.TextBuffer | None, _optional_buffer)
+
+
 def _json_object(value: Any) -> dict[str, Any]:
     """A copy of a JSON object; anything else (a list of pairs …) is the wrong shape."""
     if type(value) is not dict:

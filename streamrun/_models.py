@@ -16,10 +16,11 @@ Forward compatibility rules:
 
 Snapshots built from deltas (:mod:`streamrun._accumulate`) are instances of the
 same classes as the completed objects. The strings that grow by deltas (text
-values, refusals, function arguments, code-interpreter input and logs) are kept
-in a :class:`TextBuffer`, so appending a fragment costs O(len(fragment)); the
-public attribute (``Text.value`` …) is a ``str`` property that joins the
-fragments on first read.
+values, refusals, function names, arguments and outputs, code-interpreter input
+and logs, annotation texts and citation quotes) are kept in a
+:class:`TextBuffer`, so appending a fragment costs O(len(fragment)); the public
+attribute (``Text.value`` …) is a ``str`` property that joins the fragments on
+first read.
 """
 
 from __future__ import annotations
@@ -252,6 +253,11 @@ def _buffer(value: str | TextBuffer | None) -> TextBuffer:
     if type(value) is not str:
         raise TypeError(f"expected a string, got {type(value).__name__}: {value!r:.60}")
     return TextBuffer(value)
+
+
+def _optional_buffer(value: str | TextBuffer | None) -> TextBuffer | None:
+    """A field that may be ``None`` (not received) and else grows by deltas."""
+    return None if value is None else _buffer(value)
 
 
 # ---------------------------------------------------------------------------
@@ -652,14 +658,25 @@ class FileSearchToolCall:
 
 @define(kw_only=True)
 class FunctionCall:
-    """A function call's ``name``, ``arguments`` (JSON text, grows by deltas) and
-    ``output`` (``None`` until submitted)."""
+    """A function call's ``name``, ``arguments`` (JSON text) and ``output``
+    (``None`` until submitted), all growing by deltas."""
 
-    name: str = ""
+    _name: TextBuffer = field(factory=TextBuffer, converter=_buffer, alias="name", repr=False)
     _arguments: TextBuffer = field(
         factory=TextBuffer, converter=_buffer, alias="arguments", repr=False
     )
-    output: str | None = None
+    _output: TextBuffer | None = field(
+        default=None, converter=_optional_buffer, alias="output", repr=False
+    )
+
+    @property
+    def name(self) -> str:
+        """The function's name."""
+        return str(self._name)
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self._name.set(value)
 
     @property
     def arguments(self) -> str:
@@ -669,6 +686,15 @@ class FunctionCall:
     @arguments.setter
     def arguments(self, value: str) -> None:
         self._arguments.set(value)
+
+    @property
+    def output(self) -> str | None:
+        """The output submitted for the call, ``None`` until then."""
+        return None if self._output is None else str(self._output)
+
+    @output.setter
+    def output(self, value: str | None) -> None:
+        self._output = _optional_buffer(value)
 
     def __repr__(self) -> str:
         return (
@@ -751,10 +777,24 @@ class RunStep:
 
 @define(kw_only=True)
 class FileCitation:
-    """The file a citation points at."""
+    """The file a citation points at (``quote`` grows by deltas)."""
 
     file_id: str = ""
-    quote: str | None = None
+    _quote: TextBuffer | None = field(
+        default=None, converter=_optional_buffer, alias="quote", repr=False
+    )
+
+    @property
+    def quote(self) -> str | None:
+        """The quoted text (a leftover of v1 deltas), ``None`` when not sent."""
+        return None if self._quote is None else str(self._quote)
+
+    @quote.setter
+    def quote(self, value: str | None) -> None:
+        self._quote = _optional_buffer(value)
+
+    def __repr__(self) -> str:
+        return f"FileCitation(file_id={self.file_id!r}, quote={self.quote!r})"
 
 
 @define(kw_only=True)
@@ -769,10 +809,26 @@ class FileCitationAnnotation:
     """A ``file_citation`` annotation (from file_search)."""
 
     type: str = "file_citation"
-    text: str = ""
+    _text: TextBuffer = field(factory=TextBuffer, converter=_buffer, alias="text", repr=False)
     start_index: int = 0
     end_index: int = 0
     file_citation: FileCitation = field(factory=FileCitation)
+
+    @property
+    def text(self) -> str:
+        """The marker in the message text (e.g. ``【4:0†source】``)."""
+        return str(self._text)
+
+    @text.setter
+    def text(self, value: str) -> None:
+        self._text.set(value)
+
+    def __repr__(self) -> str:
+        return (
+            f"FileCitationAnnotation(type={self.type!r}, text={self.text!r}, "
+            f"start_index={self.start_index!r}, end_index={self.end_index!r}, "
+            f"file_citation={self.file_citation!r})"
+        )
 
 
 @define(kw_only=True)
@@ -780,10 +836,26 @@ class FilePathAnnotation:
     """A ``file_path`` annotation (a file code_interpreter wrote)."""
 
     type: str = "file_path"
-    text: str = ""
+    _text: TextBuffer = field(factory=TextBuffer, converter=_buffer, alias="text", repr=False)
     start_index: int = 0
     end_index: int = 0
     file_path: FilePath = field(factory=FilePath)
+
+    @property
+    def text(self) -> str:
+        """The marker in the message text (e.g. ``【4:0†source】``)."""
+        return str(self._text)
+
+    @text.setter
+    def text(self, value: str) -> None:
+        self._text.set(value)
+
+    def __repr__(self) -> str:
+        return (
+            f"FilePathAnnotation(type={self.type!r}, text={self.text!r}, "
+            f"start_index={self.start_index!r}, end_index={self.end_index!r}, "
+            f"file_path={self.file_path!r})"
+        )
 
 
 @define(kw_only=True)

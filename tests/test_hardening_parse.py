@@ -1157,6 +1157,101 @@ def test_refusal_deltas_scale_linearly() -> None:
     assert_linear(prepare, 3_000)
 
 
+def test_requires_action_events_over_many_steps_scale_linearly() -> None:
+    # Each requires_action scanned every step's calls: n steps and n events
+    # listing one call each was O(n²) (ratio ~55 at n = 300).
+    def prepare(n: int) -> Callable[[], Any]:
+        events: list[tuple[str, str]] = []
+        for i in range(n):
+            step = {**STEP, "id": f"step_{i}"}
+            call = {"index": 0, "type": "function", "id": f"c{i}", "function": {"name": "f"}}
+            listed = {"id": f"c{i}", "type": "function", "function": {"name": "f"}}
+            run = {
+                **RUN,
+                "status": "requires_action",
+                "required_action": {
+                    "type": "submit_tool_outputs",
+                    "submit_tool_outputs": {"tool_calls": [listed]},
+                },
+            }
+            events += [
+                ("thread.run.step.created", json.dumps(step)),
+                ("thread.run.step.delta", json.dumps({**step_delta(call), "id": f"step_{i}"})),
+                ("thread.run.requires_action", json.dumps(run)),
+            ]
+        return _feeder(events)
+
+    assert_linear(prepare, 300)
+
+
+def _citation(**fields: Any) -> dict[str, Any]:
+    annotation = {"index": 0, "type": "file_citation", "start_index": 0, "end_index": 1, **fields}
+    return msg_delta({"index": 0, "type": "text", "text": {"annotations": [annotation]}})
+
+
+# The fragments of one field, each in its own event: every field that grows by
+# deltas is appended in O(len(fragment)), never rebuilt (``s = s + fragment``
+# or a list copied per fragment was O(n²)).
+_GROWING: dict[str, tuple[str, Callable[[], dict[str, Any]], int]] = {
+    "function name": (
+        "thread.run.step.delta",
+        lambda: step_delta({"index": 0, "type": "function", "function": {"name": "n" * 100}}),
+        1_000,
+    ),
+    "function output": (
+        "thread.run.step.delta",
+        lambda: step_delta({"index": 0, "type": "function", "function": {"output": "o" * 100}}),
+        1_000,
+    ),
+    "file_search results": (
+        "thread.run.step.delta",
+        lambda: step_delta(
+            {
+                "index": 0,
+                "type": "file_search",
+                "file_search": {"results": [{"file_id": "f", "file_name": "a", "score": 0.5}]},
+            }
+        ),
+        3_000,
+    ),
+    "annotation text": ("thread.message.delta", lambda: _citation(text="t" * 100), 1_000),
+    "citation quote": (
+        "thread.message.delta",
+        lambda: _citation(file_citation={"file_id": "f", "quote": "q" * 100}),
+        1_000,
+    ),
+}
+
+
+@pytest.mark.parametrize("field", list(_GROWING))
+def test_fragments_of_every_growing_field_scale_linearly(field: str) -> None:
+    name, fragment, n = _GROWING[field]
+
+    def prepare(n: int) -> Callable[[], Any]:
+        return _feeder([(name, json.dumps(fragment()))] * n)
+
+    assert_linear(prepare, n)
+
+
+def test_growing_fields_accumulate() -> None:
+    acc = Accumulator()
+    for field, (name, fragment, _) in _GROWING.items():
+        for _ in range(3):
+            acc.feed(parse(name, json.dumps({**fragment(), "id": field})))
+    steps = {s.id: s for s in acc.run_steps()}
+    messages = {m.id: m for m in acc.messages()}
+    function = steps["function name"].step_details.tool_calls[0].function  # type: ignore[union-attr]
+    assert (function.name, function.output) == ("n" * 300, None)
+    function = steps["function output"].step_details.tool_calls[0].function  # type: ignore[union-attr]
+    assert (function.name, function.output) == ("", "o" * 300)
+    search = steps["file_search results"].step_details.tool_calls[0].file_search  # type: ignore[union-attr]
+    assert [r.file_id for r in search.results or ()] == ["f"] * 3
+    annotation = messages["annotation text"].content[0].text.annotations[0]  # type: ignore[union-attr]
+    assert (annotation.text, annotation.file_citation.quote) == ("t" * 300, None)  # type: ignore[union-attr]
+    annotation = messages["citation quote"].content[0].text.annotations[0]  # type: ignore[union-attr]
+    assert (annotation.text, annotation.file_citation.quote) == ("", "q" * 300)  # type: ignore[union-attr]
+
+
 @pytest.mark.asyncio
 async def test_refusal_hooks_still_get_strings() -> None:
     seen: list[tuple[str, str]] = []
