@@ -161,7 +161,7 @@ converter.register_structure_hook(str | None, _optional_text)
 def _optional_buffer(value: Any, _: Any) -> m.TextBuffer | None:
     # A ``str | None`` field that grows by deltas (a function call's output, a
     # citation's quote): the same rule as ``str | None``, kept in a buffer.
-    return None if value is None else m.TextBuffer(_text(value))
+    return None if value is None else m.TextBuffer(_structure_text(value, None))
 
 
 converter.register_structure_hook(m.TextBuffer | None, _optional_buffer)
