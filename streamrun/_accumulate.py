@@ -38,8 +38,10 @@ Accumulation (PROTOCOL §7):
   tool call, each ``on_text_delta`` / ``on_tool_call_delta`` but the last gets
   a copy, so every callback sees the snapshot up to and including its own
   fragment. The copies share the growing strings received so far
-  (:meth:`~streamrun.TextBuffer.snapshot`, O(1) each), so the callbacks of one
-  event take memory proportional to the event, not to its square.
+  (:meth:`~streamrun.TextBuffer.snapshot`, O(1) each), and the copies of the
+  annotations and code interpreter outputs no later fragment changed
+  (:class:`_Frozen`: one object copy per change, not per object per fragment).
+  Treat them as read-only.
 * Inserting indices (parts, annotations, tool calls, outputs) is a binary
   search, a step end finds its calls by id in one pass, and
   ``requires_action`` looks each listed call up in an index by id kept up to
@@ -48,8 +50,10 @@ Accumulation (PROTOCOL §7):
   bounded: objects of unknown types, merged as JSON in ``raw``, whose growing
   strings are rebuilt per fragment and whose indexed lists are scanned per
   entry (``_merge_json``), and the copies frozen for the callbacks of one
-  event carrying several fragments of the same object, which copy its lists
-  (annotations, outputs, results, ``raw``) per fragment.
+  event carrying several fragments of the same object: each still holds its
+  own list of references to the (shared) annotations, outputs or results so
+  far, O(k) pointers for k of them (a plain ``list`` cannot share storage),
+  and an unknown object's ``raw`` is still copied whole per fragment.
 * Data that cannot be merged (JSON of the wrong shape, nested deeper than
   ``MAX_DEPTH`` = 128 levels) raises :class:`~streamrun.ProtocolError`.
 
@@ -394,9 +398,45 @@ def _copy_tool_call(c: ToolCall) -> ToolCall:
     return attrs.evolve(c, raw=_copy_json(c.raw))
 
 
-def _freeze_text(t: Text) -> Text:
-    """The snapshot handed to one callback: shares the text received so far (O(1))."""
-    annotations = [_copy_annotation(a) for a in t.annotations] if t.annotations else []
+class _Frozen:
+    """The copies frozen for the callbacks of one event, shared between them.
+
+    When one event carries several fragments for the same part or tool call,
+    each callback but the last gets a copy (:func:`_freeze_text`,
+    :func:`_freeze_tool_call`). Annotations and code interpreter outputs the
+    event's later fragments do not change are the same from one copy to the
+    next: each is copied once and its copy shared by every later copy until a
+    fragment changes it (:meth:`touched`). Copying k annotations per fragment
+    would cost O(k) object copies per fragment; this costs one copy per object
+    changed (the copies' lists still hold one reference per object).
+    """
+
+    __slots__ = ("_copies",)
+
+    def __init__(self) -> None:
+        # id(live object) -> (live object, its copy); holding the live object
+        # keeps its id from being reused by another.
+        self._copies: dict[int, tuple[Any, Any]] = {}
+
+    def get(self, live: _T, copy: Callable[[_T], _T]) -> _T:
+        """The shared copy of ``live`` (made by ``copy`` if none is current)."""
+        entry = self._copies.get(id(live))
+        if entry is not None and entry[0] is live:
+            frozen: _T = entry[1]
+            return frozen
+        frozen = copy(live)
+        self._copies[id(live)] = (live, frozen)
+        return frozen
+
+    def touched(self, live: object) -> None:
+        """``live`` changed: the next copy must copy it again."""
+        self._copies.pop(id(live), None)
+
+
+def _freeze_text(t: Text, frozen: _Frozen) -> Text:
+    """The snapshot handed to one callback: shares the text received so far (O(1))
+    and the copies of the annotations unchanged since the previous one."""
+    annotations = [frozen.get(a, _copy_annotation) for a in t.annotations]
     return Text(value=t._value.snapshot(), annotations=annotations)
 
 
@@ -406,8 +446,9 @@ def _freeze_output(o: CodeInterpreterOutput) -> CodeInterpreterOutput:
     return _copy_output(o)
 
 
-def _freeze_tool_call(c: ToolCall) -> ToolCall:
-    """The snapshot handed to one callback: shares the growing strings (O(1) each)."""
+def _freeze_tool_call(c: ToolCall, frozen: _Frozen) -> ToolCall:
+    """The snapshot handed to one callback: shares the growing strings (O(1) each)
+    and the copies of the outputs unchanged since the previous one."""
     if isinstance(c, FunctionToolCall):
         f = c.function
         return FunctionToolCall(
@@ -421,12 +462,11 @@ def _freeze_tool_call(c: ToolCall) -> ToolCall:
         )
     if isinstance(c, CodeInterpreterToolCall):
         ci = c.code_interpreter
+        outputs = [frozen.get(o, _freeze_output) for o in ci.outputs]
         return CodeInterpreterToolCall(
             id=c.id,
             type=c.type,
-            code_interpreter=CodeInterpreter(
-                input=ci._input.snapshot(), outputs=[_freeze_output(o) for o in ci.outputs]
-            ),
+            code_interpreter=CodeInterpreter(input=ci._input.snapshot(), outputs=outputs),
         )
     return _copy_tool_call(c)
 
@@ -994,11 +1034,13 @@ class Accumulator:
                     snapshot.step_details = ToolCallsStepDetails()
                     state.set_calls([])
                 if len(entries) == 1:
-                    self._tool_call_fragment(state, entries[0], False, out)
+                    self._tool_call_fragment(state, entries[0], None, out)
                 else:
                     last = {e.index: k for k, e in enumerate(entries)}
+                    frozen = _Frozen()
                     for k, entry in enumerate(entries):
-                        self._tool_call_fragment(state, entry, last[entry.index] != k, out)
+                        freeze = frozen if last[entry.index] != k else None
+                        self._tool_call_fragment(state, entry, freeze, out)
         elif isinstance(details, MessageCreationStepDetailsDelta):
             if details.message_creation is not None:
                 if not isinstance(snapshot.step_details, MessageCreationStepDetails):
@@ -1013,7 +1055,7 @@ class Accumulator:
         out.append((OnRunStepDelta, data.delta, snapshot))
 
     def _tool_call_fragment(
-        self, state: _StepState, d: ToolCallDelta, freeze: bool, out: list[Callback]
+        self, state: _StepState, d: ToolCallDelta, freeze: _Frozen | None, out: list[Callback]
     ) -> None:
         index = d.index
         call = state.calls.get(index)
@@ -1048,6 +1090,10 @@ class Accumulator:
                     call.code_interpreter._input.append(ci.input)
                 if ci.outputs:
                     self._merge_outputs(state, index, call.code_interpreter, ci.outputs)
+                    if freeze is not None:
+                        outputs = state.outputs[index]
+                        for od in ci.outputs:
+                            freeze.touched(outputs[od.index])
         elif isinstance(d, FileSearchToolCallDelta):
             assert isinstance(call, FileSearchToolCall)
             if d.file_search:
@@ -1066,7 +1112,9 @@ class Accumulator:
         else:
             assert isinstance(call, UnknownToolCall)
             _merge_json(call.raw, _raw_without_index(d.raw))
-        out.append((OnToolCallDelta, d, _freeze_tool_call(call) if freeze else call))
+        out.append(
+            (OnToolCallDelta, d, call if freeze is None else _freeze_tool_call(call, freeze))
+        )
 
     def _begin_call(
         self,
@@ -1201,17 +1249,23 @@ class Accumulator:
         entries = delta.content
         if entries:
             if len(entries) == 1:
-                self._content_fragment(state, entries[0], False, out)
+                self._content_fragment(state, entries[0], None, out)
             else:
                 last = {e.index: k for k, e in enumerate(entries)}
+                frozen = _Frozen()
                 for k, entry in enumerate(entries):
-                    self._content_fragment(state, entry, last[entry.index] != k, out)
+                    freeze = frozen if last[entry.index] != k else None
+                    self._content_fragment(state, entry, freeze, out)
         if delta.role and not snapshot.role:
             snapshot.role = delta.role
         out.append((OnMessageDelta, delta, snapshot))
 
     def _content_fragment(
-        self, state: _MessageState, d: MessageContentDelta, freeze: bool, out: list[Callback]
+        self,
+        state: _MessageState,
+        d: MessageContentDelta,
+        freeze: _Frozen | None,
+        out: list[Callback],
     ) -> None:
         index = d.index
         part = state.parts.get(index)
@@ -1228,7 +1282,13 @@ class Accumulator:
                     text._value.append(td.value)
                 if td.annotations:
                     self._merge_annotations(state, index, text, td.annotations)
-                out.append((OnTextDelta, td, _freeze_text(text) if freeze else text))
+                    if freeze is not None:
+                        annotations = state.annotations[index]
+                        for ad in td.annotations:
+                            freeze.touched(annotations[ad.index])
+                out.append(
+                    (OnTextDelta, td, text if freeze is None else _freeze_text(text, freeze))
+                )
         elif isinstance(d, RefusalDeltaBlock):
             assert isinstance(part, RefusalContentBlock)
             if d.refusal is not None:

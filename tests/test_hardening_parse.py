@@ -1428,3 +1428,62 @@ def test_an_unended_oversized_blocks_partial_last_line_names_nothing() -> None:
     with pytest.raises(EventTooLargeError) as info:
         decoder.close()
     assert info.value.event is None  # "par" may be the start of any name
+
+
+@pytest.mark.parametrize("with_handler", [False, True])
+def test_copies_within_one_event_share_unchanged_annotations_and_outputs(
+    with_handler: bool,
+) -> None:
+    """The copies frozen for the callbacks of one event share the annotations
+    (outputs) a later fragment does not change, and copy again those it does:
+    a snapshot kept from an earlier callback still shows what it showed."""
+
+    def file_path(index: int, text: str) -> dict[str, Any]:
+        return {"index": index, "type": "file_path", "text": text, "file_path": {"file_id": "f"}}
+
+    text = {"index": 0, "type": "text", "text": {"value": "v"}}
+    more = [
+        {"index": 0, "text": {"annotations": [file_path(0, "a")]}},
+        {"index": 0, "text": {"annotations": [file_path(1, "b")]}},
+        {"index": 0, "text": {"annotations": [{"index": 0, "text": "A"}]}},
+        {"index": 0, "text": {"value": "w"}},
+    ]
+    logs = [
+        {"index": 0, "type": "code_interpreter", "code_interpreter": {"outputs": [out]}}
+        for out in (
+            {"index": 0, "type": "logs", "logs": "x"},
+            {"index": 1, "type": "logs", "logs": "y"},
+            {"index": 0, "logs": "X"},
+        )
+    ]
+    logs.append({"index": 0, "code_interpreter": {"input": "i"}})
+    acc = Accumulator()
+    kept: list[Any] = []
+    for name, data in (
+        ("thread.message.delta", msg_delta(text, *more)),
+        ("thread.run.step.delta", step_delta(*logs)),
+    ):
+        callbacks = acc.feed(parse(name, json.dumps(data)))
+        if with_handler:
+            handler = Keeper()
+            asyncio.run(dispatch(handler, callbacks))
+            kept.append(handler.kept)
+        else:
+            kept.append(
+                [c[2] for c in callbacks if c[0].__name__ in ("OnTextDelta", "OnToolCallDelta")]
+            )
+    texts, calls = kept
+    assert [[a.text for a in t.annotations] for t in texts] == [
+        [],
+        ["a"],
+        ["a", "b"],
+        ["aA", "b"],
+        ["aA", "b"],
+    ]
+    assert [t.value for t in texts] == ["v", "v", "v", "v", "vw"]
+    assert texts[2].annotations[1] is texts[3].annotations[1]  # unchanged: shared
+    assert texts[1].annotations[0] is not texts[3].annotations[0]
+    outputs = [[o.logs for o in c.code_interpreter.outputs] for c in calls]
+    assert outputs == [["x"], ["x", "y"], ["xX", "y"], ["xX", "y"]]
+    assert calls[1].code_interpreter.outputs[1] is calls[2].code_interpreter.outputs[1]
+    assert [c.code_interpreter.input for c in calls] == ["", "", "", "i"]
