@@ -46,10 +46,11 @@ Accumulation (PROTOCOL §7):
   search, a step end finds its calls by id in one pass, and
   ``requires_action`` looks each listed call up in an index by id kept up to
   date as ids arrive (not a scan of every step per event): no path is
-  quadratic in the number of indices, calls, steps or events. Not yet
-  bounded: objects of unknown types, merged as JSON in ``raw``, whose growing
-  strings are rebuilt per fragment and whose indexed lists are scanned per
-  entry (``_merge_json``), and the copies frozen for the callbacks of one
+  quadratic in the number of indices, calls, steps or events; an indexed
+  list of an unknown object's ``raw`` keeps its entries by index beside it
+  (``_IndexedList``). Not yet bounded: the growing strings of objects of
+  unknown types, merged as JSON in ``raw``, rebuilt per fragment
+  (``_merge_json``), and the copies frozen for the callbacks of one
   event carrying several fragments of the same object: each still holds its
   own list of references to the (shared) annotations, outputs or results so
   far, O(k) pointers for k of them (a plain ``list`` cannot share storage),
@@ -274,6 +275,58 @@ def _is_indexed(value: list[Any]) -> bool:
     return any(isinstance(v, dict) and "index" in v for v in value)
 
 
+_NAN = ("nan",)
+_UNMATCHED = object()
+
+
+def _index_key(value: Any, top: bool = True) -> Any:
+    """A hashable key equal for ``index`` values that compare equal (``==``).
+
+    JSON arrays and objects become tagged tuples and frozensets. A NaN index
+    never equals anything (``_UNMATCHED``); inside an array or object it equals
+    another (the stdlib decoder yields one NaN object, and containers compare
+    their items by identity first).
+    """
+    if isinstance(value, float) and value != value:
+        return _UNMATCHED if top else _NAN
+    if isinstance(value, list):
+        return ("list", tuple(_index_key(v, False) for v in value))
+    if isinstance(value, dict):
+        return ("dict", frozenset((k, _index_key(v, False)) for k, v in value.items()))
+    return value
+
+
+class _IndexedList(list[Any]):
+    """A list of a ``raw`` object, with its dict entries by ``index`` beside it,
+    so that merging an indexed entry is a lookup, not a scan of the list.
+
+    Equal to (and serialized as) the plain list it holds; only
+    :func:`_merge_json` appends to it (an entry without ``index`` is found
+    under ``None``, as ``entry.get("index")`` would).
+    """
+
+    __slots__ = ("_by_index",)
+
+    def __init__(self, items: Iterable[Any] = ()) -> None:
+        super().__init__()
+        self._by_index: dict[Any, dict[str, Any]] = {}
+        for item in items:
+            self.add(item)
+
+    def add(self, item: Any) -> None:
+        """Append ``item``."""
+        self.append(item)
+        if isinstance(item, dict):
+            key = _index_key(item.get("index"))
+            if key is not _UNMATCHED:
+                self._by_index.setdefault(key, item)
+
+    def find(self, index: Any) -> dict[str, Any] | None:
+        """The first dict entry whose ``index`` equals ``index``, if any."""
+        key = _index_key(index)
+        return None if key is _UNMATCHED else self._by_index.get(key)
+
+
 def _merge_json(acc: dict[str, Any], delta: dict[str, Any], depth: int = 1) -> None:
     """Merge ``delta`` into ``acc`` by the delta accumulation rule.
 
@@ -281,7 +334,8 @@ def _merge_json(acc: dict[str, Any], delta: dict[str, Any], depth: int = 1) -> N
     merged by ``index``, other lists extended; ``index``, ``type`` and ``id``
     and every other value are replaced. ``depth`` is the nesting level of
     ``acc``: deeper than :data:`~streamrun._json.MAX_DEPTH` is a
-    :class:`~streamrun.ProtocolError`.
+    :class:`~streamrun.ProtocolError`. A list merged into becomes an
+    :class:`_IndexedList` (once): finding an entry's index is O(1).
     """
     if depth > MAX_DEPTH:
         raise _too_deep()
@@ -290,7 +344,7 @@ def _merge_json(acc: dict[str, Any], delta: dict[str, Any], depth: int = 1) -> N
         current = acc.get(key)
         if current is None or key in ("index", "type", "id"):
             if isinstance(value, list) and _is_indexed(value):
-                acc[key] = current = []
+                acc[key] = current = _IndexedList()
             else:
                 acc[key] = _copy_json(value, inner)
                 continue
@@ -301,16 +355,15 @@ def _merge_json(acc: dict[str, Any], delta: dict[str, Any], depth: int = 1) -> N
         elif isinstance(current, list) and isinstance(value, list):
             if inner > MAX_DEPTH:
                 raise _too_deep()
+            if not isinstance(current, _IndexedList):
+                acc[key] = current = _IndexedList(current)
             for entry in value:
                 if isinstance(entry, dict) and "index" in entry:
-                    for existing in current:
-                        if isinstance(existing, dict) and existing.get("index") == entry["index"]:
-                            _merge_json(existing, entry, inner + 1)
-                            break
-                    else:
-                        current.append(_copy_json(entry, inner + 1))
-                else:
-                    current.append(_copy_json(entry, inner + 1))
+                    existing = current.find(entry["index"])
+                    if existing is not None:
+                        _merge_json(existing, entry, inner + 1)
+                        continue
+                current.add(_copy_json(entry, inner + 1))
         else:
             acc[key] = _copy_json(value, inner)
 

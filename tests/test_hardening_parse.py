@@ -1487,3 +1487,101 @@ def test_copies_within_one_event_share_unchanged_annotations_and_outputs(
     assert outputs == [["x"], ["x", "y"], ["xX", "y"], ["xX", "y"]]
     assert calls[1].code_interpreter.outputs[1] is calls[2].code_interpreter.outputs[1]
     assert [c.code_interpreter.input for c in calls] == ["", "", "", "i"]
+
+
+@pytest.mark.parametrize(("where", "per_event"), [("part", 1), ("part", 2), ("tool_call", 1)])
+def test_unknown_objects_indexed_lists_scale_linearly(where: str, per_event: int) -> None:
+    # Each indexed entry of a raw list was a scan of every entry so far (ratio
+    # ~96 at n = 1,000); in events of one fragment, and of two for one object.
+    # (Two for one unknown tool call still copy its whole raw for the first
+    # callback: not yet bounded, see the accumulator's docstring.)
+    def prepare(n: int) -> Callable[[], Any]:
+        def fragment(i: int) -> dict[str, Any]:
+            entry = {"items": [{"index": i, "v": "a"}, {"index": i // 2, "w": 1}]}
+            if where == "part":
+                return {"index": 0, "type": "custom_part", **entry}
+            return {"index": 0, "type": "custom_tool", **entry}
+
+        name = "thread.message.delta" if where == "part" else "thread.run.step.delta"
+        wrap = msg_delta if where == "part" else step_delta
+        return _feeder(
+            [
+                (name, json.dumps(wrap(*[fragment(i + k) for k in range(per_event)])))
+                for i in range(0, n, per_event)
+            ]
+        )
+
+    assert_linear(prepare, 1_000)
+
+
+def _scan_merge(acc: dict[str, Any], delta: dict[str, Any]) -> None:
+    """The merge rule as a scan (the reference :func:`_merge_json` must match)."""
+    for key, value in delta.items():
+        current = acc.get(key)
+        if current is None or key in ("index", "type", "id"):
+            if isinstance(value, list) and any(isinstance(v, dict) and "index" in v for v in value):
+                acc[key] = current = []
+            else:
+                acc[key] = copy.deepcopy(value)
+                continue
+        if isinstance(current, str) and isinstance(value, str):
+            acc[key] = current + value
+        elif isinstance(current, dict) and isinstance(value, dict):
+            _scan_merge(current, value)
+        elif isinstance(current, list) and isinstance(value, list):
+            for entry in value:
+                if isinstance(entry, dict) and "index" in entry:
+                    for existing in current:
+                        if isinstance(existing, dict) and existing.get("index") == entry["index"]:
+                            _scan_merge(existing, entry)
+                            break
+                    else:
+                        current.append(copy.deepcopy(entry))
+                else:
+                    current.append(copy.deepcopy(entry))
+        else:
+            acc[key] = copy.deepcopy(value)
+
+
+_INDICES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(0, 3),
+    st.sampled_from([0.0, 1.0, float("nan"), "0", "a"]),
+    st.lists(st.integers(0, 1), max_size=2),
+    st.dictionaries(st.sampled_from(["k"]), st.integers(0, 1), max_size=1),
+)
+_LEAVES = st.one_of(st.none(), st.integers(0, 2), st.sampled_from(["x", "y"]))
+
+
+def _json_entries(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    entry = st.fixed_dictionaries(
+        {}, optional={"index": _INDICES, "v": children, "items": st.lists(children, max_size=3)}
+    )
+    return st.one_of(children, entry, st.lists(st.one_of(children, entry), max_size=3))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "items": st.lists(st.recursive(_LEAVES, _json_entries, max_leaves=8), max_size=4),
+                "s": st.sampled_from(["a", "b"]),
+            },
+        ),
+        max_size=6,
+    )
+)
+def test_merge_json_by_index_matches_the_scan(deltas: list[dict[str, Any]]) -> None:
+    from streamrun._accumulate import _merge_json
+
+    fast: dict[str, Any] = {}
+    slow: dict[str, Any] = {}
+    nan = float("nan")
+    for delta in deltas:
+        _merge_json(fast, delta)
+        _scan_merge(slow, copy.deepcopy(delta))
+    # NaN never equals itself at the top of ==: compare the JSON text instead.
+    assert json.dumps(fast, sort_keys=True) == json.dumps(slow, sort_keys=True), nan
