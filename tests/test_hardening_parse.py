@@ -1470,7 +1470,11 @@ def test_copies_within_one_event_share_unchanged_annotations_and_outputs(
             kept.append(handler.kept)
         else:
             kept.append(
-                [c[2] for c in callbacks if c[0].__name__ in ("OnTextDelta", "OnToolCallDelta")]
+                [
+                    args[1]
+                    for hook, args in map(named, callbacks)
+                    if hook in ("on_text_delta", "on_tool_call_delta")
+                ]
             )
     texts, calls = kept
     assert [[a.text for a in t.annotations] for t in texts] == [
