@@ -103,11 +103,11 @@ def _unknown(
     cls: Callable[..., T], *, index: bool = False, id: bool = False
 ) -> Callable[[dict[str, Any]], T]:
     def build(data: dict[str, Any]) -> T:
-        kwargs: dict[str, Any] = {"type": _text_or_none(data.get("type")) or "", "raw": data}
+        kwargs: dict[str, Any] = {"type": _optional_text(data.get("type")) or "", "raw": data}
         if index:
             kwargs["index"] = int(data.get("index") or 0)
         if id:
-            kwargs["id"] = _text_or_none(data.get("id"))
+            kwargs["id"] = _optional_text(data.get("id"))
         return cls(**kwargs)
 
     return build
@@ -139,14 +139,8 @@ def _structure_text(value: Any, _: Any) -> str:
     raise _not_text(value)
 
 
-def _optional_text(value: Any, _: Any) -> str | None:
-    if value is None or type(value) is str:
-        return value
-    raise _not_text(value)
-
-
-def _text_or_none(value: Any) -> str | None:
-    """``None`` or a string; for the hand-written hooks below."""
+def _optional_text(value: Any, _: Any = None) -> str | None:
+    """``None`` or a string (also called directly by the hand-written hooks below)."""
     if value is None or type(value) is str:
         return value
     raise _not_text(value)
@@ -253,8 +247,8 @@ _tagged(
 
 def _unknown_tool_call(data: dict[str, Any]) -> m.UnknownToolCall:
     return m.UnknownToolCall(
-        id=_text_or_none(data.get("id")) or "",
-        type=_text_or_none(data.get("type")) or "",
+        id=_optional_text(data.get("id")) or "",
+        type=_optional_text(data.get("type")) or "",
         raw=data,
     )
 
@@ -389,9 +383,9 @@ def _structure_message_delta_event(data: Any, cls: Any) -> m.MessageDeltaEvent:
             )
         )
     return m.MessageDeltaEvent(
-        id=_text_or_none(data.get("id")) or "",
-        object=_text_or_none(data.get("object")) or "thread.message.delta",
-        delta=m.MessageDelta(role=_text_or_none(delta.get("role")), content=parts),
+        id=_optional_text(data.get("id")) or "",
+        object=_optional_text(data.get("object")) or "thread.message.delta",
+        delta=m.MessageDelta(role=_optional_text(delta.get("role")), content=parts),
     )
 
 
