@@ -725,6 +725,16 @@ class FakeAssistantsServer:
             self._lost_replies.discard(id(request))
             self._watchdog.busy(request.protocol, False)
 
+    async def _final_error(
+        self, request: web.Request, rid: str, status: int, message: str
+    ) -> web.StreamResponse:
+        """Send an error answer at once, the last on its connection (``Connection: close``)."""
+        resp = self._error(status, message, headers={"x-request-id": rid, "Connection": "close"})
+        resp.force_close()
+        await resp.prepare(request)
+        await resp.write_eof()
+        return resp
+
     async def _handle(
         self, request: web.Request, handler: Callable[[web.Request], Any], rid: str
     ) -> web.StreamResponse:
@@ -736,16 +746,14 @@ class FakeAssistantsServer:
         except web.HTTPRequestEntityTooLarge:
             return self._too_large(request, rid)
         except asyncio.TimeoutError:
-            resp = self._error(
+            resp = await self._final_error(
+                request,
+                rid,
                 408,
                 f"The request body did not arrive within {self.limits.body_timeout:g} seconds.",
-                headers={"x-request-id": rid, "Connection": "close"},
             )
-            # Send the answer and close now: aiohttp would otherwise linger,
-            # reading the rest of the body for up to 10 seconds.
-            resp.force_close()
-            await resp.prepare(request)
-            await resp.write_eof()
+            # Close now: aiohttp would otherwise linger, reading the rest of the
+            # body for up to 10 seconds.
             if request.transport is not None:
                 request.transport.close()
             return resp
@@ -754,14 +762,9 @@ class FakeAssistantsServer:
             # gzip, a broken chunked framing): a 400, and the connection closes
             # since what follows on it cannot be trusted. Closed here, so that
             # aiohttp does not read on (and log the same error as unhandled).
-            resp = self._error(
-                400,
-                f"We could not read the body of your request: {_one_line(exc)}.",
-                headers={"x-request-id": rid, "Connection": "close"},
+            resp = await self._final_error(
+                request, rid, 400, f"We could not read the body of your request: {_one_line(exc)}."
             )
-            resp.force_close()
-            await resp.prepare(request)
-            await resp.write_eof()
             request.protocol.force_close()
             return resp
         body, problem = _parse_body(raw)
