@@ -136,6 +136,7 @@ class _Turn:
         self._previous = previous  # what the message continued
         self._iterator: Any = None
         self._stop = asyncio.Event()
+        self._stopping: asyncio.Future[Any] | None = None  # waits for stop(), one per turn
         self._ended = False
         self.thread_id: str | None = None
         self.response_ids: set[str] = set()
@@ -161,11 +162,11 @@ class _Turn:
             raise StopAsyncIteration
         if not self._stop.is_set():
             following = asyncio.ensure_future(self._iterator.__anext__())
-            stopping = asyncio.ensure_future(self._stop.wait())
+            if self._stopping is None:
+                self._stopping = asyncio.ensure_future(self._stop.wait())
             try:
-                await asyncio.wait({following, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait({following, self._stopping}, return_when=asyncio.FIRST_COMPLETED)
             finally:
-                stopping.cancel()
                 if not following.done():
                     following.cancel()
                     # The stream is closed next (the relay's aclose): a failure of the
@@ -194,6 +195,8 @@ class _Turn:
             self._threads.set(run.thread_id, run.id)
 
     async def aclose(self) -> None:
+        if self._stopping is not None:
+            self._stopping.cancel()
         await self._events.aclose()
 
 
