@@ -33,28 +33,21 @@ Accumulation (PROTOCOL §7):
   snapshot from the delta's id (fields it cannot know are filled from the
   current run, else left at their defaults).
 * Snapshots from ``.created`` events are copies: the events themselves are
-  never modified. Snapshots handed to callbacks are live objects that keep
-  growing; when one event carries several fragments for the same part or
-  tool call, each ``on_text_delta`` / ``on_tool_call_delta`` but the last gets
-  a copy, so every callback sees the snapshot up to and including its own
-  fragment. The copies share the growing strings received so far
-  (:meth:`~streamrun.TextBuffer.snapshot`, O(1) each), and the copies of the
-  annotations and code interpreter outputs no later fragment changed
-  (:class:`_Frozen`: one object copy per change, not per object per fragment).
-  Treat them as read-only.
+  never modified. Snapshots handed to callbacks are the live objects, which
+  keep growing; no copy is made for a callback. An event carrying several
+  fragments (for the same part or tool call, or not) is applied one fragment
+  at a time by :meth:`Accumulator.feed_in_steps`, each fragment's callbacks
+  returned before the next is applied: the pipeline calls them in between,
+  so every hook sees the snapshots up to and including its own fragment, in
+  O(1) time and memory per callback. (:meth:`Accumulator.feed` applies the
+  whole event first; its callbacks' snapshots then show all of it.)
 * Inserting indices (parts, annotations, tool calls, outputs) is a binary
   search, a step end finds its calls by id in one pass, and
   ``requires_action`` looks each listed call up in an index by id kept up to
   date as ids arrive (not a scan of every step per event): no path is
   quadratic in the number of indices, calls, steps or events; an indexed
   list of an unknown object's ``raw`` keeps its entries by index beside it
-  (``_IndexedList``). Not yet bounded: the growing strings of objects of
-  unknown types, merged as JSON in ``raw``, rebuilt per fragment
-  (``_merge_json``), and the copies frozen for the callbacks of one
-  event carrying several fragments of the same object: each still holds its
-  own list of references to the (shared) annotations, outputs or results so
-  far, O(k) pointers for k of them (a plain ``list`` cannot share storage),
-  and an unknown object's ``raw`` is still copied whole per fragment.
+  (``_IndexedList``).
 * Data that cannot be merged (JSON of the wrong shape, nested deeper than
   ``MAX_DEPTH`` = 128 levels) raises :class:`~streamrun.ProtocolError`.
 
@@ -125,7 +118,7 @@ Differences from the official SDK (openai-python 3.57.0):
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from heapq import heappop, heappush
 from typing import Any, Generic, TypeVar
 
@@ -449,79 +442,6 @@ def _copy_tool_call(c: ToolCall) -> ToolCall:
         results = None if fs.results is None else list(fs.results)
         return attrs.evolve(c, file_search=attrs.evolve(fs, results=results))
     return attrs.evolve(c, raw=_copy_json(c.raw))
-
-
-class _Frozen:
-    """The copies frozen for the callbacks of one event, shared between them.
-
-    When one event carries several fragments for the same part or tool call,
-    each callback but the last gets a copy (:func:`_freeze_text`,
-    :func:`_freeze_tool_call`). Annotations and code interpreter outputs the
-    event's later fragments do not change are the same from one copy to the
-    next: each is copied once and its copy shared by every later copy until a
-    fragment changes it (:meth:`touched`). Copying k annotations per fragment
-    would cost O(k) object copies per fragment; this costs one copy per object
-    changed (the copies' lists still hold one reference per object).
-    """
-
-    __slots__ = ("_copies",)
-
-    def __init__(self) -> None:
-        # id(live object) -> (live object, its copy); holding the live object
-        # keeps its id from being reused by another.
-        self._copies: dict[int, tuple[Any, Any]] = {}
-
-    def get(self, live: _T, copy: Callable[[_T], _T]) -> _T:
-        """The shared copy of ``live`` (made by ``copy`` if none is current)."""
-        entry = self._copies.get(id(live))
-        if entry is not None and entry[0] is live:
-            frozen: _T = entry[1]
-            return frozen
-        frozen = copy(live)
-        self._copies[id(live)] = (live, frozen)
-        return frozen
-
-    def touched(self, live: object) -> None:
-        """``live`` changed: the next copy must copy it again."""
-        self._copies.pop(id(live), None)
-
-
-def _freeze_text(t: Text, frozen: _Frozen) -> Text:
-    """The snapshot handed to one callback: shares the text received so far (O(1))
-    and the copies of the annotations unchanged since the previous one."""
-    annotations = [frozen.get(a, _copy_annotation) for a in t.annotations]
-    return Text(value=t._value.snapshot(), annotations=annotations)
-
-
-def _freeze_output(o: CodeInterpreterOutput) -> CodeInterpreterOutput:
-    if isinstance(o, CodeInterpreterLogs):
-        return CodeInterpreterLogs(type=o.type, logs=o._logs.snapshot())
-    return _copy_output(o)
-
-
-def _freeze_tool_call(c: ToolCall, frozen: _Frozen) -> ToolCall:
-    """The snapshot handed to one callback: shares the growing strings (O(1) each)
-    and the copies of the outputs unchanged since the previous one."""
-    if isinstance(c, FunctionToolCall):
-        f = c.function
-        return FunctionToolCall(
-            id=c.id,
-            type=c.type,
-            function=FunctionCall(
-                name=f._name.snapshot(),
-                arguments=f._arguments.snapshot(),
-                output=_snapshot_or_none(f._output),
-            ),
-        )
-    if isinstance(c, CodeInterpreterToolCall):
-        ci = c.code_interpreter
-        outputs = [frozen.get(o, _freeze_output) for o in ci.outputs]
-        return CodeInterpreterToolCall(
-            id=c.id,
-            type=c.type,
-            code_interpreter=CodeInterpreter(input=ci._input.snapshot(), outputs=outputs),
-        )
-    return _copy_tool_call(c)
 
 
 def _copy_details(d: StepDetails) -> StepDetails:
@@ -862,6 +782,23 @@ class _CallIds:
 # The accumulator
 
 
+# What merging data of the wrong shape can raise: every one becomes a ProtocolError.
+_MERGE_ERRORS = (ProtocolError, TypeError, ValueError, AttributeError, KeyError, IndexError)
+_END = object()
+
+
+def _event_error(event: Event, exc: Exception) -> ProtocolError:
+    """``exc``, raised while merging ``event``, as the ProtocolError naming the event."""
+    if isinstance(exc, ProtocolError):
+        error = exc
+    else:  # any other shape error the checks missed: still typed
+        error = _shape_error(f"event {event.event!r}", exc)
+        error.__cause__ = exc
+    if error.event is None:
+        error.event = event.event
+    return error
+
+
 _Handler = Callable[["Accumulator", Any, list[Callback]], None]
 
 
@@ -915,6 +852,9 @@ class Accumulator:
         The first callback is always ``(OnEvent, event)``. Accepts every
         event class of :mod:`streamrun._events` but ``ErrorEvent`` and
         ``DoneEvent`` (those get ``on_event`` only), unknown events included.
+        The snapshots in the callbacks are the live objects, so they show the
+        whole event: to call hooks while an event carrying several fragments
+        is applied, one fragment at a time, use :meth:`feed_in_steps`.
 
         An event whose data cannot be merged (JSON of the wrong shape, nested
         deeper than :data:`~streamrun._json.MAX_DEPTH` levels) raises
@@ -927,16 +867,43 @@ class Accumulator:
         if handler is not None:
             try:
                 handler(self, event, out)
-            except ProtocolError as exc:
-                if exc.event is None:
-                    exc.event = event.event
-                raise
-            except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
-                # Any other shape error the checks above missed: still typed.
-                error = _shape_error(f"event {event.event!r}", exc)
-                error.event = event.event
-                raise error from exc
+            except _MERGE_ERRORS as exc:
+                raise _event_error(event, exc)  # noqa: B904 - it sets the cause
         return out
+
+    def feed_in_steps(self, event: Event) -> Iterator[list[Callback]]:
+        """Apply one event like :meth:`feed`, yielding its callbacks in steps.
+
+        A message or step delta carrying several fragments (content parts,
+        annotations, tool calls) is applied one fragment at a time: each list
+        yielded holds the callbacks of what was just applied, and the next
+        fragment is applied only when the next list is asked for. A consumer
+        that calls each list's hooks before asking for the next (the
+        pipeline does) gives every hook the live snapshots as they stand at
+        its own fragment — no copies, so an event of k fragments costs O(k)
+        time and no extra memory. Any other event is one list. The lists,
+        joined, are what :meth:`feed` returns; the event is applied in full
+        once the iterator is exhausted (a consumer that stops early must
+        exhaust it). Errors are those of :meth:`feed`, raised at the fragment
+        that caused them.
+        """
+        stepped = _STEPPED.get(type(event))
+        if stepped is None:
+            yield self.feed(event)
+            return
+        self.current_event = event
+        out: list[Callback] = [(OnEvent, event)]
+        steps = stepped(self, event, out)
+        start = 0
+        while True:
+            try:
+                more = next(steps, _END) is not _END
+            except _MERGE_ERRORS as exc:
+                raise _event_error(event, exc)  # noqa: B904 - it sets the cause
+            yield out[start:]
+            if not more:
+                return
+            start = len(out)
 
     def end(self) -> list[Callback]:
         """The stream ended normally (``[DONE]``): the callbacks still owed.
@@ -1071,6 +1038,11 @@ class Accumulator:
         return step
 
     def _on_step_delta(self, event: ThreadRunStepDelta, out: list[Callback]) -> None:
+        for _ in self._step_delta(event, out):
+            pass
+
+    def _step_delta(self, event: ThreadRunStepDelta, out: list[Callback]) -> Iterator[None]:
+        """Apply a step delta; pause (yield) after each tool-call fragment but the last."""
         data = event.data
         state = self._steps.get(data.id)
         if state is None:
@@ -1086,14 +1058,11 @@ class Accumulator:
                 if not isinstance(snapshot.step_details, ToolCallsStepDetails):
                     snapshot.step_details = ToolCallsStepDetails()
                     state.set_calls([])
-                if len(entries) == 1:
-                    self._tool_call_fragment(state, entries[0], None, out)
-                else:
-                    last = {e.index: k for k, e in enumerate(entries)}
-                    frozen = _Frozen()
-                    for k, entry in enumerate(entries):
-                        freeze = frozen if last[entry.index] != k else None
-                        self._tool_call_fragment(state, entry, freeze, out)
+                last = entries[-1]
+                for entry in entries:
+                    self._tool_call_fragment(state, entry, out)
+                    if entry is not last:
+                        yield
         elif isinstance(details, MessageCreationStepDetailsDelta):
             if details.message_creation is not None:
                 if not isinstance(snapshot.step_details, MessageCreationStepDetails):
@@ -1107,9 +1076,7 @@ class Accumulator:
             _merge_json(snapshot.step_details.raw, details.raw)
         out.append((OnRunStepDelta, data.delta, snapshot))
 
-    def _tool_call_fragment(
-        self, state: _StepState, d: ToolCallDelta, freeze: _Frozen | None, out: list[Callback]
-    ) -> None:
+    def _tool_call_fragment(self, state: _StepState, d: ToolCallDelta, out: list[Callback]) -> None:
         index = d.index
         call = state.calls.get(index)
         if isinstance(d, UnknownToolCallDelta):
@@ -1143,10 +1110,6 @@ class Accumulator:
                     call.code_interpreter._input.append(ci.input)
                 if ci.outputs:
                     self._merge_outputs(state, index, call.code_interpreter, ci.outputs)
-                    if freeze is not None:
-                        outputs = state.outputs[index]
-                        for od in ci.outputs:
-                            freeze.touched(outputs[od.index])
         elif isinstance(d, FileSearchToolCallDelta):
             assert isinstance(call, FileSearchToolCall)
             if d.file_search:
@@ -1165,9 +1128,7 @@ class Accumulator:
         else:
             assert isinstance(call, UnknownToolCall)
             _merge_json(call.raw, _raw_without_index(d.raw))
-        out.append(
-            (OnToolCallDelta, d, call if freeze is None else _freeze_tool_call(call, freeze))
-        )
+        out.append((OnToolCallDelta, d, call))
 
     def _begin_call(
         self,
@@ -1290,6 +1251,11 @@ class Accumulator:
         return message
 
     def _on_message_delta(self, event: ThreadMessageDelta, out: list[Callback]) -> None:
+        for _ in self._message_delta(event, out):
+            pass
+
+    def _message_delta(self, event: ThreadMessageDelta, out: list[Callback]) -> Iterator[None]:
+        """Apply a message delta; pause (yield) after each content fragment but the last."""
         data = event.data
         state = self._messages.get(data.id)
         if state is None:
@@ -1301,14 +1267,11 @@ class Accumulator:
         delta = data.delta
         entries = delta.content
         if entries:
-            if len(entries) == 1:
-                self._content_fragment(state, entries[0], None, out)
-            else:
-                last = {e.index: k for k, e in enumerate(entries)}
-                frozen = _Frozen()
-                for k, entry in enumerate(entries):
-                    freeze = frozen if last[entry.index] != k else None
-                    self._content_fragment(state, entry, freeze, out)
+            last = entries[-1]
+            for entry in entries:
+                self._content_fragment(state, entry, out)
+                if entry is not last:
+                    yield
         if delta.role and not snapshot.role:
             snapshot.role = delta.role
         out.append((OnMessageDelta, delta, snapshot))
@@ -1317,7 +1280,6 @@ class Accumulator:
         self,
         state: _MessageState,
         d: MessageContentDelta,
-        freeze: _Frozen | None,
         out: list[Callback],
     ) -> None:
         index = d.index
@@ -1335,13 +1297,7 @@ class Accumulator:
                     text._value.append(td.value)
                 if td.annotations:
                     self._merge_annotations(state, index, text, td.annotations)
-                    if freeze is not None:
-                        annotations = state.annotations[index]
-                        for ad in td.annotations:
-                            freeze.touched(annotations[ad.index])
-                out.append(
-                    (OnTextDelta, td, text if freeze is None else _freeze_text(text, freeze))
-                )
+                out.append((OnTextDelta, td, text))
         elif isinstance(d, RefusalDeltaBlock):
             assert isinstance(part, RefusalContentBlock)
             if d.refusal is not None:
@@ -1467,6 +1423,14 @@ class Accumulator:
     def _ignore(self, event: Any, out: list[Callback]) -> None:
         return
 
+
+_Stepped = Callable[["Accumulator", Any, list[Callback]], Iterator[None]]
+
+# The events applied one fragment at a time by Accumulator.feed_in_steps.
+_STEPPED: dict[type, _Stepped] = {
+    ThreadMessageDelta: Accumulator._message_delta,
+    ThreadRunStepDelta: Accumulator._step_delta,
+}
 
 _HANDLERS: dict[type, _Handler] = {
     ThreadCreated: Accumulator._ignore,

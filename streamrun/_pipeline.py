@@ -43,6 +43,7 @@ other exception propagates unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, NoReturn, Protocol
@@ -318,14 +319,7 @@ class Pipeline:
                 except StreamFailure as exc:
                     await self.fail(exc, None)
                 if event is not None:
-                    try:
-                        callbacks = self.accumulator.feed(event)
-                    except ProtocolError as exc:  # data the accumulator cannot merge
-                        await self.fail(adapter.event_rejected(str(exc)), exc)
-                    self.last_event = event
-                    if self._handler is not None:
-                        await dispatch(self._handler, callbacks)
-                    return event, callbacks
+                    return event, await self._apply(event)
                 if adapter.ended or self._exhausted:
                     if not adapter.ended:
                         failure = adapter.end_of_input()
@@ -339,6 +333,44 @@ class Pipeline:
                 await self._fill()
         finally:
             self._reading = False
+
+    async def _apply(self, event: Event) -> list[Callback]:
+        """Feed ``event`` to the accumulator and its callbacks to the handler; return them.
+
+        With a handler, an event carrying several fragments is applied one
+        fragment at a time (:meth:`~streamrun._accumulate.Accumulator.feed_in_steps`),
+        each step's hooks called before the next is applied: every hook sees the
+        live snapshots as they stand at its own fragment.
+        """
+        handler = self._handler
+        if handler is None:
+            try:
+                callbacks = self.accumulator.feed(event)
+            except ProtocolError as exc:  # data the accumulator cannot merge
+                await self.fail(self._adapter.event_rejected(str(exc)), exc)
+            self.last_event = event
+            return callbacks
+        callbacks = []
+        steps = self.accumulator.feed_in_steps(event)
+        while True:
+            try:
+                batch = next(steps, None)
+            except ProtocolError as exc:  # the hooks of the fragments before it have run
+                await self.fail(self._adapter.event_rejected(str(exc)), exc)
+            if batch is None:
+                self.last_event = event
+                return callbacks
+            callbacks.extend(batch)
+            try:
+                await dispatch(handler, batch)
+            except BaseException:
+                # A hook raised, or the reader was cancelled: the event is still
+                # applied in full (its hook's exception is what the reader gets).
+                with contextlib.suppress(ProtocolError):
+                    for _ in steps:
+                        pass
+                self.last_event = event
+                raise
 
     async def _follow_on(self) -> bool:
         """A segment ended normally: switch to the next one, if ``follow`` gives one."""

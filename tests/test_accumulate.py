@@ -254,14 +254,17 @@ def summarize(cb: Callback) -> tuple[Any, ...]:
 def trace(
     acc: Accumulator, events: list[Event], *, end: bool = True, skip: tuple[str, ...] = ()
 ) -> list[tuple[Any, ...]]:
-    """Feed ``events`` and summarize each callback right after its feed (as the
-    stream dispatches them), then those of ``end()``; summaries whose kind is
-    in ``skip`` are left out."""
+    """Feed ``events`` and summarize each callback as soon as its step is applied
+    (:meth:`Accumulator.feed_in_steps`, as the stream dispatches them), then those
+    of ``end()``; summaries whose kind is in ``skip`` are left out."""
     out: list[tuple[Any, ...]] = []
     for event in events:
-        callbacks = acc.feed(event)
-        assert named(callbacks[0]) == ("on_event", (event,))
-        out.extend(summarize(cb) for cb in callbacks)
+        steps = acc.feed_in_steps(event)
+        first = next(steps)
+        assert named(first[0]) == ("on_event", (event,))
+        out.extend(summarize(cb) for cb in first)
+        for step in steps:
+            out.extend(summarize(cb) for cb in step)
     if end:
         out.extend(summarize(cb) for cb in acc.end())
     return [s for s in out if s[0] not in skip]
@@ -582,16 +585,21 @@ def test_parallel_interleaved_tool_calls_exact_sequence() -> None:
     assert acc.end() == []
 
 
-def test_tool_call_delta_snapshot_is_the_live_call_for_the_last_fragment() -> None:
+def test_tool_call_delta_snapshots_are_the_live_call_as_each_fragment_is_applied() -> None:
     acc = Accumulator()
     acc.feed(step_ev("created", step("step_1")))
-    callbacks = acc.feed(
+    deltas = []
+    seen = []  # what each hook would see when its step is dispatched
+    for batch in acc.feed_in_steps(
         step_delta("step_1", fn_first(0, "call_a", "f"), fn_args(0, "{"), fn_args(0, "}"))
-    )
-    deltas = [args for name, args in map(named, callbacks) if name == "on_tool_call_delta"]
+    ):
+        for name, args in map(named, batch):
+            if name == "on_tool_call_delta":
+                deltas.append(args)
+                seen.append(args[1].function.arguments)
     live = acc.run_steps()[0].step_details.tool_calls[0]  # type: ignore[union-attr]
-    assert [d[1] is live for d in deltas] == [False, False, True]
-    assert [d[1].function.arguments for d in deltas] == ["", "{", "{}"]
+    assert [d[1] is live for d in deltas] == [True, True, True]
+    assert seen == ["", "{", "{}"]
     assert [d[0].index for d in deltas] == [0, 0, 0]
 
 
@@ -1145,8 +1153,8 @@ def test_message_with_several_parts_exact_sequence() -> None:
         ("refusal_delta", "I can", "I can"),
         ("refusal_delta", "'t.", "I can't."),
         ("refusal_done", "I can't."),
-        ("text_created", "Bye!"),
-        ("text_delta", "Bye", "Bye"),  # a copy: the second fragment is not in it
+        ("text_created", "Bye"),  # as "Hel": the part with its first fragment
+        ("text_delta", "Bye", "Bye"),  # the second fragment is not applied yet
         ("text_delta", "!", "Bye!"),
         ("text_done", "Bye!"),
         ("image_url_done", "https://x/y.png"),
@@ -1591,12 +1599,13 @@ def test_any_split_yields_the_same_text_and_callback_counts(
     callbacks: list[Callback] = []
     joined = ""
     for event in events:
-        for cb in acc.feed(event):
-            callbacks.append(cb)
-            name, args = named(cb)
-            if name == "on_text_delta":
-                joined += args[0].value
-                assert args[1].value == joined
+        for step in acc.feed_in_steps(event):
+            for cb in step:
+                callbacks.append(cb)
+                name, args = named(cb)
+                if name == "on_text_delta":
+                    joined += args[0].value
+                    assert args[1].value == joined
     counts = names(callbacks)
     assert counts["on_text_created"] == counts["on_text_done"] == 1
     assert counts["on_text_delta"] == len(fragments)

@@ -373,3 +373,76 @@ async def test_a_failure_after_a_close_from_another_task_reports_the_close() -> 
     assert isinstance(info.value.__cause__, StreamInterrupted)
     assert pipeline.state.value == "closed"
     assert pipeline.error is None
+
+
+# ---------------------------------------------------------------------------
+# An event of several fragments: applied one at a time between the hooks
+
+
+def _several_fragments_stream(third: str) -> bytes:
+    """A message delta of three text fragments; ``third`` is the JSON of the last."""
+    created = (
+        b'event: thread.message.created\ndata: {"id":"msg_1","object":"thread.message",'
+        b'"status":"in_progress","role":"assistant","content":[]}\n\n'
+    )
+    delta = (
+        '{"id":"msg_1","object":"thread.message.delta","delta":{"content":['
+        '{"index":0,"type":"text","text":{"value":"a"}},'
+        '{"index":0,"type":"text","text":{"value":"b"}},' + third + "]}}"
+    )
+    return created + b"event: thread.message.delta\ndata: " + delta.encode() + b"\n\n"
+
+
+class _Seer(Trace):
+    def __init__(self, fail_at: str | None = None) -> None:
+        super().__init__()
+        self.seen: list[tuple[str, str]] = []
+        self.fail_at = fail_at
+
+    async def on_text_delta(self, delta: Any, snapshot: Any) -> None:
+        self.seen.append((delta.value, snapshot.value))
+        if delta.value == self.fail_at:
+            raise KeyError("a hook's own bug")
+
+
+@pytest.mark.asyncio
+async def test_each_hook_of_one_event_sees_the_snapshot_at_its_fragment() -> None:
+    handler = _Seer()
+    body = _several_fragments_stream('{"index":0,"type":"text","text":{"value":"c"}}')
+    stream = RunStream.from_bytes([body + b"data: [DONE]\n\n"], handler=handler)
+    async with stream:
+        await stream.until_done()
+    assert handler.seen == [("a", "a"), ("b", "ab"), ("c", "abc")]
+    assert [m.text for m in await stream.final_messages()] == []  # never completed
+    assert stream.current_message_snapshot is not None
+    assert stream.current_message_snapshot.text == "abc"
+
+
+@pytest.mark.asyncio
+async def test_a_hook_raising_mid_event_still_leaves_the_whole_event_applied() -> None:
+    handler = _Seer(fail_at="a")
+    body = _several_fragments_stream('{"index":0,"type":"text","text":{"value":"c"}}')
+    stream = RunStream.from_bytes([body + b"data: [DONE]\n\n"], handler=handler)
+    async with stream:
+        with pytest.raises(KeyError, match="own bug"):
+            await stream.until_done()
+        snapshot = stream.current_message_snapshot
+        assert snapshot is not None and snapshot.text == "abc"
+        assert stream.current_event is not None
+        assert stream.current_event.event == "thread.message.delta"
+    assert handler.seen == [("a", "a")]
+
+
+@pytest.mark.asyncio
+async def test_a_malformed_fragment_fails_after_the_hooks_of_those_before_it() -> None:
+    handler = _Seer()
+    body = _several_fragments_stream('{"index":0,"text":{"value":7}}')
+    stream = RunStream.from_bytes([body + b"data: [DONE]\n\n"], handler=handler)
+    async with stream:
+        with pytest.raises(ProtocolError, match=r"thread\.message\.delta") as info:
+            await stream.until_done()
+        with pytest.raises(ProtocolError):
+            await stream.final_messages()
+    assert handler.seen == [("a", "a"), ("b", "ab")]
+    assert [n for n, _ in handler.calls[-2:]] == ["on_exception", "on_end"]
+    assert [a for n, a in handler.calls if n == "on_exception"] == [repr((info.value,))]
