@@ -1496,7 +1496,8 @@ def test_hooks_within_one_event_see_each_fragment_applied_in_turn() -> None:
             self.kept: list[Any] = []
 
         async def on_text_delta(self, delta: Any, snapshot: Text) -> None:
-            self.texts.append((snapshot.value, [a.text for a in snapshot.annotations]))
+            notes = [getattr(a, "text", "") for a in snapshot.annotations]
+            self.texts.append((snapshot.value, notes))
             self.kept.append(snapshot)
 
         async def on_tool_call_delta(self, delta: Any, snapshot: Any) -> None:
