@@ -244,6 +244,7 @@ from ._models import (
     UnknownStepDetailsDelta,
     UnknownToolCall,
     UnknownToolCallDelta,
+    _Growth,
 )
 
 __all__ = ["Accumulator", "Callback"]
@@ -327,7 +328,9 @@ class _IndexedList(list[Any]):
         return None if key is _UNMATCHED else self._by_index.get(key)
 
 
-def _merge_json(acc: dict[str, Any], delta: dict[str, Any], depth: int = 1) -> None:
+def _merge_json(
+    acc: dict[str, Any], delta: dict[str, Any], growth: _Growth, depth: int = 1
+) -> None:
     """Merge ``delta`` into ``acc`` by the delta accumulation rule.
 
     Strings are appended, objects merged recursively, lists of indexed objects
@@ -336,6 +339,11 @@ def _merge_json(acc: dict[str, Any], delta: dict[str, Any], depth: int = 1) -> N
     ``acc``: deeper than :data:`~streamrun._json.MAX_DEPTH` is a
     :class:`~streamrun.ProtocolError`. A list merged into becomes an
     :class:`_IndexedList` (once): finding an entry's index is O(1).
+
+    A string appended to is not rebuilt: the fragment goes to ``growth``, the
+    owner's record of growing strings (O(len(fragment))), and ``acc`` keeps
+    the string as it was until the owner's ``raw`` is read. A replaced value
+    drops the fragments recorded for its place.
     """
     if depth > MAX_DEPTH:
         raise _too_deep()
@@ -343,15 +351,17 @@ def _merge_json(acc: dict[str, Any], delta: dict[str, Any], depth: int = 1) -> N
     for key, value in delta.items():
         current = acc.get(key)
         if current is None or key in ("index", "type", "id"):
+            if growth:
+                growth.drop(acc, key)
             if isinstance(value, list) and _is_indexed(value):
                 acc[key] = current = _IndexedList()
             else:
                 acc[key] = _copy_json(value, inner)
                 continue
         if isinstance(current, str) and isinstance(value, str):
-            acc[key] = current + value
+            growth.append(acc, key, current, value)
         elif isinstance(current, dict) and isinstance(value, dict):
-            _merge_json(current, value, inner)
+            _merge_json(current, value, growth, inner)
         elif isinstance(current, list) and isinstance(value, list):
             if inner > MAX_DEPTH:
                 raise _too_deep()
@@ -361,10 +371,12 @@ def _merge_json(acc: dict[str, Any], delta: dict[str, Any], depth: int = 1) -> N
                 if isinstance(entry, dict) and "index" in entry:
                     existing = current.find(entry["index"])
                     if existing is not None:
-                        _merge_json(existing, entry, inner + 1)
+                        _merge_json(existing, entry, growth, inner + 1)
                         continue
                 current.add(_copy_json(entry, inner + 1))
         else:
+            if growth:
+                growth.drop(acc, key)
             acc[key] = _copy_json(value, inner)
 
 
@@ -693,7 +705,7 @@ def _merge_by_index(
 def _merge_annotation(a: Annotation, d: AnnotationDelta) -> None:
     if isinstance(a, UnknownAnnotation):
         if isinstance(d, UnknownAnnotationDelta):
-            _merge_json(a.raw, _raw_without_index(d.raw))
+            _merge_json(a._raw, _raw_without_index(d.raw), a._growing())
         return
     if isinstance(d, UnknownAnnotationDelta):  # pragma: no cover - excluded by the caller
         return
@@ -739,7 +751,7 @@ def _merge_output(o: CodeInterpreterOutput, d: CodeInterpreterOutputDelta) -> No
         if isinstance(d, CodeInterpreterImageDelta) and d.image is not None and d.image.file_id:
             o.image.file_id = d.image.file_id
     elif isinstance(d, UnknownCodeInterpreterOutputDelta):
-        _merge_json(o.raw, _raw_without_index(d.raw))
+        _merge_json(o._raw, _raw_without_index(d.raw), o._growing())
 
 
 def _new_output(d: CodeInterpreterOutputDelta) -> CodeInterpreterOutput:
@@ -1104,7 +1116,7 @@ class Accumulator:
         elif isinstance(details, UnknownStepDetailsDelta) and isinstance(
             snapshot.step_details, UnknownStepDetails
         ):
-            _merge_json(snapshot.step_details.raw, details.raw)
+            _merge_json(snapshot.step_details._raw, details.raw, snapshot.step_details._growing())
         out.append((OnRunStepDelta, data.delta, snapshot))
 
     def _tool_call_fragment(
@@ -1164,7 +1176,7 @@ class Accumulator:
                         results.extend(fs.results)
         else:
             assert isinstance(call, UnknownToolCall)
-            _merge_json(call.raw, _raw_without_index(d.raw))
+            _merge_json(call._raw, _raw_without_index(d.raw), call._growing())
         out.append(
             (OnToolCallDelta, d, call if freeze is None else _freeze_tool_call(call, freeze))
         )
@@ -1366,7 +1378,7 @@ class Accumulator:
                     part.image_url.detail = d.image_url.detail
         else:
             assert isinstance(part, UnknownContentBlock)
-            _merge_json(part.raw, _raw_without_index(d.raw))
+            _merge_json(part._raw, _raw_without_index(d.raw), part._growing())
 
     def _begin_part(
         self,
