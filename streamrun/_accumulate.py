@@ -19,9 +19,14 @@ Accumulation (PROTOCOL §7):
   into :class:`~streamrun.TextBuffer` s, as annotation ``text`` and citation
   ``quote``), code_interpreter ``outputs`` merged by their ``index`` (``logs``
   appended), file_search ranking options set and results added (in place).
-* Objects of an unknown type (content part, annotation, tool call, output)
-  are merged as JSON by the same rule and kept in ``raw``. A fragment that
-  omits ``type`` extends the object already at its index.
+* Objects of an unknown type (content part, annotation, tool call, output,
+  step details) are merged as JSON by the same rule and kept in ``raw``. A
+  fragment that omits ``type`` extends the object already at its index. A
+  string of ``raw`` appended to is not rebuilt: the fragment is recorded
+  beside ``raw`` (O(len(fragment)), as in a :class:`~streamrun.TextBuffer`)
+  and reading ``raw`` joins the string and writes it in place, so the dict
+  only ever holds plain JSON (one read earlier keeps its strings as they were
+  until the next read of ``raw``).
 * Nothing joins growing text while feeding. The refusal so far in an
   ``on_refusal_delta`` callback is a lazy :class:`~streamrun.TextBuffer`
   snapshot; :func:`~streamrun._handler.dispatch` hands the hook its ``str``.
@@ -48,9 +53,8 @@ Accumulation (PROTOCOL §7):
   date as ids arrive (not a scan of every step per event): no path is
   quadratic in the number of indices, calls, steps or events; an indexed
   list of an unknown object's ``raw`` keeps its entries by index beside it
-  (``_IndexedList``). Not yet bounded: the growing strings of objects of
-  unknown types, merged as JSON in ``raw``, rebuilt per fragment
-  (``_merge_json``), and the copies frozen for the callbacks of one
+  (``_IndexedList``), and its growing strings are joined only when ``raw``
+  is read. Not yet bounded: the copies frozen for the callbacks of one
   event carrying several fragments of the same object: each still holds its
   own list of references to the (shared) annotations, outputs or results so
   far, O(k) pointers for k of them (a plain ``list`` cannot share storage),
