@@ -19,9 +19,14 @@ Accumulation (PROTOCOL §7):
   into :class:`~streamrun.TextBuffer` s, as annotation ``text`` and citation
   ``quote``), code_interpreter ``outputs`` merged by their ``index`` (``logs``
   appended), file_search ranking options set and results added (in place).
-* Objects of an unknown type (content part, annotation, tool call, output)
-  are merged as JSON by the same rule and kept in ``raw``. A fragment that
-  omits ``type`` extends the object already at its index.
+* Objects of an unknown type (content part, annotation, tool call, output,
+  step details) are merged as JSON by the same rule and kept in ``raw``. A
+  fragment that omits ``type`` extends the object already at its index. A
+  string of ``raw`` appended to is not rebuilt: the fragment is recorded
+  beside ``raw`` (O(len(fragment)), as in a :class:`~streamrun.TextBuffer`)
+  and reading ``raw`` joins the string and writes it in place, so the dict
+  only ever holds plain JSON (one read earlier keeps its strings as they were
+  until the next read of ``raw``).
 * Nothing joins growing text while feeding. The refusal so far in an
   ``on_refusal_delta`` callback is a lazy :class:`~streamrun.TextBuffer`
   snapshot; :func:`~streamrun._handler.dispatch` hands the hook its ``str``.
@@ -47,7 +52,8 @@ Accumulation (PROTOCOL §7):
   date as ids arrive (not a scan of every step per event): no path is
   quadratic in the number of indices, calls, steps or events; an indexed
   list of an unknown object's ``raw`` keeps its entries by index beside it
-  (``_IndexedList``).
+  (``_IndexedList``), and its growing strings are joined only when ``raw``
+  is read.
 * Data that cannot be merged (JSON of the wrong shape, nested deeper than
   ``MAX_DEPTH`` = 128 levels) raises :class:`~streamrun.ProtocolError`.
 
@@ -237,6 +243,7 @@ from ._models import (
     UnknownStepDetailsDelta,
     UnknownToolCall,
     UnknownToolCallDelta,
+    _Growth,
 )
 
 __all__ = ["Accumulator", "Callback"]
@@ -320,7 +327,9 @@ class _IndexedList(list[Any]):
         return None if key is _UNMATCHED else self._by_index.get(key)
 
 
-def _merge_json(acc: dict[str, Any], delta: dict[str, Any], depth: int = 1) -> None:
+def _merge_json(
+    acc: dict[str, Any], delta: dict[str, Any], growth: _Growth, depth: int = 1
+) -> None:
     """Merge ``delta`` into ``acc`` by the delta accumulation rule.
 
     Strings are appended, objects merged recursively, lists of indexed objects
@@ -329,6 +338,11 @@ def _merge_json(acc: dict[str, Any], delta: dict[str, Any], depth: int = 1) -> N
     ``acc``: deeper than :data:`~streamrun._json.MAX_DEPTH` is a
     :class:`~streamrun.ProtocolError`. A list merged into becomes an
     :class:`_IndexedList` (once): finding an entry's index is O(1).
+
+    A string appended to is not rebuilt: the fragment goes to ``growth``, the
+    owner's record of growing strings (O(len(fragment))), and ``acc`` keeps
+    the string as it was until the owner's ``raw`` is read. A replaced value
+    drops the fragments recorded for its place.
     """
     if depth > MAX_DEPTH:
         raise _too_deep()
@@ -336,15 +350,17 @@ def _merge_json(acc: dict[str, Any], delta: dict[str, Any], depth: int = 1) -> N
     for key, value in delta.items():
         current = acc.get(key)
         if current is None or key in ("index", "type", "id"):
+            if growth:
+                growth.drop(acc, key)
             if isinstance(value, list) and _is_indexed(value):
                 acc[key] = current = _IndexedList()
             else:
                 acc[key] = _copy_json(value, inner)
                 continue
         if isinstance(current, str) and isinstance(value, str):
-            acc[key] = current + value
+            growth.append(acc, key, current, value)
         elif isinstance(current, dict) and isinstance(value, dict):
-            _merge_json(current, value, inner)
+            _merge_json(current, value, growth, inner)
         elif isinstance(current, list) and isinstance(value, list):
             if inner > MAX_DEPTH:
                 raise _too_deep()
@@ -354,10 +370,12 @@ def _merge_json(acc: dict[str, Any], delta: dict[str, Any], depth: int = 1) -> N
                 if isinstance(entry, dict) and "index" in entry:
                     existing = current.find(entry["index"])
                     if existing is not None:
-                        _merge_json(existing, entry, inner + 1)
+                        _merge_json(existing, entry, growth, inner + 1)
                         continue
                 current.add(_copy_json(entry, inner + 1))
         else:
+            if growth:
+                growth.drop(acc, key)
             acc[key] = _copy_json(value, inner)
 
 
@@ -613,7 +631,7 @@ def _merge_by_index(
 def _merge_annotation(a: Annotation, d: AnnotationDelta) -> None:
     if isinstance(a, UnknownAnnotation):
         if isinstance(d, UnknownAnnotationDelta):
-            _merge_json(a.raw, _raw_without_index(d.raw))
+            _merge_json(a._raw, _raw_without_index(d.raw), a._growing())
         return
     if isinstance(d, UnknownAnnotationDelta):  # pragma: no cover - excluded by the caller
         return
@@ -659,7 +677,7 @@ def _merge_output(o: CodeInterpreterOutput, d: CodeInterpreterOutputDelta) -> No
         if isinstance(d, CodeInterpreterImageDelta) and d.image is not None and d.image.file_id:
             o.image.file_id = d.image.file_id
     elif isinstance(d, UnknownCodeInterpreterOutputDelta):
-        _merge_json(o.raw, _raw_without_index(d.raw))
+        _merge_json(o._raw, _raw_without_index(d.raw), o._growing())
 
 
 def _new_output(d: CodeInterpreterOutputDelta) -> CodeInterpreterOutput:
@@ -1073,7 +1091,7 @@ class Accumulator:
         elif isinstance(details, UnknownStepDetailsDelta) and isinstance(
             snapshot.step_details, UnknownStepDetails
         ):
-            _merge_json(snapshot.step_details.raw, details.raw)
+            _merge_json(snapshot.step_details._raw, details.raw, snapshot.step_details._growing())
         out.append((OnRunStepDelta, data.delta, snapshot))
 
     def _tool_call_fragment(self, state: _StepState, d: ToolCallDelta, out: list[Callback]) -> None:
@@ -1127,7 +1145,7 @@ class Accumulator:
                         results.extend(fs.results)
         else:
             assert isinstance(call, UnknownToolCall)
-            _merge_json(call.raw, _raw_without_index(d.raw))
+            _merge_json(call._raw, _raw_without_index(d.raw), call._growing())
         out.append((OnToolCallDelta, d, call))
 
     def _begin_call(
@@ -1322,7 +1340,7 @@ class Accumulator:
                     part.image_url.detail = d.image_url.detail
         else:
             assert isinstance(part, UnknownContentBlock)
-            _merge_json(part.raw, _raw_without_index(d.raw))
+            _merge_json(part._raw, _raw_without_index(d.raw), part._growing())
 
     def _begin_part(
         self,

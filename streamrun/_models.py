@@ -28,7 +28,7 @@ from __future__ import annotations
 from itertools import islice
 from typing import Any, Union
 
-from attrs import define, field
+from attrs import define, field, fields
 
 __all__ = [
     "Annotation",
@@ -258,6 +258,110 @@ def _buffer(value: str | TextBuffer | None) -> TextBuffer:
 def _optional_buffer(value: str | TextBuffer | None) -> TextBuffer | None:
     """A field that may be ``None`` (not received) and else grows by deltas."""
     return None if value is None else _buffer(value)
+
+
+class _Growth(dict[tuple[int, str], tuple[JSON, list[str]]]):
+    """The strings of an unknown object's ``raw`` growing by fragments, not yet joined.
+
+    Each growing place, a JSON object (dict) in ``raw`` and one of its keys,
+    maps to that object and the pieces of its string: first the string the
+    object held when it started growing (still there, stale, until
+    :meth:`settle`), then the fragments since. Appending a fragment costs
+    O(len(fragment)); the object only ever holds plain JSON. Keyed by the
+    object's ``id`` (a dict is not hashable); holding the object keeps its id
+    from being reused.
+    """
+
+    __slots__ = ()
+
+    def append(self, container: JSON, key: str, current: str, fragment: str) -> None:
+        """``fragment`` extends the string ``current`` at ``container[key]``."""
+        if not fragment:
+            return
+        entry = self.get((id(container), key))
+        if entry is None:
+            self[id(container), key] = (container, [current, fragment])
+        else:
+            entry[1].append(fragment)
+
+    def drop(self, container: JSON, key: str) -> None:
+        """``container[key]`` is replaced: the pieces of its old string no longer apply."""
+        self.pop((id(container), key), None)
+
+    def settle(self) -> None:
+        """Write every joined string into its object; nothing is pending after."""
+        for (_, key), (container, pieces) in self.items():
+            container[key] = "".join(pieces)
+        self.clear()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Copies (copy.deepcopy, pickle) key the copied objects by their own ids.
+        entries = [(container, key, pieces) for (_, key), (container, pieces) in self.items()]
+        return (_regrow, (entries,))
+
+
+def _regrow(entries: list[tuple[JSON, str, list[str]]]) -> _Growth:
+    growth = _Growth()
+    for container, key, pieces in entries:
+        growth[id(container), key] = (container, pieces)
+    return growth
+
+
+@define(kw_only=True, eq=False, repr=False)
+class _RawJSON:
+    """The ``raw`` JSON of an object of an unknown type, whose strings may grow.
+
+    The accumulator merges fragments into it (:func:`streamrun._accumulate._merge_json`)
+    and records the fragments of growing strings in a :class:`_Growth` instead
+    of rebuilding each string per fragment. Reading ``raw`` joins them, writes
+    the strings into their objects in place and returns the dict, which holds
+    only plain JSON at all times: a dict read earlier keeps its strings as
+    they were (stale) until the next read of ``raw`` brings it up to date.
+    Equality and repr use the JSON as read.
+    """
+
+    _raw: JSON = field(factory=dict, alias="raw")
+    _growth: _Growth | None = field(default=None, init=False, eq=False, repr=False)
+
+    @property
+    def raw(self) -> JSON:
+        """The object's decoded JSON."""
+        growth = self._growth
+        if growth:
+            growth.settle()
+        return self._raw
+
+    @raw.setter
+    def raw(self, value: JSON) -> None:
+        self._raw = value
+        self._growth = None
+
+    def _growing(self) -> _Growth:
+        """The record the accumulator appends fragments of ``raw``'s strings to."""
+        growth = self._growth
+        if growth is None:
+            growth = self._growth = _Growth()
+        return growth
+
+    def _compared(self) -> tuple[Any, ...]:
+        raw = self.raw
+        return tuple(
+            raw if a.name == "_raw" else getattr(self, a.name) for a in fields(type(self)) if a.eq
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, _RawJSON) or other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._compared() == other._compared()
+
+    def __repr__(self) -> str:
+        shown = [
+            f"{a.name}={getattr(self, a.name)!r}"
+            for a in fields(type(self))
+            if a.repr and a.name != "_raw"
+        ]
+        shown.append(f"raw={self.raw!r}")
+        return f"{type(self).__name__}({', '.join(shown)})"
 
 
 # ---------------------------------------------------------------------------
@@ -579,12 +683,11 @@ class CodeInterpreterImage:
     image: CodeInterpreterImageFile = field(factory=CodeInterpreterImageFile)
 
 
-@define(kw_only=True)
-class UnknownCodeInterpreterOutput:
+@define(kw_only=True, eq=False, repr=False)
+class UnknownCodeInterpreterOutput(_RawJSON):
     """A code_interpreter output of an unknown type; ``raw`` is its JSON."""
 
     type: str = ""
-    raw: JSON = field(factory=dict)
 
 
 CodeInterpreterOutput = Union[
@@ -712,13 +815,12 @@ class FunctionToolCall:
     function: FunctionCall = field(factory=FunctionCall)
 
 
-@define(kw_only=True)
-class UnknownToolCall:
+@define(kw_only=True, eq=False, repr=False)
+class UnknownToolCall(_RawJSON):
     """A tool call of an unknown type; ``raw`` is its JSON."""
 
     id: str = ""
     type: str = ""
-    raw: JSON = field(factory=dict)
 
 
 ToolCall = Union[CodeInterpreterToolCall, FileSearchToolCall, FunctionToolCall, UnknownToolCall]
@@ -732,12 +834,11 @@ class ToolCallsStepDetails:
     tool_calls: list[ToolCall] = field(factory=list)
 
 
-@define(kw_only=True)
-class UnknownStepDetails:
+@define(kw_only=True, eq=False, repr=False)
+class UnknownStepDetails(_RawJSON):
     """Step details of an unknown type; ``raw`` is their JSON."""
 
     type: str = ""
-    raw: JSON = field(factory=dict)
 
 
 StepDetails = Union[MessageCreationStepDetails, ToolCallsStepDetails, UnknownStepDetails]
@@ -858,12 +959,11 @@ class FilePathAnnotation:
         )
 
 
-@define(kw_only=True)
-class UnknownAnnotation:
+@define(kw_only=True, eq=False, repr=False)
+class UnknownAnnotation(_RawJSON):
     """An annotation of an unknown type; ``raw`` is its JSON."""
 
     type: str = ""
-    raw: JSON = field(factory=dict)
 
 
 Annotation = Union[FileCitationAnnotation, FilePathAnnotation, UnknownAnnotation]
@@ -949,12 +1049,11 @@ class RefusalContentBlock:
         return f"RefusalContentBlock(type={self.type!r}, refusal={self.refusal!r})"
 
 
-@define(kw_only=True)
-class UnknownContentBlock:
+@define(kw_only=True, eq=False, repr=False)
+class UnknownContentBlock(_RawJSON):
     """A content part of an unknown type; ``raw`` is its JSON."""
 
     type: str = ""
-    raw: JSON = field(factory=dict)
 
 
 MessageContent = Union[

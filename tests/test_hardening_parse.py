@@ -11,6 +11,7 @@ import asyncio
 import copy
 import gc
 import json
+import pickle
 import statistics
 import time
 import tracemalloc
@@ -24,6 +25,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from streamrun import AsyncClient, AsyncEventHandler, ProtocolError, StreamError
 from streamrun._accumulate import Accumulator
+from streamrun._converter import converter
 from streamrun._events import (
     DoneEvent,
     Event,
@@ -34,12 +36,23 @@ from streamrun._events import (
 from streamrun._handler import dispatch
 from streamrun._json import MAX_DEPTH, NestingError, _bounded, _Never
 from streamrun._models import (
+    Annotation,
+    CodeInterpreterOutput,
+    MessageContent,
     RunStepDelta,
     RunStepDeltaEvent,
+    StepDetails,
     Text,
     TextBuffer,
+    ToolCall,
     ToolCallsStepDetailsDelta,
+    UnknownAnnotation,
+    UnknownCodeInterpreterOutput,
+    UnknownContentBlock,
+    UnknownStepDetails,
+    UnknownToolCall,
     UnknownToolCallDelta,
+    _Growth,
 )
 from streamrun.sse import SSEDecoder
 
@@ -1616,6 +1629,221 @@ def test_unknown_objects_indexed_lists_scale_linearly(where: str, per_event: int
     assert_linear(prepare, 1_000)
 
 
+# Where a growing string sits in an unknown object's raw: at its top level, in a
+# nested object, and in an entry of an indexed list.
+_RAW_PLACES: dict[str, Callable[[str], dict[str, Any]]] = {
+    "top": lambda s: {"s": s},
+    "nested": lambda s: {"outer": {"inner": {"s": s}}},
+    "indexed": lambda s: {"items": [{"index": 0, "s": s}]},
+}
+
+
+_UNKNOWN_TYPES = {
+    "content_part": "custom_part",
+    "annotation": "custom_annotation",
+    "tool_call": "custom_tool",
+    "output": "custom_output",
+    "step_details": "custom_details",
+}
+
+
+def _unknown_fragment(kind: str, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """An event carrying ``body`` as a fragment of one unknown object of ``kind``."""
+    obj = {"type": _UNKNOWN_TYPES[kind], **body}
+    if kind == "step_details":
+        delta = {"step_details": obj}
+        return "thread.run.step.delta", {
+            "id": "step_1",
+            "object": "thread.run.step.delta",
+            "delta": delta,
+        }
+    obj["index"] = 0
+    if kind == "content_part":
+        return "thread.message.delta", msg_delta(obj)
+    if kind == "annotation":
+        return "thread.message.delta", msg_delta(
+            {"index": 0, "type": "text", "text": {"annotations": [obj]}}
+        )
+    if kind == "output":
+        obj = {"index": 0, "type": "code_interpreter", "code_interpreter": {"outputs": [obj]}}
+    return "thread.run.step.delta", step_delta(obj)
+
+
+_UNKNOWN_KINDS = list(_UNKNOWN_TYPES)
+
+
+@pytest.mark.parametrize("where", list(_RAW_PLACES))
+@pytest.mark.parametrize("kind", _UNKNOWN_KINDS)
+def test_unknown_objects_growing_strings_scale_linearly(kind: str, where: str) -> None:
+    # A string of an unknown object's raw was rebuilt per fragment (current +
+    # value): t(10n)/t(n) ~ 45 at n = 1,000.
+    def prepare(n: int) -> Callable[[], Any]:
+        events = []
+        for _ in range(n):
+            name, data = _unknown_fragment(kind, _RAW_PLACES[where]("x" * 40))
+            events.append((name, json.dumps(data)))
+        return _feeder(events)
+
+    assert_linear(prepare, 1_000)
+
+
+_UNKNOWN_CLASSES: dict[str, type] = {
+    "content_part": UnknownContentBlock,
+    "annotation": UnknownAnnotation,
+    "tool_call": UnknownToolCall,
+    "output": UnknownCodeInterpreterOutput,
+    "step_details": UnknownStepDetails,
+}
+
+
+def _unknown_object(acc: Accumulator, kind: str) -> Any:
+    """The unknown object of ``kind`` that :func:`_unknown_fragment` events grow."""
+    obj: Any
+    if kind in ("content_part", "annotation"):
+        assert acc.current_message_snapshot is not None
+        obj = acc.current_message_snapshot.content[0]
+        if kind == "annotation":
+            obj = obj.text.annotations[0]
+    else:
+        assert acc.current_run_step_snapshot is not None
+        obj = acc.current_run_step_snapshot.step_details
+        if kind != "step_details":
+            obj = obj.tool_calls[0]
+            if kind == "output":
+                obj = obj.code_interpreter.outputs[0]
+    assert type(obj) is _UNKNOWN_CLASSES[kind]
+    return obj
+
+
+def _grown(where: str, raw: dict[str, Any]) -> Any:
+    """The growing string of :data:`_RAW_PLACES` in ``raw``."""
+    if where == "top":
+        return raw["s"]
+    if where == "nested":
+        return raw["outer"]["inner"]["s"]
+    return raw["items"][0]["s"]
+
+
+def _grow(acc: Accumulator, kind: str, body: dict[str, Any]) -> None:
+    name, data = _unknown_fragment(kind, body)
+    acc.feed(parse(name, json.dumps(data)))
+
+
+@pytest.mark.parametrize("where", list(_RAW_PLACES))
+@pytest.mark.parametrize("kind", _UNKNOWN_KINDS)
+def test_unknown_objects_growing_strings_read_whole(kind: str, where: str) -> None:
+    acc = Accumulator()
+    pieces = [f"<{i}>" for i in range(50)]
+    for piece in pieces[:20]:
+        _grow(acc, kind, _RAW_PLACES[where](piece))
+    obj = _unknown_object(acc, kind)
+    early = obj.raw  # read mid-way: the strings so far
+    assert _grown(where, early) == "".join(pieces[:20])
+    for piece in pieces[20:]:
+        _grow(acc, kind, _RAW_PLACES[where](piece))
+        # Read earlier, the dict stays plain JSON (its strings as they were).
+        assert json.loads(json.dumps(early)) == early
+    assert _unknown_object(acc, kind) is obj
+    assert obj._growth  # fragments are pending: the next read joins them
+    raw = obj.raw
+    assert raw is early  # brought up to date in place
+    assert _grown(where, raw) == "".join(pieces)
+    assert raw == {"type": _UNKNOWN_TYPES[kind], **_RAW_PLACES[where]("".join(pieces))}
+    assert json.loads(json.dumps(early)) == raw
+    # Appending after a read, and reading again.
+    _grow(acc, kind, _RAW_PLACES[where]("!"))
+    assert _grown(where, obj.raw) == "".join(pieces) + "!"
+
+
+@pytest.mark.parametrize("kind", _UNKNOWN_KINDS)
+def test_unknown_objects_replaced_values_drop_pending_fragments(kind: str) -> None:
+    acc = Accumulator()
+    bodies: list[dict[str, Any]] = [
+        {"s": "a", "n": "x", "o": "p", "meta": {"id": "i1", "type": "t1", "v": "1"}},
+        {"s": "b", "n": "y", "o": "q", "meta": {"id": "i2", "type": "t2", "v": "2"}},
+        # A string replaced by a number, an object and null; ids and types replaced.
+        {"s": 5, "n": {"k": "z"}, "o": None, "meta": {"id": "i3", "type": "t3", "v": "3"}},
+    ]
+    for body in bodies:
+        _grow(acc, kind, body)
+    obj = _unknown_object(acc, kind)
+    assert obj._growth  # meta.v is pending; s and n were dropped
+    expected = {"s": 5, "n": {"k": "z"}, "o": None, "meta": {"id": "i3", "type": "t3", "v": "123"}}
+    assert obj.raw == {"type": _UNKNOWN_TYPES[kind], **expected}
+    # A replaced value grows again from its replacement.
+    _grow(acc, kind, {"s": "c", "n": "w", "o": "r"})
+    _grow(acc, kind, {"s": "d", "n": "v", "o": "s", "meta": {"v": "4"}})
+    assert obj.raw == {
+        "type": _UNKNOWN_TYPES[kind],
+        "s": "cd",
+        "n": "wv",
+        "o": "rs",
+        "meta": {"id": "i3", "type": "t3", "v": "1234"},
+    }
+
+
+_UNKNOWN_UNIONS: dict[str, Any] = {
+    "content_part": MessageContent,
+    "annotation": Annotation,
+    "tool_call": ToolCall,
+    "output": CodeInterpreterOutput,
+    "step_details": StepDetails,
+}
+
+
+@pytest.mark.parametrize("kind", _UNKNOWN_KINDS)
+def test_unknown_objects_with_pending_fragments_compare_copy_and_convert(kind: str) -> None:
+    def grown() -> Any:
+        acc = Accumulator()
+        for piece in ["ab", "cd", "ef"]:
+            _grow(acc, kind, {"s": piece, "items": [{"index": 0, "t": piece}]})
+        obj = _unknown_object(acc, kind)
+        assert obj._growth
+        return obj
+
+    full = {"type": _UNKNOWN_TYPES[kind], "s": "abcdef", "items": [{"index": 0, "t": "abcdef"}]}
+    obj = grown()
+    direct = attrs.evolve(obj, raw=copy.deepcopy(full))  # built with the full raw
+    assert obj._growth
+    assert obj == direct
+    assert grown() == direct  # the other way round
+    assert grown() != attrs.evolve(obj, raw={**full, "s": "abcde"})
+    name = type(obj).__name__
+    obj = grown()
+    fields = "id='', " if kind == "tool_call" else ""
+    assert repr(obj) == f"{name}({fields}type={obj.type!r}, raw={full!r})"
+    # evolve with a new raw: the new one, the original untouched.
+    obj = grown()
+    other = attrs.evolve(obj, raw={"type": "x", "s": "new"})
+    assert other.raw == {"type": "x", "s": "new"}
+    assert not other._growth
+    assert obj.raw == full
+    # The converter unstructures the joined JSON, and structures it back.
+    obj = grown()
+    unstructured = converter.unstructure(obj)
+    assert unstructured == full
+    assert json.loads(json.dumps(unstructured)) == full
+    restructured = converter.structure(unstructured, _UNKNOWN_UNIONS[kind])
+    assert type(restructured) is type(obj)
+    assert restructured.raw == full
+    if kind != "step_details":  # built from a delta, those keep type "" (raw has it)
+        assert restructured == obj
+
+    def pickled(obj: Any) -> Any:
+        return pickle.loads(pickle.dumps(obj))
+
+    # Deep copies and pickles join the same strings, independently of the original.
+
+    for copy_of in (copy.deepcopy, pickled):
+        obj = grown()
+        copied = copy_of(obj)
+        assert copied._growth  # still pending in the copy too
+        assert copied == obj
+        assert copied.raw == obj.raw == full
+        copied.raw["items"][0]["t"] = "changed"
+        assert obj.raw == full
+
+
 def _scan_merge(acc: dict[str, Any], delta: dict[str, Any]) -> None:
     """The merge rule as a scan (the reference :func:`_merge_json` must match)."""
     for key, value in delta.items():
@@ -1674,16 +1902,24 @@ def _json_entries(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
             },
         ),
         max_size=6,
-    )
+    ),
+    st.booleans(),
 )
-def test_merge_json_by_index_matches_the_scan(deltas: list[dict[str, Any]]) -> None:
+def test_merge_json_by_index_matches_the_scan(
+    deltas: list[dict[str, Any]], settle_each: bool
+) -> None:
     from streamrun._accumulate import _merge_json
 
     fast: dict[str, Any] = {}
     slow: dict[str, Any] = {}
+    growth = _Growth()
     nan = float("nan")
     for delta in deltas:
-        _merge_json(fast, delta)
+        _merge_json(fast, delta, growth)
+        json.dumps(fast)  # plain JSON, pending fragments or not
+        if settle_each:  # reading raw after each fragment
+            growth.settle()
         _scan_merge(slow, copy.deepcopy(delta))
+    growth.settle()
     # NaN never equals itself at the top of ==: compare the JSON text instead.
     assert json.dumps(fast, sort_keys=True) == json.dumps(slow, sort_keys=True), nan
