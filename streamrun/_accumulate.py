@@ -890,7 +890,7 @@ class Accumulator:
         return out
 
     def feed_in_steps(self, event: Event) -> Iterator[list[Callback]]:
-        """Apply one event like :meth:`feed`, yielding its callbacks in steps.
+        """Apply one event like :meth:`feed`, its callbacks returned in steps.
 
         A message or step delta carrying several fragments (content parts,
         annotations, tool calls) is applied one fragment at a time: each list
@@ -903,12 +903,22 @@ class Accumulator:
         joined, are what :meth:`feed` returns; the event is applied in full
         once the iterator is exhausted (a consumer that stops early must
         exhaust it). Errors are those of :meth:`feed`, raised at the fragment
-        that caused them.
+        that caused them (by this call for an event of one step).
         """
-        stepped = _STEPPED.get(type(event))
-        if stepped is None:
-            yield self.feed(event)
-            return
+        kind = type(event)
+        if kind is ThreadMessageDelta:
+            assert isinstance(event, ThreadMessageDelta)
+            content = event.data.delta.content
+            if content is not None and len(content) > 1:
+                return self._in_steps(event, Accumulator._message_delta_in_steps)
+        elif kind is ThreadRunStepDelta:
+            assert isinstance(event, ThreadRunStepDelta)
+            details = event.data.delta.step_details
+            if isinstance(details, ToolCallsStepDetailsDelta) and len(details.tool_calls or ()) > 1:
+                return self._in_steps(event, Accumulator._step_delta_in_steps)
+        return iter((self.feed(event),))
+
+    def _in_steps(self, event: Event, stepped: _Stepped) -> Iterator[list[Callback]]:
         self.current_event = event
         out: list[Callback] = [(OnEvent, event)]
         steps = stepped(self, event, out)
@@ -1056,31 +1066,14 @@ class Accumulator:
         return step
 
     def _on_step_delta(self, event: ThreadRunStepDelta, out: list[Callback]) -> None:
-        for _ in self._step_delta(event, out):
-            pass
-
-    def _step_delta(self, event: ThreadRunStepDelta, out: list[Callback]) -> Iterator[None]:
-        """Apply a step delta; pause (yield) after each tool-call fragment but the last."""
-        data = event.data
-        state = self._steps.get(data.id)
+        state = self._delta_step(event, out)
         if state is None:
-            state = self._add_step(self._step_from_delta(data), out)
-        elif state.ended:
             return
+        details = event.data.delta.step_details
         snapshot = state.snapshot
-        self.current_run_step_snapshot = snapshot
-        details = data.delta.step_details
         if isinstance(details, ToolCallsStepDetailsDelta):
-            entries = details.tool_calls
-            if entries:
-                if not isinstance(snapshot.step_details, ToolCallsStepDetails):
-                    snapshot.step_details = ToolCallsStepDetails()
-                    state.set_calls([])
-                last = entries[-1]
-                for entry in entries:
-                    self._tool_call_fragment(state, entry, out)
-                    if entry is not last:
-                        yield
+            for entry in details.tool_calls or ():
+                self._tool_call_fragment(state, entry, out)
         elif isinstance(details, MessageCreationStepDetailsDelta):
             if details.message_creation is not None:
                 if not isinstance(snapshot.step_details, MessageCreationStepDetails):
@@ -1092,7 +1085,46 @@ class Accumulator:
             snapshot.step_details, UnknownStepDetails
         ):
             _merge_json(snapshot.step_details._raw, details.raw, snapshot.step_details._growing())
-        out.append((OnRunStepDelta, data.delta, snapshot))
+        out.append((OnRunStepDelta, event.data.delta, snapshot))
+
+    def _step_delta_in_steps(
+        self, event: ThreadRunStepDelta, out: list[Callback]
+    ) -> Iterator[None]:
+        """:meth:`_on_step_delta` for several tool-call fragments: pause (yield) after
+        each but the last."""
+        state = self._delta_step(event, out)
+        if state is None:
+            return
+        details = event.data.delta.step_details
+        assert isinstance(details, ToolCallsStepDetailsDelta) and details.tool_calls
+        entries = details.tool_calls
+        last = entries[-1]
+        for entry in entries:
+            self._tool_call_fragment(state, entry, out)
+            if entry is not last:
+                yield
+        out.append((OnRunStepDelta, event.data.delta, state.snapshot))
+
+    def _delta_step(self, event: ThreadRunStepDelta, out: list[Callback]) -> _StepState | None:
+        """The state of a delta's step (created if new; ``None`` once it ended), made
+        ready for its tool-call fragments."""
+        data = event.data
+        state = self._steps.get(data.id)
+        if state is None:
+            state = self._add_step(self._step_from_delta(data), out)
+        elif state.ended:
+            return None
+        snapshot = state.snapshot
+        self.current_run_step_snapshot = snapshot
+        details = data.delta.step_details
+        if (
+            isinstance(details, ToolCallsStepDetailsDelta)
+            and details.tool_calls
+            and not isinstance(snapshot.step_details, ToolCallsStepDetails)
+        ):
+            snapshot.step_details = ToolCallsStepDetails()
+            state.set_calls([])
+        return state
 
     def _tool_call_fragment(self, state: _StepState, d: ToolCallDelta, out: list[Callback]) -> None:
         index = d.index
@@ -1269,11 +1301,8 @@ class Accumulator:
         return message
 
     def _on_message_delta(self, event: ThreadMessageDelta, out: list[Callback]) -> None:
-        for _ in self._message_delta(event, out):
-            pass
-
-    def _message_delta(self, event: ThreadMessageDelta, out: list[Callback]) -> Iterator[None]:
-        """Apply a message delta; pause (yield) after each content fragment but the last."""
+        # The hot path (one event per text fragment): the steps of
+        # _message_delta_in_steps inlined.
         data = event.data
         state = self._messages.get(data.id)
         if state is None:
@@ -1283,13 +1312,49 @@ class Accumulator:
         snapshot = state.snapshot
         self.current_message_snapshot = snapshot
         delta = data.delta
-        entries = delta.content
-        if entries:
-            last = entries[-1]
-            for entry in entries:
+        if delta.content:
+            for entry in delta.content:
                 self._content_fragment(state, entry, out)
-                if entry is not last:
-                    yield
+        if delta.role and not snapshot.role:
+            snapshot.role = delta.role
+        out.append((OnMessageDelta, delta, snapshot))
+
+    def _message_delta_in_steps(
+        self, event: ThreadMessageDelta, out: list[Callback]
+    ) -> Iterator[None]:
+        """:meth:`_on_message_delta` for several content fragments: pause (yield)
+        after each but the last."""
+        state = self._delta_message(event, out)
+        if state is None:
+            return
+        entries = event.data.delta.content
+        assert entries
+        last = entries[-1]
+        for entry in entries:
+            self._content_fragment(state, entry, out)
+            if entry is not last:
+                yield
+        self._message_delta_end(state, event, out)
+
+    def _delta_message(
+        self, event: ThreadMessageDelta, out: list[Callback]
+    ) -> _MessageState | None:
+        """The state of a delta's message (created if new; ``None`` once it ended)."""
+        data = event.data
+        state = self._messages.get(data.id)
+        if state is None:
+            state = self._add_message(self._message_from_delta(data), out)
+        elif state.ended:
+            return None
+        self.current_message_snapshot = state.snapshot
+        return state
+
+    @staticmethod
+    def _message_delta_end(
+        state: _MessageState, event: ThreadMessageDelta, out: list[Callback]
+    ) -> None:
+        delta = event.data.delta
+        snapshot = state.snapshot
         if delta.role and not snapshot.role:
             snapshot.role = delta.role
         out.append((OnMessageDelta, delta, snapshot))
@@ -1442,13 +1507,8 @@ class Accumulator:
         return
 
 
+# A message / step delta applied one fragment at a time (Accumulator.feed_in_steps).
 _Stepped = Callable[["Accumulator", Any, list[Callback]], Iterator[None]]
-
-# The events applied one fragment at a time by Accumulator.feed_in_steps.
-_STEPPED: dict[type, _Stepped] = {
-    ThreadMessageDelta: Accumulator._message_delta,
-    ThreadRunStepDelta: Accumulator._step_delta,
-}
 
 _HANDLERS: dict[type, _Handler] = {
     ThreadCreated: Accumulator._ignore,

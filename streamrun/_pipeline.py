@@ -343,24 +343,19 @@ class Pipeline:
         live snapshots as they stand at its own fragment.
         """
         handler = self._handler
-        if handler is None:
-            try:
+        batch: list[Callback] | None
+        try:
+            if handler is None:
                 callbacks = self.accumulator.feed(event)
-            except ProtocolError as exc:  # data the accumulator cannot merge
-                await self.fail(self._adapter.event_rejected(str(exc)), exc)
-            self.last_event = event
-            return callbacks
-        callbacks = []
-        steps = self.accumulator.feed_in_steps(event)
-        while True:
-            try:
-                batch = next(steps, None)
-            except ProtocolError as exc:  # the hooks of the fragments before it have run
-                await self.fail(self._adapter.event_rejected(str(exc)), exc)
-            if batch is None:
                 self.last_event = event
                 return callbacks
-            callbacks.extend(batch)
+            steps = self.accumulator.feed_in_steps(event)
+            batch = next(steps)
+        except ProtocolError as exc:  # data the accumulator cannot merge
+            await self.fail(self._adapter.event_rejected(str(exc)), exc)
+        callbacks = []
+        while batch is not None:
+            callbacks += batch
             try:
                 await dispatch(handler, batch)
             except BaseException:
@@ -371,6 +366,12 @@ class Pipeline:
                         pass
                 self.last_event = event
                 raise
+            try:
+                batch = next(steps, None)
+            except ProtocolError as exc:  # the hooks of the fragments before it have run
+                await self.fail(self._adapter.event_rejected(str(exc)), exc)
+        self.last_event = event
+        return callbacks
 
     async def _follow_on(self) -> bool:
         """A segment ended normally: switch to the next one, if ``follow`` gives one."""
