@@ -1301,8 +1301,8 @@ class Accumulator:
         return message
 
     def _on_message_delta(self, event: ThreadMessageDelta, out: list[Callback]) -> None:
-        # The hot path (one event per text fragment): the steps of
-        # _message_delta_in_steps inlined.
+        # The hot path (one event per text fragment): _delta_message and
+        # _message_delta_end inlined (two calls are ~10% of a delta's cost).
         data = event.data
         state = self._messages.get(data.id)
         if state is None:

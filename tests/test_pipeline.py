@@ -379,8 +379,11 @@ async def test_a_failure_after_a_close_from_another_task_reports_the_close() -> 
 # An event of several fragments: applied one at a time between the hooks
 
 
-def _several_fragments_stream(third: str) -> bytes:
-    """A message delta of three text fragments; ``third`` is the JSON of the last."""
+def _several_fragments_stream(
+    handler: AsyncEventHandler, third: str = '{"index":0,"type":"text","text":{"value":"c"}}'
+) -> RunStream:
+    """A stream of a message delta of three text fragments (``third``: the JSON of
+    the last), then ``[DONE]``."""
     created = (
         b'event: thread.message.created\ndata: {"id":"msg_1","object":"thread.message",'
         b'"status":"in_progress","role":"assistant","content":[]}\n\n'
@@ -390,7 +393,8 @@ def _several_fragments_stream(third: str) -> bytes:
         '{"index":0,"type":"text","text":{"value":"a"}},'
         '{"index":0,"type":"text","text":{"value":"b"}},' + third + "]}}"
     )
-    return created + b"event: thread.message.delta\ndata: " + delta.encode() + b"\n\n"
+    body = created + b"event: thread.message.delta\ndata: " + delta.encode() + b"\n\n"
+    return RunStream.from_bytes([body + b"data: [DONE]\n\n"], handler=handler)
 
 
 class _Seer(Trace):
@@ -408,8 +412,7 @@ class _Seer(Trace):
 @pytest.mark.asyncio
 async def test_each_hook_of_one_event_sees_the_snapshot_at_its_fragment() -> None:
     handler = _Seer()
-    body = _several_fragments_stream('{"index":0,"type":"text","text":{"value":"c"}}')
-    stream = RunStream.from_bytes([body + b"data: [DONE]\n\n"], handler=handler)
+    stream = _several_fragments_stream(handler)
     async with stream:
         await stream.until_done()
     assert handler.seen == [("a", "a"), ("b", "ab"), ("c", "abc")]
@@ -421,8 +424,7 @@ async def test_each_hook_of_one_event_sees_the_snapshot_at_its_fragment() -> Non
 @pytest.mark.asyncio
 async def test_a_hook_raising_mid_event_still_leaves_the_whole_event_applied() -> None:
     handler = _Seer(fail_at="a")
-    body = _several_fragments_stream('{"index":0,"type":"text","text":{"value":"c"}}')
-    stream = RunStream.from_bytes([body + b"data: [DONE]\n\n"], handler=handler)
+    stream = _several_fragments_stream(handler)
     async with stream:
         with pytest.raises(KeyError, match="own bug"):
             await stream.until_done()
@@ -436,8 +438,7 @@ async def test_a_hook_raising_mid_event_still_leaves_the_whole_event_applied() -
 @pytest.mark.asyncio
 async def test_a_malformed_fragment_fails_after_the_hooks_of_those_before_it() -> None:
     handler = _Seer()
-    body = _several_fragments_stream('{"index":0,"text":{"value":7}}')
-    stream = RunStream.from_bytes([body + b"data: [DONE]\n\n"], handler=handler)
+    stream = _several_fragments_stream(handler, '{"index":0,"text":{"value":7}}')
     async with stream:
         with pytest.raises(ProtocolError, match=r"thread\.message\.delta") as info:
             await stream.until_done()
