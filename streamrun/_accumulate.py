@@ -1063,6 +1063,8 @@ class Accumulator:
             step.type, step.step_details = "tool_calls", ToolCallsStepDetails()
         elif isinstance(details, MessageCreationStepDetailsDelta):
             step.type, step.step_details = "message_creation", MessageCreationStepDetails()
+        elif isinstance(details, UnknownStepDetailsDelta):
+            step.type, step.step_details = details.type, UnknownStepDetails(type=details.type)
         return step
 
     def _on_step_delta(self, event: ThreadRunStepDelta, out: list[Callback]) -> None:

@@ -54,6 +54,7 @@ from streamrun._models import (
     UnknownAnnotation,
     UnknownCodeInterpreterOutput,
     UnknownContentBlock,
+    UnknownStepDetails,
     UnknownToolCall,
 )
 
@@ -1097,6 +1098,30 @@ def test_unknown_step_details_delta_is_merged_as_json() -> None:
     )
     snapshot = step_snapshot(acc)
     assert snapshot.step_details.raw == {"type": "thinking", "thoughts": "ab"}  # type: ignore[union-attr]
+
+
+def test_an_unannounced_step_of_unknown_details_is_typed_as_if_created() -> None:
+    # A step first seen in a delta of unknown details gets the type the delta
+    # names, as a .created event of the same details gives it.
+    fragments = [{"type": "thinking", "thoughts": t} for t in ("a", "b")]
+    announced, unannounced = Accumulator(), Accumulator()
+    created = step("step_u")
+    created["type"] = "thinking"
+    created["step_details"] = {"type": "thinking"}
+    announced.feed(step_ev("created", created))
+    for details in fragments:
+        data = {
+            "id": "step_u",
+            "object": "thread.run.step.delta",
+            "delta": {"step_details": details},
+        }
+        for acc in (announced, unannounced):
+            acc.feed(ev("thread.run.step.delta", data))
+    got, want = step_snapshot(unannounced), step_snapshot(announced)
+    assert (got.type, got.step_details) == (want.type, want.step_details)
+    assert got.step_details == UnknownStepDetails(
+        type="thinking", raw={"type": "thinking", "thoughts": "ab"}
+    )
 
 
 def test_late_step_delta_after_the_step_ended_is_ignored() -> None:
