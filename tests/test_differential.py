@@ -1536,7 +1536,7 @@ async def test_one_delta_with_two_fragments_of_one_index(
     ]
     text_hooks = ("text_created", "text_delta", "text_done")
     assert only(ours.calls, *text_hooks) == [
-        ("text_created", "Hello"),
+        ("text_created", "Hel"),  # created with its first fragment, as the next one is applied
         ("text_delta", "Hel", "Hel", ()),
         ("text_delta", "lo", "Hello", ()),
         ("text_delta", " there", "Hello there", ()),
