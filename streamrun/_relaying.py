@@ -149,22 +149,24 @@ async def _relay(
         redact = _stream_redact(stream)
     fragments = FragmentRedactor(_stream_secrets(stream))
     owned = False
+    failure: StreamrunError | None = None
     try:
         try:
-            await stream.__aenter__()
-            owned = True
-        except StreamConsumedError:
-            pass  # already entered by the caller, who closes it
-        event: _Event
-        async for event in stream:
-            for name, data in fragments.feed(event.event, wire_json(event)):
-                yield _encode(redact(frame(name, data)))
-        for name, data in fragments.flush():
+            try:
+                await stream.__aenter__()
+                owned = True
+            except StreamConsumedError:
+                pass  # already entered by the caller, who closes it
+            event: _Event
+            async for event in stream:
+                for name, data in fragments.feed(event.event, wire_json(event)):
+                    yield _encode(redact(frame(name, data)))
+        except StreamrunError as exc:
+            failure = exc
+        for name, data in fragments.flush():  # what was held goes before any failure
             yield _encode(redact(frame(name, data)))
-    except StreamrunError as exc:
-        for name, data in fragments.flush():  # what was held goes before the failure
-            yield _encode(redact(frame(name, data)))
-        yield _encode(redact(frame("error", error_data(exc))))
+        if failure is not None:
+            yield _encode(redact(frame("error", error_data(failure))))
     finally:
         if owned:
             # Leaving early (the consumer stopped, the task was cancelled) cancels
