@@ -342,7 +342,7 @@ def _merge_json(
     A string appended to is not rebuilt: the fragment goes to ``growth``, the
     owner's record of growing strings (O(len(fragment))), and ``acc`` keeps
     the string as it was until the owner's ``raw`` is read. A replaced value
-    drops the fragments recorded for its place.
+    drops the fragments recorded for its place and for every string inside it.
     """
     if depth > MAX_DEPTH:
         raise _too_deep()
@@ -351,7 +351,7 @@ def _merge_json(
         current = acc.get(key)
         if current is None or key in ("index", "type", "id"):
             if growth:
-                growth.drop(acc, key)
+                growth.drop(acc, key, current)
             if isinstance(value, list) and _is_indexed(value):
                 acc[key] = current = _IndexedList()
             else:
@@ -375,7 +375,7 @@ def _merge_json(
                 current.add(_copy_json(entry, inner + 1))
         else:
             if growth:
-                growth.drop(acc, key)
+                growth.drop(acc, key, current)
             acc[key] = _copy_json(value, inner)
 
 
@@ -1100,10 +1100,10 @@ class Accumulator:
         details = event.data.delta.step_details
         assert isinstance(details, ToolCallsStepDetailsDelta) and details.tool_calls
         entries = details.tool_calls
-        last = entries[-1]
-        for entry in entries:
+        last = len(entries) - 1
+        for k, entry in enumerate(entries):
             self._tool_call_fragment(state, entry, out)
-            if entry is not last:
+            if k < last:
                 yield
         out.append((OnRunStepDelta, event.data.delta, state.snapshot))
 
@@ -1331,10 +1331,10 @@ class Accumulator:
             return
         entries = event.data.delta.content
         assert entries
-        last = entries[-1]
-        for entry in entries:
+        last = len(entries) - 1
+        for k, entry in enumerate(entries):
             self._content_fragment(state, entry, out)
-            if entry is not last:
+            if k < last:
                 yield
         self._message_delta_end(state, event, out)
 

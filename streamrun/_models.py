@@ -378,9 +378,24 @@ class _Growth(dict[tuple[int, str], tuple[JSON, list[str]]]):
         else:
             entry[1].append(fragment)
 
-    def drop(self, container: JSON, key: str) -> None:
-        """``container[key]`` is replaced: the pieces of its old string no longer apply."""
+    def drop(self, container: JSON, key: str, old: Any = None) -> None:
+        """``container[key]``, which held ``old``, is replaced: the pieces of its old
+        string, and of every string inside ``old`` (an object or array), no longer
+        apply. Forgetting them walks ``old`` once (it is gone from ``raw`` after),
+        so the record never holds on to replaced JSON."""
         self.pop((id(container), key), None)
+        if not isinstance(old, (dict, list)):
+            return
+        stack: list[Any] = [old]
+        while stack and self:
+            value = stack.pop()
+            if isinstance(value, dict):
+                for k, item in value.items():
+                    self.pop((id(value), k), None)
+                    if isinstance(item, (dict, list)):
+                        stack.append(item)
+            else:
+                stack.extend(item for item in value if isinstance(item, (dict, list)))
 
     def settle(self) -> None:
         """Write every joined string into its object; nothing is pending after."""
@@ -411,7 +426,9 @@ class _RawJSON:
     the strings into their objects in place and returns the dict, which holds
     only plain JSON at all times: a dict read earlier keeps its strings as
     they were (stale) until the next read of ``raw`` brings it up to date.
-    Equality and repr use the JSON as read.
+    Equality and repr use the JSON as read. ``attrs.evolve`` without ``raw=``
+    shares the dict as it stands (pending fragments stay with this object):
+    read ``raw`` first.
     """
 
     _raw: JSON = field(factory=dict, alias="raw")

@@ -1756,6 +1756,23 @@ def test_unknown_objects_growing_strings_read_whole(kind: str, where: str) -> No
 
 
 @pytest.mark.parametrize("kind", _UNKNOWN_KINDS)
+def test_replaced_json_leaves_nothing_pending_behind(kind: str) -> None:
+    # An object (or array) holding growing strings, replaced by a number and
+    # grown again, round after round with raw never read: the record of pending
+    # fragments kept every replaced object and its pieces (memory grew with the
+    # stream, not with the state).
+    acc = Accumulator()
+    rounds = [{"x": {"t": "a"}}, {"x": {"t": "Y" * 100}}, {"x": [{"index": 0, "u": "v"}]}]
+    rounds += [{"x": [{"index": 0, "u": "w"}]}, {"x": 7}]
+    for _ in range(300):
+        for body in rounds:
+            _grow(acc, kind, body)
+    obj = _unknown_object(acc, kind)
+    assert len(obj._growth or ()) <= 1
+    assert obj.raw == {"type": _UNKNOWN_TYPES[kind], "x": 7}
+
+
+@pytest.mark.parametrize("kind", _UNKNOWN_KINDS)
 def test_unknown_objects_replaced_values_drop_pending_fragments(kind: str) -> None:
     acc = Accumulator()
     bodies: list[dict[str, Any]] = [
