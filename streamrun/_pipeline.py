@@ -43,7 +43,6 @@ other exception propagates unchanged.
 
 from __future__ import annotations
 
-import contextlib
 import enum
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, NoReturn, Protocol
@@ -167,6 +166,7 @@ class Pipeline:
         "_handler",
         "_reading",
         "_redact",
+        "_rejected",
         "_source",
         "accumulator",
         "error",
@@ -193,6 +193,9 @@ class Pipeline:
         self._exhausted = False  # the source ended (or broke after the run settled)
         self._reading = False  # a reader is inside next(): one at a time
         self._end_notified = False  # on_end fired (hooks may raise in between)
+        # An event rejected while its hook's exception went to the reader: the
+        # failure the next read raises.
+        self._rejected: tuple[StreamFailure, ProtocolError] | None = None
         self.state = State.NEW
         self.error: StreamFailure | None = None
         """The failure the stream failed with (state FAILED)."""
@@ -312,6 +315,10 @@ class Pipeline:
                 if state is State.CLOSED and self._source is not None:
                     raise StreamrunError("the stream was closed")
                 return None
+            rejected = self._rejected
+            if rejected is not None:
+                self._rejected = None
+                await self.fail(*rejected)
             adapter = self._adapter
             while True:
                 try:
@@ -360,10 +367,13 @@ class Pipeline:
                 await dispatch(handler, batch)
             except BaseException:
                 # A hook raised, or the reader was cancelled: the event is still
-                # applied in full (its hook's exception is what the reader gets).
-                with contextlib.suppress(ProtocolError):
+                # applied in full (its hook's exception is what the reader gets);
+                # a malformed fragment after it fails the stream at the next read.
+                try:
                     for _ in steps:
                         pass
+                except ProtocolError as exc:
+                    self._rejected = (self._adapter.event_rejected(str(exc)), exc)
                 self.last_event = event
                 raise
             try:

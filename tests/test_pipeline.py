@@ -21,8 +21,8 @@ from streamrun import (
     UnknownEvent,
 )
 from streamrun._accumulate import Accumulator
-from streamrun._callbacks import OnEvent
-from streamrun._events import Event
+from streamrun._callbacks import OnEvent, OnTextDelta
+from streamrun._events import Event, ThreadMessageDelta, parse_event
 from streamrun._exceptions import StreamFailure
 from streamrun._handler import HOOK_NAMES
 from streamrun._pipeline import _TRANSITIONS, ConnectionLost, Pipeline, State
@@ -447,3 +447,39 @@ async def test_a_malformed_fragment_fails_after_the_hooks_of_those_before_it() -
     assert handler.seen == [("a", "a"), ("b", "ab")]
     assert [n for n, _ in handler.calls[-2:]] == ["on_exception", "on_end"]
     assert [a for n, a in handler.calls if n == "on_exception"] == [repr((info.value,))]
+
+
+@pytest.mark.asyncio
+async def test_a_malformed_fragment_after_a_raising_hook_fails_the_next_read() -> None:
+    # The hook's exception reaches the reader first; the rest of the event is
+    # still applied, and the malformed fragment in it is not lost.
+    handler = _Seer(fail_at="a")
+    stream = _several_fragments_stream(handler, '{"index":0,"text":{"value":7}}')
+    async with stream:
+        with pytest.raises(KeyError, match="own bug"):
+            await stream.until_done()
+        with pytest.raises(ProtocolError, match=r"thread\.message\.delta") as info:
+            await stream.until_done()
+        with pytest.raises(ProtocolError):
+            await stream.final_messages()
+        snapshot = stream.current_message_snapshot
+        assert snapshot is not None and snapshot.text == "ab"  # as far as the bad fragment
+    assert handler.seen == [("a", "a")]  # the rest was applied without hooks
+    assert [a for n, a in handler.calls if n == "on_exception"] == [repr((info.value,))]
+
+
+def test_the_steps_of_an_event_are_its_positions_not_its_fragment_objects() -> None:
+    # A hand-built event may hold one fragment object twice: each occurrence is a step.
+    event = parse_event(
+        "thread.message.delta",
+        '{"id":"m","object":"thread.message.delta","delta":{"content":['
+        '{"index":0,"type":"text","text":{"value":"a"}},'
+        '{"index":0,"type":"text","text":{"value":"b"}}]}}',
+    )
+    assert isinstance(event, ThreadMessageDelta) and event.data.delta.content
+    a, b = event.data.delta.content
+    event.data.delta.content = [a, b, a]
+    seen = []
+    for step in Accumulator().feed_in_steps(event):
+        seen += [str(cb[2].value) for cb in step if cb[0] is OnTextDelta]
+    assert seen == ["a", "ab", "aba"]
