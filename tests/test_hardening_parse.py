@@ -1762,7 +1762,8 @@ def test_replaced_json_leaves_nothing_pending_behind(kind: str) -> None:
     # fragments kept every replaced object and its pieces (memory grew with the
     # stream, not with the state).
     acc = Accumulator()
-    rounds = [{"x": {"t": "a"}}, {"x": {"t": "Y" * 100}}, {"x": [{"index": 0, "u": "v"}]}]
+    rounds: list[dict[str, Any]] = [{"x": {"t": "a"}}, {"x": {"t": "Y" * 100}}]
+    rounds += [{"x": [{"index": 0, "u": "v"}]}]
     rounds += [{"x": [{"index": 0, "u": "w"}]}, {"x": 7}]
     for _ in range(300):
         for body in rounds:
