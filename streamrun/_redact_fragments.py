@@ -24,7 +24,7 @@ the recorder and the CLI's ``--json`` lines use it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ._redact import MIN_SECRET, redact_secrets
@@ -126,6 +126,16 @@ def _get(obj: Any, *keys: Any) -> Any:
     return obj
 
 
+def _part_text(kind: Any) -> tuple[str, ...]:
+    """Where a message content part's growing text is: a text value, else a refusal."""
+    return ("text", "value") if kind == "text" else ("refusal",)
+
+
+def _call_text(kind: Any) -> tuple[str, ...]:
+    """Where a tool call's growing text is: function arguments, else code input."""
+    return ("function", "arguments") if kind == "function" else ("code_interpreter", "input")
+
+
 class FragmentRedactor:
     """Masks secrets cut across the fragments of a stream's growing texts (see the module).
 
@@ -212,67 +222,59 @@ class FragmentRedactor:
         return masked[: len(masked) - hold]
 
     def _message_delta(self, data: Any) -> Any:
-        ident = data.get("id") if isinstance(data, dict) else None
-        content = _get(data, "delta", "content")
-        if not isinstance(content, list):
-            return data
-        out = data
-        for pos, part in enumerate(content):
-            if not isinstance(part, dict):
-                continue
-            kind = part.get("type")
-            path: tuple[Any, ...] = ("text", "value") if kind == "text" else ("refusal",)
-            value = _get(part, *path)
-            if not isinstance(value, str):
-                continue
-            index = part.get("index")
-
-            def make(kind: Any = kind, index: Any = index, path: tuple[Any, ...] = path) -> _Text:
-                entry: dict[str, Any] = {"index": index, "type": kind}
-                entry[path[0]] = {"value": ""} if kind == "text" else ""
-                template = {
-                    "id": ident,
-                    "object": "thread.message.delta",
-                    "delta": {"content": [entry]},
-                }
-                return _Text("thread.message.delta", template, ("delta", "content", 0, *path))
-
-            new = self._push(("m", ident, index, kind), value, make)
-            if new != value:
-                out = _replace(out, ("delta", "content", pos, *path), new)
-        return out
+        return self._entries(
+            data, "m", "thread.message.delta", ("delta", "content"), {}, _part_text
+        )
 
     def _step_delta(self, data: Any) -> Any:
+        return self._entries(
+            data,
+            "s",
+            "thread.run.step.delta",
+            ("delta", "step_details", "tool_calls"),
+            {"type": "tool_calls"},
+            _call_text,
+        )
+
+    def _entries(
+        self,
+        data: Any,
+        tag: str,
+        name: str,
+        at: tuple[str, ...],
+        beside: dict[str, Any],
+        text_path: Callable[[Any], tuple[str, ...]],
+    ) -> Any:
+        """The growing texts of the entries listed at ``at`` in a message or step delta
+        (content parts, tool calls); ``text_path(type)`` is where an entry's text is.
+        A released text goes out as a delta of the same event ``name`` whose list holds
+        that entry alone (``beside`` the list: its other keys)."""
         ident = data.get("id") if isinstance(data, dict) else None
-        calls = _get(data, "delta", "step_details", "tool_calls")
-        if not isinstance(calls, list):
+        entries = _get(data, *at)
+        if not isinstance(entries, list):
             return data
         out = data
-        for pos, call in enumerate(calls):
-            if not isinstance(call, dict):
+        for pos, entry in enumerate(entries):
+            if not isinstance(entry, dict):
                 continue
-            kind = call.get("type")
-            path: tuple[Any, ...] = (
-                ("function", "arguments") if kind == "function" else ("code_interpreter", "input")
-            )
-            value = _get(call, *path)
+            kind = entry.get("type")
+            path = text_path(kind)
+            value = _get(entry, *path)
             if not isinstance(value, str):
                 continue
-            index = call.get("index")
+            index = entry.get("index")
 
-            def make(kind: Any = kind, index: Any = index, path: tuple[Any, ...] = path) -> _Text:
-                entry = {"index": index, "type": kind, path[0]: {path[1]: ""}}
-                template = {
-                    "id": ident,
-                    "object": "thread.run.step.delta",
-                    "delta": {"step_details": {"type": "tool_calls", "tool_calls": [entry]}},
-                }
-                where = ("delta", "step_details", "tool_calls", 0, *path)
-                return _Text("thread.run.step.delta", template, where)
+            def make(kind: Any = kind, index: Any = index, path: tuple[str, ...] = path) -> _Text:
+                alone: dict[str, Any] = {"index": index, "type": kind}
+                alone[path[0]] = {path[1]: ""} if len(path) > 1 else ""
+                template: dict[str, Any] = {**beside, at[-1]: [alone]}
+                for key in reversed(at[:-1]):
+                    template = {key: template}
+                return _Text(name, {"id": ident, "object": name, **template}, (*at, 0, *path))
 
-            new = self._push(("s", ident, index, kind), value, make)
+            new = self._push((tag, ident, index, kind), value, make)
             if new != value:
-                out = _replace(out, ("delta", "step_details", "tool_calls", pos, *path), new)
+                out = _replace(out, (*at, pos, *path), new)
         return out
 
     def _response_delta(self, name: str, data: dict[str, Any]) -> Any:
