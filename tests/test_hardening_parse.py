@@ -127,6 +127,22 @@ class Recorder(AsyncEventHandler):
         self.ends += 1
 
 
+async def read_to_protocol_error(stream: Any) -> ProtocolError:
+    """Read ``stream`` until it raises its ProtocolError; check that ``stream.error``
+    is that error and that ``final_run()`` / ``final_messages()`` raise it again."""
+    with pytest.raises(ProtocolError) as info:
+        async for _ in stream:
+            pass
+    error = info.value
+    assert stream.error is error
+    with pytest.raises(ProtocolError) as again:
+        await stream.final_run()
+    assert again.value is error
+    with pytest.raises(ProtocolError):
+        await stream.final_messages()
+    return error
+
+
 async def stream_fails(server: ReplayServer, body: bytes, chunk_size: int = 4096) -> None:
     """Stream ``body``: it must fail with one ProtocolError, seen by on_exception
     once, kept in ``stream.error`` and re-raised by ``final_*``."""
@@ -134,16 +150,7 @@ async def stream_fails(server: ReplayServer, body: bytes, chunk_size: int = 4096
     handler = Recorder()
     async with client_for(server) as client:
         async with client.runs.stream("thread_1", assistant_id="asst_1", handler=handler) as s:
-            with pytest.raises(ProtocolError) as info:
-                async for _ in s:
-                    pass
-            error = info.value
-            assert s.error is error
-            with pytest.raises(ProtocolError) as again:
-                await s.final_run()
-            assert again.value is error
-            with pytest.raises(ProtocolError):
-                await s.final_messages()
+            error = await read_to_protocol_error(s)
     assert handler.exceptions == [error]
     assert handler.ends == 1
     assert error.event is not None and error.position is not None

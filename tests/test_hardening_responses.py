@@ -39,7 +39,7 @@ from streamrun._responses_map import ResponsesMapper
 from streamrun.relay import from_ndjson, from_sse
 
 from .conftest import ReplayServer, Reply
-from .test_hardening_parse import Recorder, assert_linear, deep_json
+from .test_hardening_parse import Recorder, assert_linear, deep_json, read_to_protocol_error
 
 RESPONSE = {
     "id": "resp_1",
@@ -151,16 +151,7 @@ async def test_deep_json_fails_a_responses_stream_once(
     client = AsyncClient(base_url=replay_server.base_url, api_key="sk-test-key", max_retries=0)
     async with client:
         async with client.responses.stream(model="m", input="x", handler=handler) as s:
-            with pytest.raises(ProtocolError) as info:
-                async for _ in s:
-                    pass
-            error = info.value
-            assert s.error is error
-            with pytest.raises(ProtocolError) as again:
-                await s.final_run()
-            assert again.value is error
-            with pytest.raises(ProtocolError):
-                await s.final_messages()
+            error = await read_to_protocol_error(s)
     assert handler.exceptions == [error]
     assert handler.ends == 1
     assert handler.events == ["thread.run.created"]

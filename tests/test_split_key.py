@@ -30,6 +30,7 @@ from streamrun.sse import SSEDecoder
 
 from .conftest import serve
 from .test_cli import acli, cli
+from .test_hardening_responses import RESPONSE
 
 KEY = "sk-proj-Split0123456789abcdefXYZ"
 ESCAPED_KEY = "".join(f"\\u{ord(c):04x}" for c in KEY)
@@ -116,14 +117,7 @@ def _runs_body(kind: str, pieces: list[str]) -> bytes:
 def _responses_body(kind: str, pieces: list[str]) -> bytes:
     text = "".join(pieces)
     seq = iter(range(1000))
-    base = {
-        "id": "resp_1",
-        "object": "response",
-        "created_at": 1,
-        "status": "in_progress",
-        "model": "m",
-        "output": [],
-    }
+    base = dict(RESPONSE)
     events: list[dict[str, Any]] = [{"type": "response.created", "response": base}]
     if kind == "responses_arguments":
         item: dict[str, Any] = {
