@@ -38,7 +38,7 @@ import attrs
 from attrs import field, frozen
 
 from . import _json
-from ._converter import converter
+from ._converter import _optional_text, converter
 from ._events import DoneEvent, Redact, protocol_error
 from ._responses_models import (
     ResponseContentPart,
@@ -625,13 +625,6 @@ def _class_parser(cls: type) -> _Parser:
     return parse
 
 
-def _optional_str(value: Any) -> str | None:
-    """``None`` or a string; anything else is the wrong shape (never converted)."""
-    if value is None or type(value) is str:
-        return value
-    raise TypeError(f"expected a string, got {type(value).__name__}")
-
-
 _sequence_hook = converter.get_structure_hook(int | None)
 
 
@@ -642,10 +635,10 @@ def _parse_error(raw: dict[str, Any], kind: str) -> ResponseErrorEvent:
     if message is None and isinstance(nested, str):
         message = nested
     return ResponseErrorEvent(
-        code=_optional_str(body.get("code")),
-        message=_optional_str(message) or "",
-        param=_optional_str(body.get("param")),
-        error_type=_optional_str(body.get("type")) if body is nested else None,
+        code=_optional_text(body.get("code")),
+        message=_optional_text(message) or "",
+        param=_optional_text(body.get("param")),
+        error_type=_optional_text(body.get("type")) if body is nested else None,
         sequence_number=_sequence_hook(raw.get("sequence_number"), int | None),
         raw=raw,
     )
